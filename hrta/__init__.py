@@ -1,0 +1,2 @@
+"""hrta: Homotopy Relaxation Training Algorithms for wide two-layer networks (Yang, Chen, Hao 2023)."""
+__version__ = "0.1.0"

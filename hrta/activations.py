@@ -1,0 +1,95 @@
+"""Homotopy activations σ_s(z) = (1 − s)·z + s·base(z).
+
+s = 0 is the identity, s = 1 the base activation (ReLU in the paper), s ∈ (1, 2) is the
+paper's *relaxation* (σ_{3/2}(z) = −½z + 3/2·ReLU(z)) and, for base = ReLU, s = 2 gives |z|.
+For ReLU, σ_s(z) = ReLU(z) + (s − 1)·ReLU(−z) = (1 − s/2)·z + (s/2)·|z|.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+BASES = ("relu", "tanh", "gelu")
+
+
+def check_base(base: str) -> str:
+    """Return ``base`` if it names a known base activation, else raise ValueError naming it."""
+    if base not in BASES:
+        raise ValueError(f"unknown base activation {base!r}; expected one of {', '.join(BASES)}")
+    return base
+
+
+def check_s(s: float) -> float:
+    """Return ``s`` as a float if it is finite, else raise ValueError naming it."""
+    try:
+        value = float(s)
+    except (TypeError, ValueError):
+        raise ValueError(f"homotopy parameter s must be a real number, got {s!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"homotopy parameter s must be finite, got {s!r}")
+    return value
+
+
+def base_activation(z: torch.Tensor, base: str = "relu") -> torch.Tensor:
+    """The base activation: ReLU(z), tanh(z) or GELU(z) (exact, erf form)."""
+    if base == "relu":
+        return torch.relu(z)
+    if base == "tanh":
+        return torch.tanh(z)
+    if base == "gelu":
+        return torch.nn.functional.gelu(z)
+    check_base(base)
+    raise AssertionError("unreachable")
+
+
+def base_derivative(z: torch.Tensor, base: str = "relu") -> torch.Tensor:
+    """Derivative of the base activation; for ReLU the convention ReLU'(0) = 0."""
+    if base == "relu":
+        return (z > 0).to(z.dtype)
+    if base == "tanh":
+        return 1.0 - torch.tanh(z) ** 2
+    if base == "gelu":
+        cdf = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
+        pdf = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        return cdf + z * pdf
+    check_base(base)
+    raise AssertionError("unreachable")
+
+
+def homotopy(z: torch.Tensor, s: float, base: str = "relu") -> torch.Tensor:
+    """σ_s(z) = (1 − s)·z + s·base(z)."""
+    s = check_s(s)
+    check_base(base)
+    return (1.0 - s) * z + s * base_activation(z, base)
+
+
+def homotopy_derivative(z: torch.Tensor, s: float, base: str = "relu") -> torch.Tensor:
+    """σ_s'(z) = (1 − s) + s·base'(z)."""
+    s = check_s(s)
+    check_base(base)
+    return (1.0 - s) + s * base_derivative(z, base)
+
+
+class Homotopy(nn.Module):
+    """σ_s as a module; ``s`` may be reassigned in place between training stages."""
+
+    def __init__(self, s: float = 1.0, base: str = "relu"):
+        super().__init__()
+        self.base = check_base(base)
+        self.s = s
+
+    @property
+    def s(self) -> float:
+        return self._s
+
+    @s.setter
+    def s(self, value: float) -> None:
+        self._s = check_s(value)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return homotopy(z, self._s, self.base)
+
+    def extra_repr(self) -> str:
+        return f"s={self._s}, base={self.base!r}"
