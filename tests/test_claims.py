@@ -1,0 +1,238 @@
+"""Verdict rules of hrta.claims on synthetic data whose answer is known."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hrta import claims as C
+
+BUDGET = 1000
+
+
+def history(rate: float, steps: int = BUDGET, log_every: int = 10, loss0: float = 1.0, blowup_at=None):
+    """A made-up history with loss0·exp(−rate·t), logged every log_every steps; blowup_at ends it with NaN."""
+    t = np.arange(0, steps + 1, log_every)
+    loss = loss0 * np.exp(-rate * t)
+    if blowup_at is not None:
+        keep = t <= blowup_at
+        t, loss = t[keep], loss[keep]
+        loss[-1] = math.nan
+    return pd.DataFrame({"step": t, "train_loss": loss})
+
+
+def speedup_from_rates(base_rates, method_rates, tol=1e-3, method_status=None):
+    method_status = method_status or ["ok"] * len(method_rates)
+    b = [C.steps_to_tolerance(history(r), tol) for r in base_rates]
+    m = [C.steps_to_tolerance(history(r), tol, st) for r, st in zip(method_rates, method_status)]
+    return C.paired_speedup(b, m, BUDGET, n_diverged_method=method_status.count("diverged"))
+
+
+# ------------------------------------------------------------------ statistics
+@pytest.mark.parametrize("df", [1, 2])
+def test_t_quantile_matches_closed_forms(df):
+    p = 0.975
+    exact = math.tan(math.pi * (p - 0.5)) if df == 1 else (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+    assert C.student_t_quantile(p, df) == pytest.approx(exact, rel=1e-9)
+    assert C.student_t_quantile(1 - p, df) == pytest.approx(-exact, rel=1e-9)
+
+
+def test_t_quantile_tends_to_normal():
+    # Φ^{-1}(0.975) = 1.959963985; the t quantile exceeds it and converges to it as df grows.
+    z = 1.959963985
+    q = [C.student_t_quantile(0.975, df) for df in (3, 10, 30, 10**6)]
+    assert all(a > b for a, b in zip(q, q[1:]))
+    assert q[-1] == pytest.approx(z, abs=1e-5)
+
+
+def test_t_quantile_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="df"):
+        C.student_t_quantile(0.9, 0)
+    with pytest.raises(ValueError, match="p must"):
+        C.student_t_quantile(1.0, 3)
+
+
+def test_geometric_mean_interval_is_symmetric_in_log_and_contains_mean():
+    g, lo, hi = C.geometric_mean_interval([2.0, 8.0])
+    assert g == pytest.approx(4.0)
+    assert lo * hi == pytest.approx(16.0)  # symmetric on the log scale
+    assert lo < g < hi
+    g1, lo1, hi1 = C.geometric_mean_interval([3.0])
+    assert g1 == pytest.approx(3.0) and math.isnan(lo1) and math.isnan(hi1)
+
+
+def test_loglog_slope_recovers_power_law():
+    w = np.repeat([100.0, 1000.0, 10000.0], 3)
+    noise = np.tile([0.95, 1.0, 1.05], 3)
+    b, lo, hi = C.loglog_slope(w, 2.0 * w**-0.5 * noise)
+    assert b == pytest.approx(-0.5, abs=1e-9)  # noise pattern is the same at each width
+    assert lo < -0.5 < hi
+
+
+# ------------------------------------------------------------------ histories
+def test_steps_to_tolerance_first_logged_step():
+    h = history(0.01)  # loss = exp(-0.01 t) ≤ 1e-2 from t = 460.5 → first logged step 470
+    assert C.steps_to_tolerance(h, 1e-2) == 470
+    assert C.steps_to_tolerance(h, 2.0) == 0
+    assert C.steps_to_tolerance(h, 1e-9) == math.inf
+
+
+def test_steps_to_tolerance_counts_divergence_as_never():
+    assert C.steps_to_tolerance(history(0.01), 0.5, status="diverged") == math.inf
+    h = history(0.01, blowup_at=500)  # reached 0.5 at t=70, then NaN
+    assert C.steps_to_tolerance(h, 0.5) == math.inf
+    huge = history(0.01)
+    huge.loc[len(huge) - 1, "train_loss"] = math.inf
+    assert C.steps_to_tolerance(huge, 0.5) == math.inf
+
+
+def test_steps_to_tolerance_errors_name_the_problem():
+    with pytest.raises(ValueError, match="train_loss"):
+        C.steps_to_tolerance(pd.DataFrame({"step": [0]}), 0.1)
+    with pytest.raises(ValueError, match="tolerance"):
+        C.steps_to_tolerance(history(0.01), -1.0)
+    with pytest.raises(ValueError, match="status"):
+        C.steps_to_tolerance(history(0.01), 0.1, status="weird")
+
+
+def test_loss_at_budget():
+    h = history(0.01)
+    assert C.loss_at_budget(h, 500) == pytest.approx(math.exp(-5.0))
+    assert C.loss_at_budget(h, 505) == pytest.approx(math.exp(-5.0))  # last logged step ≤ budget
+    assert C.loss_at_budget(h, 500, status="diverged") == math.inf
+    assert C.loss_at_budget(history(0.01, blowup_at=300), 200) == math.inf
+    with pytest.raises(ValueError, match="budget step 2000"):
+        C.loss_at_budget(h, 2000)
+
+
+# ------------------------------------------------------------------ speed-up verdicts
+def test_faster_method_is_supported():
+    stats = speedup_from_rates([0.010, 0.011, 0.009], [0.020, 0.021, 0.019])
+    assert stats.geo_mean == pytest.approx(2.0, rel=0.1)
+    v = C.verdict_speedup(stats)
+    assert v.label == C.SUPPORTED
+    assert "speed-up" in v.numbers and "95% CI" in v.numbers
+
+
+def test_slower_method_is_not_supported():
+    v = C.verdict_speedup(speedup_from_rates([0.020, 0.021, 0.019], [0.010, 0.011, 0.009]))
+    assert v.label == C.NOT_SUPPORTED
+
+
+def test_mixed_noisy_seeds_are_inconclusive():
+    v = C.verdict_speedup(speedup_from_rates([0.010, 0.010, 0.010], [0.020, 0.008, 0.012]))
+    assert v.label == C.INCONCLUSIVE
+
+
+def test_single_seed_is_inconclusive():
+    v = C.verdict_speedup(speedup_from_rates([0.010], [0.030]))
+    assert v.label == C.INCONCLUSIVE
+
+
+def test_method_that_always_diverges_is_not_supported_and_counted():
+    stats = speedup_from_rates([0.010] * 3, [0.030] * 3, method_status=["diverged"] * 3)
+    assert stats.n_only_baseline == 3 and stats.n_diverged_method == 3
+    v = C.verdict_speedup(stats)
+    assert v.label == C.NOT_SUPPORTED
+    assert "never reached" in v.numbers and "diverged runs: method 3" in v.numbers
+
+
+def test_one_diverged_seed_spoils_a_speedup():
+    # Two seeds 3x faster, one diverged: the censored ratio (≤ baseline/budget) pulls the interval over 1.
+    stats = speedup_from_rates([0.010] * 3, [0.030] * 3, method_status=["ok", "ok", "diverged"])
+    assert stats.n_diverged_method == 1
+    assert C.verdict_speedup(stats).label == C.INCONCLUSIVE
+
+
+def test_censoring_when_only_method_reaches():
+    # Baseline never reaches tol within the budget: ratio is the lower bound budget / method_steps.
+    stats = C.paired_speedup([math.inf, math.inf, math.inf], [100.0, 125.0, 80.0], BUDGET)
+    assert stats.ratios == pytest.approx((10.0, 8.0, 12.5))
+    assert C.verdict_speedup(stats).label == C.SUPPORTED
+
+
+def test_neither_reaching_is_excluded_and_reported():
+    stats = C.paired_speedup([math.inf, 200.0, 300.0], [math.inf, 100.0, 150.0], BUDGET)
+    assert stats.n_neither == 1 and math.isnan(stats.ratios[0])
+    assert stats.geo_mean == pytest.approx(2.0)
+    assert "neither: 1" in stats.describe()
+    all_fail = C.paired_speedup([math.inf] * 3, [math.inf] * 3, BUDGET)
+    assert C.verdict_speedup(all_fail).label == C.INCONCLUSIVE
+
+
+def test_paired_speedup_rejects_nan_and_unpaired():
+    with pytest.raises(ValueError, match="NaN"):
+        C.paired_speedup([1.0, math.nan], [1.0, 2.0], BUDGET)
+    with pytest.raises(ValueError, match="paired"):
+        C.paired_speedup([1.0, 2.0], [1.0], BUDGET)
+
+
+# ------------------------------------------------------------------ other verdicts
+def test_verdict_monotone():
+    s = np.linspace(0.1, 1.9, 10)
+    assert C.verdict_monotone(s, s**2).label == C.SUPPORTED
+    dip = s**2
+    dip[5] = dip[4]
+    v = C.verdict_monotone(s, dip)
+    assert v.label == C.NOT_SUPPORTED and "non-increasing" in v.numbers
+    # An unresolved point (noise below the floor) is dropped rather than counted against the claim.
+    resolved = np.ones(10, bool)
+    resolved[5] = False
+    assert C.verdict_monotone(s, dip, resolved).label == C.SUPPORTED
+    assert C.verdict_monotone(s[:2], s[:2]).label == C.INCONCLUSIVE
+    with_nan = s**2
+    with_nan[3] = math.nan
+    assert C.verdict_monotone(s, with_nan).label == C.SUPPORTED
+
+
+def test_verdict_decreasing_with_width():
+    w = np.repeat([100.0, 1000.0, 10000.0], 2)
+    shrinking = w**-0.5 * np.tile([1.0, 1.2], 3)
+    assert C.verdict_decreasing_with_width(w, shrinking).label == C.SUPPORTED
+    assert C.verdict_decreasing_with_width(w, w**0.3 * np.tile([1.0, 1.2], 3)).label == C.NOT_SUPPORTED
+    flat = np.array([0.1, 0.3, 0.3, 0.1, 0.2, 0.2])
+    assert C.verdict_decreasing_with_width(w, flat).label == C.INCONCLUSIVE
+    assert C.verdict_decreasing_with_width(w[:2], shrinking[:2]).label == C.INCONCLUSIVE
+    bad = shrinking.copy()
+    bad[0] = math.nan
+    assert C.verdict_decreasing_with_width(w, bad).label == C.INCONCLUSIVE
+
+
+def test_verdict_rate_matches_ntk():
+    w = np.repeat([100.0, 1000.0, 10000.0], 2)
+    good = 1.0 * w**-0.5 * np.tile([1.0, 1.3], 3)  # 0.01–0.013 at the largest width
+    assert C.verdict_rate_matches_ntk(w, good).label == C.SUPPORTED
+    # Improving but still far off at the largest width: the trend is right, the match is not there yet.
+    assert C.verdict_rate_matches_ntk(w, 100 * good).label == C.INCONCLUSIVE
+    assert C.verdict_rate_matches_ntk(w, w**0.2 * np.tile([1.0, 1.3], 3) / 100).label == C.NOT_SUPPORTED
+
+
+def test_combine_verdicts():
+    s = C.Verdict(C.SUPPORTED, "r", "x")
+    n = C.Verdict(C.NOT_SUPPORTED, "r", "y")
+    i = C.Verdict(C.INCONCLUSIVE, "r", "z")
+    assert C.combine_verdicts({"a": s, "b": s}).label == C.SUPPORTED
+    assert C.combine_verdicts({"a": s, "b": i}).label == C.INCONCLUSIVE
+    assert C.combine_verdicts({"a": s, "b": i, "c": n}).label == C.NOT_SUPPORTED
+    assert C.combine_verdicts({}).label == C.INCONCLUSIVE
+    with pytest.raises(ValueError, match="verdict label"):
+        C.Verdict("probably", "r", "x")
+
+
+def test_claims_table_and_markdown():
+    stats = speedup_from_rates([0.010, 0.011, 0.009], [0.020, 0.021, 0.019])
+    part = C.verdict_speedup(stats)
+    claims = [
+        C.Claim("4", "HRTA is faster | really", "fig_training.png", C.combine_verdicts({"m=1000": part}),
+                parts={"m=1000": part}),
+        C.Claim("5", "Relaxation helps", "tab.csv", C.verdict_speedup(speedup_from_rates([0.01] * 3, [0.005] * 3))),
+    ]
+    table = C.claims_table(claims)
+    assert list(table.columns) == C.CLAIM_COLUMNS
+    assert table["verdict"].tolist() == [C.SUPPORTED, C.NOT_SUPPORTED]
+    md = C.render_claims_markdown(claims)
+    assert "| 4 | HRTA is faster \\| really | fig_training.png | **supported** |" in md
+    assert "## Claim 5: Relaxation helps" in md and "**Verdict:** not supported" in md
+    assert "m=1000: **supported**" in md
