@@ -445,3 +445,67 @@ def render_claims_markdown(claims: Sequence[Claim], title: str = "Claims and com
             lines.append(f"- **Measured:** {c.measured}")
         lines.append("")
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- tables of runs
+RUN_COLUMNS = ("method", "seed", "steps_to_tol", "diverged", "budget")
+
+
+def speedup_table(runs: pd.DataFrame, baseline: str, group_cols: Sequence[str] = (), level: float = 0.95) -> pd.DataFrame:
+    """Paired speed-up of every method over ``baseline`` within each group, with its verdict.
+
+    ``runs`` has one row per run with columns RUN_COLUMNS (``steps_to_tol`` = math.inf when the
+    tolerance was never reached, ``diverged`` bool, ``budget`` = planned steps) plus ``group_cols``.
+    Runs are paired by seed; a seed present for one method but not the baseline is an error.
+    Returns one row per (group, method): the group values, method, SpeedupStats fields, verdict, numbers.
+    """
+    missing = [c for c in (*RUN_COLUMNS, *group_cols) if c not in runs.columns]
+    if missing:
+        raise ValueError(f"runs table lacks column(s) {missing}")
+    if baseline not in set(runs["method"]):
+        raise ValueError(f"baseline method {baseline!r} not among the runs' methods {sorted(set(runs['method']))}")
+    rows = []
+    groups = runs.groupby(list(group_cols), sort=False) if group_cols else [((), runs)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        base = g[g["method"] == baseline].set_index("seed")
+        if base.index.has_duplicates:
+            raise ValueError(f"group {dict(zip(group_cols, key))}: baseline has duplicate seeds")
+        for method, mg in g[g["method"] != baseline].groupby("method", sort=False):
+            mg = mg.set_index("seed")
+            if set(mg.index) != set(base.index):
+                raise ValueError(
+                    f"group {dict(zip(group_cols, key))}: method {method!r} seeds {sorted(mg.index)} "
+                    f"do not pair with baseline seeds {sorted(base.index)}"
+                )
+            seeds = sorted(base.index)
+            budgets = set(base.loc[seeds, "budget"]) | set(mg.loc[seeds, "budget"])
+            if len(budgets) != 1:
+                raise ValueError(f"group {dict(zip(group_cols, key))}: method {method!r} and baseline differ in budget {budgets}")
+            stats = paired_speedup(
+                base.loc[seeds, "steps_to_tol"].to_numpy(float),
+                mg.loc[seeds, "steps_to_tol"].to_numpy(float),
+                budgets.pop(),
+                level,
+                n_diverged_method=int(mg.loc[seeds, "diverged"].sum()),
+                n_diverged_baseline=int(base.loc[seeds, "diverged"].sum()),
+            )
+            verdict = verdict_speedup(stats)
+            rows.append({
+                **dict(zip(group_cols, key)), "method": method, "n_seeds": len(seeds),
+                "speedup": stats.geo_mean, "ci_low": stats.ci_low, "ci_high": stats.ci_high,
+                "n_only_method": stats.n_only_method, "n_only_baseline": stats.n_only_baseline,
+                "n_neither": stats.n_neither, "n_diverged_method": stats.n_diverged_method,
+                "n_diverged_baseline": stats.n_diverged_baseline,
+                "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
+                "verdict": verdict.label, "numbers": verdict.numbers, "rule": verdict.rule,
+            })
+    return pd.DataFrame(rows)
+
+
+def parts_from_table(table: pd.DataFrame, name_cols: Sequence[str]) -> dict[str, Verdict]:
+    """Verdicts of a :func:`speedup_table` keyed by "col=value, ..." over ``name_cols``."""
+    return {
+        ", ".join(f"{c}={row[c]}" for c in name_cols): Verdict(row["verdict"], row["rule"], row["numbers"])
+        for _, row in table.iterrows()
+    }

@@ -236,3 +236,40 @@ def test_claims_table_and_markdown():
     assert "| 4 | HRTA is faster \\| really | fig_training.png | **supported** |" in md
     assert "## Claim 5: Relaxation helps" in md and "**Verdict:** not supported" in md
     assert "m=1000: **supported**" in md
+
+
+# ------------------------------------------------------------------ tables of runs
+def runs_table(rates_by_method: dict, tol=1e-3, width=100):
+    rows = []
+    for method, rates in rates_by_method.items():
+        for seed, r in enumerate(rates):
+            status = "diverged" if r is None else "ok"
+            h = history(r if r is not None else 0.0)
+            rows.append({"width": width, "method": method, "seed": seed, "budget": BUDGET,
+                         "steps_to_tol": C.steps_to_tolerance(h, tol, status), "diverged": status == "diverged"})
+    return pd.DataFrame(rows)
+
+
+def test_speedup_table_groups_and_verdicts():
+    runs = pd.concat([
+        runs_table({"relu": [0.010, 0.011, 0.009], "fast": [0.020, 0.022, 0.019], "slow": [0.005, 0.0055, 0.0045]}, width=100),
+        runs_table({"relu": [0.010, 0.011, 0.009], "fast": [0.020, None, None], "slow": [0.005, 0.0055, 0.0045]}, width=1000),
+    ])
+    t = C.speedup_table(runs, "relu", ["width"])
+    got = {(r.width, r.method): r.verdict for r in t.itertuples()}
+    assert got == {(100, "fast"): C.SUPPORTED, (100, "slow"): C.NOT_SUPPORTED,
+                   (1000, "fast"): C.INCONCLUSIVE, (1000, "slow"): C.NOT_SUPPORTED}
+    assert t.set_index(["width", "method"]).loc[(1000, "fast"), "n_diverged_method"] == 2
+    parts = C.parts_from_table(t, ["width", "method"])
+    assert parts["width=100, method=fast"].label == C.SUPPORTED
+    assert C.combine_verdicts(parts).label == C.NOT_SUPPORTED
+
+
+def test_speedup_table_rejects_unpaired_seeds():
+    runs = runs_table({"relu": [0.01, 0.01], "fast": [0.02, 0.02]})
+    with pytest.raises(ValueError, match="do not pair"):
+        C.speedup_table(runs.iloc[:-1], "relu")
+    with pytest.raises(ValueError, match="baseline method 'gelu'"):
+        C.speedup_table(runs, "gelu")
+    with pytest.raises(ValueError, match="lacks column"):
+        C.speedup_table(runs.drop(columns="budget"), "relu")
