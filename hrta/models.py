@@ -73,12 +73,39 @@ def _output_weights(m: int, output_init: str, gen: torch.Generator, dtype: torch
     raise ValueError(f"unknown output_init {output_init!r}; expected one of {', '.join(OUTPUT_INITS)}")
 
 
-def check_inputs(X: torch.Tensor, d: int) -> None:
-    """Raise ValueError unless X is a finite (n, d) matrix."""
+def check_input_shape(X: torch.Tensor, d: int) -> None:
+    """Raise ValueError unless X is an (n, d) matrix."""
     if X.ndim != 2 or X.shape[1] != d:
         raise ValueError(f"inputs must have shape (n, {d}), got {tuple(X.shape)}")
+
+
+def check_inputs(X: torch.Tensor, d: int) -> None:
+    """Raise ValueError unless X is a finite (n, d) matrix."""
+    check_input_shape(X, d)
     if not torch.isfinite(X).all():
         raise ValueError("inputs contain NaN or inf")
+
+
+def homotopy_and_derivative_(
+    Z: torch.Tensor, s: float, base: str, D: torch.Tensor, E: torch.Tensor
+) -> torch.Tensor:
+    """In place: Z ← σ_s(Z) = (1 − s)Z + s·base(Z) and D ← σ_s'(Z) = (1 − s) + s·base'(Z).
+
+    For the smooth bases: tanh' = 1 − tanh², gelu(z) = zΦ(z), gelu'(z) = Φ(z) + zφ(z).
+    E is an n×m scratch buffer (gelu only). Returns Z.
+    """
+    if base == "tanh":
+        torch.tanh(Z, out=E)
+        torch.mul(E, E, out=D).mul_(-s).add_(1.0)  # (1 − s) + s(1 − t²) = 1 − s·t²
+        return Z.mul_(1.0 - s).add_(E, alpha=s)
+    if base == "gelu":
+        torch.mul(Z, 1.0 / math.sqrt(2.0), out=D).erf_().add_(1.0).mul_(0.5)  # Φ(z)
+        torch.mul(Z, Z, out=E).mul_(-0.5).exp_().mul_(1.0 / math.sqrt(2.0 * math.pi)).mul_(Z)  # zφ(z)
+        D.mul_(s).add_(1.0 - s)  # (1 − s) + sΦ(z), shared by σ_s = z·[(1 − s) + sΦ] and σ_s'
+        Z.mul_(D)
+        D.add_(E, alpha=s)
+        return Z
+    raise ValueError(f"no in-place homotopy for base {base!r}")
 
 
 class TwoLayerNet(nn.Module):
@@ -128,7 +155,116 @@ class TwoLayerNet(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Network outputs f(X), shape (n,)."""
+        check_input_shape(X, self.d)
         return self.activation(X @ self.W.T) @ self.a / math.sqrt(self.m)
+
+    # ---- fast hand-written loss and gradient (used by hrta.train; no autograd) ----------------
+
+    def loss_and_grad(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """L = (1/(2n))·‖f(X) − y‖² and its gradients (∂L/∂W, ∂L/∂a), computed by hand.
+
+        With r = f − y, c = 1/(n√m) and σ_s' the homotopy derivative (ReLU'(0) = 0)::
+
+            ∂L/∂a_k = c · Σ_i r_i σ_s(w_k·x_i),     ∂L/∂w_k = c · a_k · Σ_i r_i σ_s'(w_k·x_i) x_i.
+
+        Returns ``(loss, grad_W, grad_a)``: loss a 0-dim tensor, grad_W (m, d), grad_a (m,) or None
+        when the output layer is frozen (``train_output=False``). The gradient tensors are internal
+        buffers, allocated once per (n, dtype, device) and overwritten by the next call: copy them
+        if they must be kept. X must be (n, d) and y (n,), both of the model's dtype and device;
+        values are not checked for NaN/inf here (hrta.train validates data once, up front).
+
+        ReLU base: only the pattern P = 1[XWᵀ > 0] is stored (one n×m buffer), because
+        ReLU(w·x) = 1[w·x > 0]·(w·x) lets every n×m product be written with P and d-columns::
+
+            f_i = (1/√m)·x_i·[(1 − s)·Wᵀa + s·(P (a⊙W))_i],
+            Σ_i r_i σ_s'(z_ik) x_i = H_k := (1 − s)·Xᵀr + s·(Pᵀ(r⊙X))_k,   Σ_i r_i σ_s(z_ik) = w_k·H_k.
+
+        tanh/gelu bases: σ_s(Z) and σ_s'(Z) are written into n×m buffers, then
+        f = σ_s(Z)a/√m, ∂L/∂a = c·σ_s(Z)ᵀr, ∂L/∂w_k = c·a_k·(σ_s'(Z)ᵀ(r⊙X))_k.
+        """
+        check_input_shape(X, self.d)
+        if X.dtype != self.W.dtype or y.dtype != self.W.dtype:
+            raise ValueError(f"X and y must have the model's dtype {self.W.dtype}, got {X.dtype} and {y.dtype}")
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"targets must have shape ({X.shape[0]},), got {tuple(y.shape)}")
+        buffers = self._fast_buffers(X.shape[0], X.dtype, X.device)
+        with torch.no_grad():
+            if self.base == "relu":
+                return self._relu_loss_and_grad(X, y, buffers)
+            return self._smooth_loss_and_grad(X, y, buffers)
+
+    def _fast_buffers(self, n: int, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
+        """Work buffers for batch size n, allocated on first use and reused by every later step."""
+        cache = self.__dict__.setdefault("_fast_buffer_cache", {})
+        key = (n, dtype, device)
+        if key not in cache:
+            m, d = self.m, self.d
+
+            def empty(*shape: int) -> torch.Tensor:
+                return torch.empty(*shape, dtype=dtype, device=device)
+
+            buffers = {
+                "Z": empty(n, m),  # (n, m): XWᵀ, then 1[XWᵀ > 0] (relu) or σ_s(XWᵀ) (tanh/gelu)
+                "dm": empty(d, m),
+                "dm2": empty(d, m),
+                "dn": empty(d, n),
+                "d": empty(d),
+                "f": empty(n),
+                "grad_W": empty(m, d),
+                "grad_a": empty(m),
+            }
+            if self.base != "relu":
+                buffers["D"] = empty(n, m)  # σ_s'(XWᵀ)
+                buffers["E"] = empty(n, m)  # gelu scratch
+            cache[key] = buffers
+        return cache[key]
+
+    def _relu_loss_and_grad(self, X, y, buf):
+        s, n, W, a = self.s, X.shape[0], self.W, self.a
+        inv_sqrt_m = 1.0 / math.sqrt(self.m)
+        c = inv_sqrt_m / n
+        P, aW, G, rX, wa, r = buf["Z"], buf["dm"], buf["dm2"], buf["dn"], buf["d"], buf["f"]
+        Xt = X.T
+        # (n, m) orientation with (d, ·)-shaped products: measured faster than (m, n) on CPU.
+        torch.mm(X, W.T, out=P)
+        P.gt_(0)  # in place: 1[z > 0] in the float dtype, no second n×m buffer
+        torch.mul(W.T, a, out=aW)  # (a ⊙ W)ᵀ, (d, m)
+        torch.sum(aW, 1, out=wa)  # Wᵀa
+        V = torch.mm(aW, P.T, out=rX)  # (P (a⊙W))ᵀ, (d, n)
+        V.mul_(s).add_(wa[:, None], alpha=1.0 - s).mul_(Xt)
+        torch.sum(V, 0, out=r)
+        r.mul_(inv_sqrt_m).sub_(y)  # residual f − y
+        loss = torch.dot(r, r) * (0.5 / n)
+        torch.mul(Xt, r, out=rX)  # (r ⊙ X)ᵀ, (d, n)
+        torch.sum(rX, 1, out=wa)  # Xᵀr
+        torch.mm(rX, P, out=G)  # (Pᵀ(r ⊙ X))ᵀ, (d, m)
+        G.mul_(s).add_(wa[:, None], alpha=1.0 - s)  # Hᵀ
+        grad_W = torch.mul(G.T, a[:, None], out=buf["grad_W"]).mul_(c)
+        grad_a = None
+        if self.train_output:
+            torch.mul(W.T, G, out=aW)
+            grad_a = torch.sum(aW, 0, out=buf["grad_a"]).mul_(c)
+        return loss, grad_W, grad_a
+
+    def _smooth_loss_and_grad(self, X, y, buf):
+        s, n, W, a = self.s, X.shape[0], self.W, self.a
+        inv_sqrt_m = 1.0 / math.sqrt(self.m)
+        c = inv_sqrt_m / n
+        Z, D, G, rX, r = buf["Z"], buf["D"], buf["dm2"], buf["dn"], buf["f"]
+        torch.mm(X, W.T, out=Z)
+        S = homotopy_and_derivative_(Z, s, self.base, D, buf["E"])
+        torch.mv(S, a, out=r)
+        r.mul_(inv_sqrt_m).sub_(y)
+        loss = torch.dot(r, r) * (0.5 / n)
+        torch.mul(X.T, r, out=rX)
+        torch.mm(rX, D, out=G)  # (σ_s'(Z)ᵀ(r ⊙ X))ᵀ, (d, m)
+        grad_W = torch.mul(G.T, a[:, None], out=buf["grad_W"]).mul_(c)
+        grad_a = None
+        if self.train_output:
+            grad_a = torch.mv(S.T, r, out=buf["grad_a"]).mul_(c)
+        return loss, grad_W, grad_a
 
 
 class DeepNet(nn.Module):
@@ -180,6 +316,8 @@ class DeepNet(nn.Module):
         return self.activation.base
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Network outputs f(X), shape (n,)."""
+        check_input_shape(X, self.d)
         h = X @ self.weights[0].T / math.sqrt(self.d)
         for W in self.weights[1:]:
             h = self.activation(h) @ W.T / math.sqrt(W.shape[1])
