@@ -509,3 +509,77 @@ def parts_from_table(table: pd.DataFrame, name_cols: Sequence[str]) -> dict[str,
         ", ".join(f"{c}={row[c]}" for c in name_cols): Verdict(row["verdict"], row["rule"], row["numbers"])
         for _, row in table.iterrows()
     }
+
+
+# ----------------------------------------------------------------------------- tolerances and lr selection
+RULE_TOLERANCE = (
+    "tolerance per group = the largest training loss among the baseline's seeds at {fraction:g} of the "
+    "budget (diverged baseline runs left out), so every baseline seed reaches it by then"
+)
+
+
+def baseline_tolerance(histories: Sequence[pd.DataFrame], statuses: Sequence[str], budget: int, fraction: float) -> float:
+    """Loosest loss the baseline reaches at step ⌊fraction·budget⌋ over its seeds: max_i L_i(⌊fraction·T⌋).
+
+    Diverged baseline runs are left out; NaN if all diverged. The tolerance comes from the
+    baseline's own curves (not from a typed number), so it is reachable by construction and the
+    method is measured on the baseline's scale.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"tolerance fraction must be in (0, 1], got {fraction!r}")
+    step = int(math.floor(fraction * budget))
+    losses = [loss_at_budget(h, step, st) for h, st in zip(histories, statuses)]
+    finite = [x for x in losses if math.isfinite(x)]
+    return max(finite) if finite else math.nan
+
+
+def add_steps_to_tolerance(runs: pd.DataFrame, histories: pd.DataFrame, group_cols: Sequence[str], baseline: str,
+                           fraction: float) -> pd.DataFrame:
+    """``runs`` with columns ``tolerance`` (per group, :func:`baseline_tolerance`), ``steps_to_tol``
+    and ``diverged`` added.
+
+    ``runs``: one row per run, columns group_cols + method, seed, status, budget. ``histories``: the
+    long history table with the same key columns (group_cols + method + seed) and step, train_loss.
+    A group whose baseline diverged on every seed gets tolerance NaN and steps_to_tol inf for all.
+    """
+    keys = [*group_cols, "method", "seed"]
+    for name, table, cols in (("runs", runs, [*keys, "status", "budget"]), ("histories", histories, [*keys, "step", "train_loss"])):
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise ValueError(f"{name} table lacks column(s) {missing}")
+    if runs.duplicated(keys).any():
+        raise ValueError(f"runs are not unique per {keys}")
+    hist = {k if isinstance(k, tuple) else (k,): h for k, h in histories.groupby(keys, sort=False)}
+    out = []
+    groups = runs.groupby(list(group_cols), sort=False) if group_cols else [((), runs)]
+    for _, g in groups:
+        g = g.copy()
+        base = g[g["method"] == baseline]
+        if base.empty:
+            raise ValueError(f"no baseline ({baseline!r}) runs in group {g[list(group_cols)].iloc[0].to_dict()}")
+        budgets = set(g["budget"])
+        if len(budgets) != 1:
+            raise ValueError(f"runs of one group differ in budget: {sorted(budgets)}")
+        base_h = [hist[tuple(r[k] for k in keys)] for _, r in base.iterrows()]
+        tol = baseline_tolerance(base_h, list(base["status"]), budgets.pop(), fraction)
+        g["tolerance"] = tol
+        g["diverged"] = [is_diverged(hist[tuple(r[k] for k in keys)], r["status"]) for _, r in g.iterrows()]
+        g["steps_to_tol"] = [
+            steps_to_tolerance(hist[tuple(r[k] for k in keys)], tol, r["status"]) if math.isfinite(tol) else math.inf
+            for _, r in g.iterrows()
+        ]
+        out.append(g)
+    return pd.concat(out, ignore_index=True)
+
+
+def best_by_final_loss(runs: pd.DataFrame, keys: Sequence[str], choice_col: str) -> pd.DataFrame:
+    """For each ``keys`` combination, the run (over ``choice_col``, e.g. the learning rate) with the
+    lowest final training loss; a diverged run counts as +inf and is chosen only if all diverged
+    (ties: the first in table order)."""
+    for c in (*keys, choice_col, "final_train_loss", "status"):
+        if c not in runs.columns:
+            raise ValueError(f"runs table lacks column {c!r}")
+    loss = runs["final_train_loss"].astype(float).where(runs["status"] == "ok", math.inf).fillna(math.inf)
+    order = runs.assign(_loss=loss).reset_index(drop=True)
+    idx = order.groupby(list(keys), sort=False)["_loss"].idxmin()
+    return order.loc[sorted(idx)].drop(columns="_loss").reset_index(drop=True)

@@ -273,3 +273,50 @@ def test_speedup_table_rejects_unpaired_seeds():
         C.speedup_table(runs, "gelu")
     with pytest.raises(ValueError, match="lacks column"):
         C.speedup_table(runs.drop(columns="budget"), "relu")
+
+
+# ------------------------------------------------------------------ tolerances and lr selection
+def long_histories(spec: dict):
+    """spec: (group, method, seed) -> rate or None (diverged at step 300). Returns (runs, histories)."""
+    runs, hs = [], []
+    for (group, method, seed), rate in spec.items():
+        h = history(0.01 if rate is None else rate, blowup_at=300 if rate is None else None)
+        hs.append(h.assign(group=group, method=method, seed=seed))
+        runs.append({"group": group, "method": method, "seed": seed, "budget": BUDGET,
+                     "status": "diverged" if rate is None else "ok",
+                     "final_train_loss": float(h["train_loss"].iloc[-1])})
+    return pd.DataFrame(runs), pd.concat(hs, ignore_index=True)
+
+
+def test_baseline_tolerance_is_loosest_seed_at_fraction():
+    hs = [history(0.010), history(0.008), history(0.01, blowup_at=200)]
+    tol = C.baseline_tolerance(hs, ["ok", "ok", "diverged"], BUDGET, 0.5)
+    assert tol == pytest.approx(math.exp(-0.008 * 500))  # the slower seed; the diverged one is left out
+    assert math.isnan(C.baseline_tolerance(hs[2:], ["diverged"], BUDGET, 0.5))
+    with pytest.raises(ValueError, match="fraction"):
+        C.baseline_tolerance(hs, ["ok"] * 3, BUDGET, 0.0)
+
+
+def test_add_steps_to_tolerance_then_speedup():
+    spec = {("a", "relu", s): 0.010 for s in range(3)}
+    spec.update({("a", "fast", s): r for s, r in enumerate([0.020, 0.021, 0.019])})
+    spec.update({("a", "blowup", s): None for s in range(3)})
+    runs, hs = long_histories(spec)
+    out = C.add_steps_to_tolerance(runs, hs, ["group"], "relu", 0.5)
+    assert out["tolerance"].nunique() == 1
+    assert (out.loc[out.method == "relu", "steps_to_tol"] == 500).all()
+    assert (out.loc[out.method == "blowup", "steps_to_tol"] == math.inf).all()
+    assert out.loc[out.method == "blowup", "diverged"].all()
+    t = C.speedup_table(out, "relu", ["group"]).set_index("method")
+    assert t.loc["fast", "verdict"] == C.SUPPORTED and t.loc["blowup", "verdict"] == C.NOT_SUPPORTED
+    with pytest.raises(ValueError, match="no baseline"):
+        C.add_steps_to_tolerance(runs[runs.method != "relu"], hs, ["group"], "relu", 0.5)
+
+
+def test_best_by_final_loss_skips_diverged():
+    runs = pd.DataFrame({
+        "method": ["m"] * 3 + ["n"] * 2, "seed": [0] * 5, "lr": [0.1, 1.0, 10.0, 0.1, 10.0],
+        "final_train_loss": [0.5, 0.1, 1e-9, math.nan, 2.0], "status": ["ok", "ok", "diverged", "diverged", "ok"],
+    })
+    best = C.best_by_final_loss(runs, ["method", "seed"], "lr")
+    assert best.set_index("method")["lr"].to_dict() == {"m": 1.0, "n": 10.0}
