@@ -1,0 +1,45 @@
+"""HRTA reproduction: data → training (HRTA and baselines) → NTK spectra → tables and figures.
+
+    snakemake --cores 2                                # default config (config/config.yaml)
+    snakemake --cores 2 --configfile config/smoke.yaml # toy sizes, same DAG
+    snakemake --profile profiles/default               # the local profile
+
+The config is validated against workflow/schemas/config.schema.yaml and every homotopy schedule is
+parsed before any job runs; rules live in workflow/rules/*.smk, one file per stage.
+"""
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+# Schema validation (types, ranges, unknown keys, defaults) and schedule parsing, before any job.
+check_config(config, "workflow/schemas/config.schema.yaml")
+
+# Per-job resources a cluster profile maps onto its scheduler (mem_mb, runtime in minutes, gpu).
+RES = config["resources"]
+GPU = 0 if config["device"] == "cpu" else 1
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/ntk.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    """Every figure and table of the configured experiments."""
+    default_target: True
+    input:
+        FIGURES,
+        TABLES,

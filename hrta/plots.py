@@ -1,0 +1,190 @@
+"""Figure and table helpers for the pipeline: one seaborn style, atomic saving, table rendering.
+
+Figures are sized for a paper column (``COLUMN_WIDTH`` inches wide, fonts ≥ 7 pt) and saved as
+PNG and PDF with a provenance sidecar (:func:`hrta.io.write_metadata`). Tables are written as CSV
+(numbers, for machines), Markdown and LaTeX (``mean ± std`` strings, for people).
+
+No torch import here: figure jobs only need numpy, pandas and matplotlib.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are only written to files
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .io import atomic_path, write_csv, write_metadata, write_text  # noqa: E402
+
+COLUMN_WIDTH = 3.4  # inches: one column of a two-column paper
+FULL_WIDTH = 7.0  # inches: both columns
+
+# Fixed metadata keep PNG/PDF bytes independent of the matplotlib build date and the clock.
+_PNG_METADATA = {"Software": None}
+_PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+
+
+def set_style() -> None:
+    """The one style of every figure: seaborn 'ticks', colorblind palette, paper-sized fonts."""
+    sns.set_theme(context="paper", style="ticks", palette="colorblind", font_scale=0.9)
+    plt.rcParams.update(
+        {
+            "figure.dpi": 150,
+            "savefig.dpi": 200,
+            "savefig.bbox": "tight",
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "legend.frameon": False,
+            "legend.fontsize": 7,
+            "axes.titlesize": 8,
+            "axes.labelsize": 8,
+            "xtick.labelsize": 7,
+            "ytick.labelsize": 7,
+            "lines.linewidth": 1.2,
+            "pdf.fonttype": 42,  # embed TrueType so the PDF text stays editable/searchable
+        }
+    )
+
+
+def palette(names: Sequence[str]) -> dict[str, Any]:
+    """A fixed colour per name (same order → same colours in every figure)."""
+    colours = sns.color_palette("colorblind", n_colors=max(len(names), 1))
+    return {name: colours[i] for i, name in enumerate(names)}
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, width: float = COLUMN_WIDTH, panel_height: float = 2.0, **kw):
+    """plt.subplots sized for the paper: ``width`` inches wide, ``panel_height`` inches per row."""
+    set_style()
+    kw.setdefault("squeeze", False)
+    kw.setdefault("constrained_layout", True)
+    return plt.subplots(nrows, ncols, figsize=(width, panel_height * nrows), **kw)
+
+
+def save_figure(
+    fig,
+    paths: Mapping[str, str] | Sequence[str],
+    config_slice: Mapping[str, Any],
+    *,
+    rule: str | None = None,
+    inputs: Sequence[str] = (),
+    timings: Mapping[str, float] | None = None,
+) -> None:
+    """Save ``fig`` to each path (format from the suffix) atomically, each with a sidecar; close it."""
+    targets = list(paths.values()) if isinstance(paths, Mapping) else list(paths)
+    for path in targets:
+        suffix = Path(path).suffix.lstrip(".")
+        metadata = _PDF_METADATA if suffix == "pdf" else _PNG_METADATA if suffix == "png" else None
+        write_metadata(path, config_slice, rule=rule, inputs=inputs, timings=timings)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=suffix, metadata=metadata)
+    plt.close(fig)
+
+
+def mark_switches(ax, steps: Sequence[int], *, color=None, label: str | None = None) -> None:
+    """Dotted vertical lines at the steps where the schedule switches s."""
+    for i, step in enumerate(steps):
+        ax.axvline(step, color=color or "0.4", linestyle=":", linewidth=0.9, label=label if i == 0 else None)
+
+
+def geometric_band(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Geometric mean and the band exp(mean(log v) ± std(log v)) over ``axis`` (losses are positive
+    and spread over decades, so the band is taken in log space; it never crosses zero)."""
+    logs = np.log(np.asarray(values, dtype=float))
+    mean = logs.mean(axis=axis)
+    std = logs.std(axis=axis, ddof=1) if logs.shape[axis] > 1 else np.zeros_like(mean)
+    return np.exp(mean), np.exp(mean - std), np.exp(mean + std)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables.
+
+
+def format_number(x: float, digits: int = 3) -> str:
+    """``digits`` significant digits; '—' for NaN (e.g. a tolerance never reached)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    x = float(x)
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def mean_std(mean: float, std: float, digits: int = 3) -> str:
+    """'mean ± std' (just 'mean' when std is NaN, e.g. a single seed)."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "—"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return format_number(mean, digits)
+    return f"{format_number(mean, digits)} ± {format_number(std, digits)}"
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of the (already formatted) DataFrame."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_TEX_ESCAPES = {"&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "±": r"$\pm$", "→": r"$\to$", "λ": r"$\lambda$"}
+
+
+def _tex(text: Any) -> str:
+    out = str(text)
+    for raw, escaped in _TEX_ESCAPES.items():
+        out = out.replace(raw, escaped)
+    return out
+
+
+def latex_table(df: pd.DataFrame, caption: str, label: str) -> str:
+    """A booktabs LaTeX table of the (already formatted) DataFrame."""
+    cols = "l" * len(df.columns)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{_tex(caption)}}}",
+        rf"\label{{{label}}}",
+        rf"\begin{{tabular}}{{{cols}}}",
+        r"\toprule",
+        " & ".join(_tex(c) for c in df.columns) + r" \\",
+        r"\midrule",
+    ]
+    for row in df.itertuples(index=False):
+        lines.append(" & ".join(_tex(v) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(
+    numbers: pd.DataFrame,
+    pretty: pd.DataFrame,
+    paths: Mapping[str, str],
+    config_slice: Mapping[str, Any],
+    *,
+    caption: str,
+    rule: str | None = None,
+    inputs: Sequence[str] = (),
+) -> None:
+    """Write one table: ``numbers`` to paths['csv']; ``pretty`` (formatted strings) to paths['md']
+    (with the caption as a heading line) and paths['tex']; each with a provenance sidecar."""
+    label = "tab:" + Path(paths["csv"]).stem
+    for key, path in paths.items():
+        write_metadata(path, config_slice, rule=rule, inputs=inputs, extra={"caption": caption})
+    write_csv(numbers, paths["csv"])
+    write_text(paths["md"], f"**{caption}**\n\n" + markdown_table(pretty))
+    write_text(paths["tex"], latex_table(pretty, caption, label))
+
+
+def output_paths(output, prefix: str) -> dict[str, str]:
+    """{'csv': ..., 'md': ..., 'tex': ...} from Snakemake outputs named ``{prefix}_csv`` etc."""
+    return {ext: str(output[f"{prefix}_{ext}"]) for ext in ("csv", "md", "tex")}

@@ -1,0 +1,156 @@
+"""Rule `figure_claims`: the claims figures.
+
+* claims_speedups — every paired speed-up of E3, E5 and E6 with its 95% interval (claims 4–7).
+* claims_e5_extensions — E5 training loss vs step per model and optimizer (claim 6).
+* claims_e6_lr_grid — E6 final training loss vs learning rate per method (claim 7).
+* claims_e7_sensitivity — E7 speed-up vs the number of samples n and the input dimension d.
+"""
+import math
+import time
+
+import numpy as np
+import pandas as pd
+
+from hrta.data import TARGETS
+from hrta.plots import FULL_WIDTH, geometric_band, mark_switches, palette, save_figure, subplots
+from hrta.schedules import parse_schedule
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+start = time.perf_counter()
+speedups = pd.read_csv(smk.input.speedups)
+VERDICT_COLOURS = {"supported": "tab:green", "not supported": "tab:red", "inconclusive": "0.45"}
+
+
+def outputs(name):
+    return [str(smk.output[f"{name}_png"]), str(smk.output[f"{name}_pdf"])]
+
+
+def save(fig, name, cfg):
+    save_figure(fig, outputs(name), cfg, rule=smk.rule, inputs=list(smk.input),
+                timings={"job": time.perf_counter() - start})
+
+
+def label(row):
+    parts = [str(row[c]) if c != "width" else f"m={int(row[c])}"
+             for c in ("cell", "optimizer", "width", "lr_choice") if c in row and pd.notna(row[c])]
+    return f"{row['method']} ({', '.join(parts)})"
+
+
+def finite_or(x, fallback):
+    return x if np.isfinite(x) else fallback
+
+
+# ---- speed-up forest plot ---------------------------------------------------------------------
+panels = [("e3", "E3 — HRTA vs ReLU (claims 4, 5)"), ("e5", "E5 — extensions (claim 6)"),
+          ("e6", "E6 — fairness: best / kernel-scaled lr (claim 7)")]
+heights = [max(1, (speedups.experiment == e).sum()) for e, _ in panels]
+fig, axes = subplots(len(panels), 1, width=FULL_WIDTH, panel_height=1.0,
+                     gridspec_kw={"height_ratios": heights}, sharex=True)
+fig.set_size_inches(FULL_WIDTH, 0.8 + 0.22 * sum(heights))
+for ax, (exp, title) in zip(axes[:, 0], panels):
+    rows = speedups[speedups.experiment == exp].reset_index(drop=True)
+    for i, row in rows.iterrows():
+        g = row["speedup"]
+        lo, hi = finite_or(row["ci_low"], g), finite_or(row["ci_high"], g)
+        colour = VERDICT_COLOURS[row["verdict"]]
+        if np.isfinite(g):
+            ax.errorbar([g], [i], xerr=[[max(g - lo, 0)], [max(hi - g, 0)]], fmt="o", color=colour, ms=3, capsize=2)
+    ax.set_yticks(range(len(rows)), [label(r) for _, r in rows.iterrows()], fontsize=6)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.axvline(1.0, color="k", lw=0.8, ls="--")
+    ax.set_title(title, loc="left")
+    ax.set_xscale("log")
+axes[-1, 0].set_xlabel("speed-up = baseline steps / method steps to tolerance (geometric mean, 95% CI)")
+for verdict, colour in VERDICT_COLOURS.items():
+    axes[0, 0].plot([], [], "o", color=colour, ms=3, label=verdict)
+axes[0, 0].legend(loc="lower right", fontsize=6)
+save(fig, "claims_speedups", dict(smk.params.claims))
+
+# ---- E5 curves ---------------------------------------------------------------------------------
+e5 = smk.params.e5
+hist = pd.concat([pd.read_csv(p) for p in smk.input.e5_histories], ignore_index=True)
+runs = pd.concat([pd.read_csv(p) for p in smk.input.e5_runs], ignore_index=True)
+models, opts, methods = list(e5["models"]), list(e5["optimizers"]), list(e5["methods"])
+colours = palette(methods)
+fig, axes = subplots(len(opts), len(models), width=FULL_WIDTH, panel_height=1.8, sharey="row")
+for r, opt in enumerate(opts):
+    for c, model in enumerate(models):
+        ax = axes[r, c]
+        for method in methods:
+            sel = hist[(hist.cell == model) & (hist.optimizer == opt) & (hist.method == method)]
+            ok = runs[(runs.cell == model) & (runs.optimizer == opt) & (runs.method == method) & (runs.status == "ok")]
+            sel = sel[sel.seed.isin(ok.seed)]
+            if sel.empty:
+                continue
+            wide = sel.pivot(index="step", columns="seed", values="train_loss").dropna()
+            mean, lo, hi = geometric_band(wide.to_numpy(), axis=1)
+            n_div = (runs[(runs.cell == model) & (runs.optimizer == opt) & (runs.method == method)].status != "ok").sum()
+            name = e5["methods"][method].get("label", method) + (f" ({n_div} diverged)" if n_div else "")
+            ax.plot(wide.index, mean, color=colours[method], label=name)
+            ax.fill_between(wide.index, lo, hi, color=colours[method], alpha=0.2, lw=0)
+        mark_switches(ax, sorted({b for m in methods for b in parse_schedule(e5["methods"][m]["schedule"]).boundaries}))
+        ax.set_yscale("log")
+        ax.set_title(f"{e5['models'][model].get('label', model)} — {e5['optimizers'][opt].get('label', opt)}")
+        if r == len(opts) - 1:
+            ax.set_xlabel("step t")
+        if c == 0:
+            ax.set_ylabel("training loss L(t)")
+        ax.legend(fontsize=5)
+save(fig, "claims_e5_extensions", dict(e5))
+
+# ---- E6 learning-rate grid --------------------------------------------------------------------------
+e6 = smk.params.e6
+runs6 = pd.concat([pd.read_csv(p) for p in smk.input.e6_runs], ignore_index=True)
+grid = runs6[runs6.lr_factor.astype(str) != "kernel"].copy()
+grid["lr_value"] = grid.lr.astype(float)
+grid["loss"] = grid.final_train_loss.where(grid.status == "ok", np.nan)
+methods6, opts6 = list(e6["methods"]), list(e6["optimizers"])
+colours = palette(methods6)
+fig, axes = subplots(1, len(opts6), width=FULL_WIDTH, panel_height=2.2)
+for c, opt in enumerate(opts6):
+    ax = axes[0, c]
+    for method in methods6:
+        sel = grid[(grid.optimizer == opt) & (grid.method == method)]
+        by_lr = sel.groupby("lr_value")["loss"].apply(lambda v: float(np.exp(np.log(v).mean())) if v.notna().all() else np.nan)
+        ax.plot(by_lr.index, by_lr.values, "o-", color=colours[method], ms=3,
+                label=e6["methods"][method].get("label", method))
+        div = sel.groupby("lr_value")["loss"].apply(lambda v: v.isna().sum())
+        for lr, k in div.items():
+            if k:
+                ax.annotate(f"{k}×div", (lr, 1), xycoords=("data", "axes fraction"), fontsize=5, ha="center",
+                            va="top", color=colours[method])
+        kern = runs6[(runs6.lr_factor.astype(str) == "kernel") & (runs6.optimizer == opt) & (runs6.method == method)]
+        if len(kern) and (kern.status == "ok").all():
+            ax.axhline(float(np.exp(np.log(kern.final_train_loss).mean())), color=colours[method], ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"learning rate η ({e6['optimizers'][opt].get('label', opt)})")
+    ax.set_ylabel("final training loss (geometric mean over seeds)")
+    ax.legend(fontsize=6)
+save(fig, "claims_e6_lr_grid", dict(e6))
+
+# ---- E7 sensitivity --------------------------------------------------------------------------------
+e7 = smk.params.e7
+rows7 = speedups[speedups.experiment == "e7"].copy()
+rows7["target"] = rows7.cell.str.rsplit("_n", n=1).str[0]
+rows7["n"] = rows7.cell.str.rsplit("_n", n=1).str[1].astype(int)
+rows7["d"] = rows7.target.map(lambda t: TARGETS[t].d)
+ref = smk.params.e7_reference
+fig, axes = subplots(1, 2, width=FULL_WIDTH, panel_height=2.2, sharey=True)
+colours = palette([m for m in e7["methods"] if m != e7["baseline"]])
+for ax, (xcol, keep, xlabel) in zip(axes[0], [
+        ("n", rows7.target == ref["target"], "number of training samples n"),
+        ("d", rows7.n == ref["n_train"], "input dimension d (sin1d, franke2d, sphere)")]):
+    for (opt, method), g in rows7[keep].groupby(["optimizer", "method"], sort=False):
+        g = g.sort_values(xcol)
+        y = g.speedup.to_numpy(float)
+        err = [np.maximum(y - g.ci_low.fillna(g.speedup).to_numpy(float), 0),
+               np.maximum(g.ci_high.fillna(g.speedup).to_numpy(float) - y, 0)]
+        ax.errorbar(g[xcol], y, yerr=err, fmt="o-", ms=3, capsize=2, color=colours.get(method),
+                    label=f"{e7['methods'][method].get('label', method)} ({opt})")
+    ax.axhline(1.0, color="k", lw=0.8, ls="--")
+    ax.set_xlabel(xlabel)
+    ax.set_yscale("log")
+axes[0, 0].set_ylabel("speed-up over the baseline (95% CI)")
+axes[0, 0].legend(fontsize=6)
+save(fig, "claims_e7_sensitivity", dict(e7))

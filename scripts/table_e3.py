@@ -1,0 +1,97 @@
+"""Rule `table_e3`: E3 training loss at fixed step budgets and steps to reach loss tolerances,
+mean ± std over seeds (sample std, ddof = 1), per optimizer, width and method.
+
+A run that diverged is excluded from the means and counted in `n_diverged`; a tolerance a run never
+reached is excluded from the step statistics and shows in `n_reached` < `n_seeds`.
+"""
+import time
+
+import numpy as np
+import pandas as pd
+
+from hrta.io import job_logger
+from hrta.plots import format_number, mean_std, output_paths, write_table
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = job_logger(smk.log[0])
+start = time.perf_counter()
+
+methods, optimizers = smk.params.methods, smk.params.optimizers
+budgets, tolerances = list(smk.params.budgets), list(smk.params.tolerances)
+hist = pd.concat([pd.read_csv(p) for p in smk.input.histories], ignore_index=True)
+runs = pd.concat([pd.read_csv(p) for p in smk.input.runs], ignore_index=True)
+run_keys = ["optimizer", "width", "method", "seed"]
+hist = hist.merge(runs[run_keys + ["status"]], on=run_keys, how="left")
+order = {"optimizer": list(optimizers), "method": list(methods)}
+
+
+def sort(df):
+    return df.assign(
+        _o=df.optimizer.map(order["optimizer"].index), _m=df.method.map(order["method"].index)
+    ).sort_values(["_o", "width", "_m"] + [c for c in ("budget", "tolerance") if c in df], kind="stable").drop(
+        columns=["_o", "_m"]
+    )
+
+
+def loss_at(run, budget):
+    """Training loss of the last logged step ≤ budget (NaN if the run diverged before it)."""
+    before = run[run.step <= budget]
+    if run.status.iloc[0] != "ok" and run.step.max() < budget:
+        return np.nan
+    return float(before.train_loss.iloc[-1])
+
+
+def steps_to(run, tol):
+    hit = run[run.train_loss <= tol]
+    return float(hit.step.iloc[0]) if len(hit) else np.nan
+
+
+budget_rows, tol_rows = [], []
+for (opt, width, method), group in hist.groupby(["optimizer", "width", "method"]):
+    per_seed = [run.sort_values("step") for _, run in group.groupby("seed")]
+    n_seeds = len(per_seed)
+    n_div = sum(run.status.iloc[0] != "ok" for run in per_seed)
+    for b in budgets:
+        values = np.array([loss_at(run, b) for run in per_seed])
+        ok = values[np.isfinite(values)]
+        budget_rows.append(dict(optimizer=opt, width=width, method=method, budget=b,
+                                loss_mean=ok.mean() if len(ok) else np.nan,
+                                loss_std=ok.std(ddof=1) if len(ok) > 1 else np.nan,
+                                n_seeds=n_seeds, n_diverged=n_div))
+    for tol in tolerances:
+        values = np.array([steps_to(run, tol) for run in per_seed])
+        ok = values[np.isfinite(values)]
+        tol_rows.append(dict(optimizer=opt, width=width, method=method, tolerance=tol,
+                             steps_mean=ok.mean() if len(ok) else np.nan,
+                             steps_std=ok.std(ddof=1) if len(ok) > 1 else np.nan,
+                             n_reached=len(ok), n_seeds=n_seeds, n_diverged=n_div))
+
+budget = sort(pd.DataFrame(budget_rows)).reset_index(drop=True)
+tol = sort(pd.DataFrame(tol_rows)).reset_index(drop=True)
+
+
+def pretty(df, column_of, cell):
+    out = []
+    for (opt, width, method), g in df.groupby(["optimizer", "width", "method"], sort=False):
+        row = {"optimizer": optimizers[opt].get("label", opt), "m": width, "method": methods[method].get("label", method)}
+        for r in g.itertuples(index=False):
+            row[column_of(r)] = cell(r)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def tol_cell(r):
+    text = mean_std(r.steps_mean, r.steps_std, 3)
+    return text if r.n_reached == r.n_seeds else f"{text} ({r.n_reached}/{r.n_seeds})"
+
+
+budget_pretty = pretty(budget, lambda r: f"L at step {r.budget}", lambda r: mean_std(r.loss_mean, r.loss_std))
+tol_pretty = pretty(tol, lambda r: f"steps to L ≤ {format_number(r.tolerance, 2)}", tol_cell)
+slice_ = {"budgets": budgets, "tolerances": tolerances, "methods": methods, "optimizers": optimizers}
+inputs = list(smk.input)
+write_table(budget, budget_pretty, output_paths(smk.output, "budget"), slice_, rule=smk.rule, inputs=inputs,
+            caption="E3: training loss L = (1/2n)Σ(f(x_i) − y_i)² at fixed step budgets, mean ± std over seeds")
+write_table(tol, tol_pretty, output_paths(smk.output, "tol"), slice_, rule=smk.rule, inputs=inputs,
+            caption="E3: steps to reach the training-loss tolerance, mean ± std over seeds "
+                    "(seeds that reached it / all, when not all did)")
+log.info("tables written in %.1f s", time.perf_counter() - start)

@@ -1,0 +1,22 @@
+# Stage 4 — analysis (no torch): per-stage convergence rates of the E4 GD runs, measured vs predicted.
+
+
+rule e4_rates:
+    """E4: fit of log(loss) vs step over the last `fit_window` of each GD stage, measured and predicted."""
+    input:
+        histories=train_files("e4"),
+        runs=train_files("e4", "runs"),
+        curves=expand("data/e4/theory_w{width}.csv", width=config["e4"]["widths"]),
+        stages=expand("data/e4/stages_w{width}.csv", width=config["e4"]["widths"]),
+    output:
+        "data/e4/rates.csv",
+    params:
+        fit_window=config["e4"]["fit_window"],
+    log:
+        "logs/analysis/e4_rates.log",
+    threads: 1
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    script:
+        "../../scripts/e4_rates.py"

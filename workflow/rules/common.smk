@@ -1,0 +1,152 @@
+# Shared helpers: config validation, config slices handed to jobs as params, output lists.
+import math
+import os
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from hrta.schedules import ScheduleError, parse_schedule
+
+# Experiments trained by the generic `train` rule (workflow/rules/train.smk). A new training
+# experiment adds its config section (same shape as e3) and its name here.
+TRAIN_EXPERIMENTS = ["e3", "e4"]
+
+S_RANGE = (0.0, 2.0)  # σ_s is the homotopy / relaxation family for s in [0, 2]
+
+# Targets of `rule all`; every rules file appends its figures and tables.
+FIGURES = []
+TABLES = []
+
+FIGURE_FORMATS = ["png", "pdf"]
+TABLE_FORMATS = ["csv", "md", "tex"]
+
+
+def _key(path):
+    """config path (tuple of keys/indices) -> 'e3.widths[0]'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+def validate_config(config, schema):
+    """snakemake.utils.validate, with the error rewritten to name the offending config key."""
+    try:
+        validate(config, schema)
+    except WorkflowError as err:
+        cause = next((a for a in err.args if hasattr(a, "absolute_path")), None)
+        if cause is None:
+            raise
+        raise WorkflowError(f"invalid config: key '{_key(cause.absolute_path)}': {cause.message}") from None
+
+
+def check_schedule(spec, key, *, constant_stages=False):
+    """Parse one schedule with hrta.schedules.parse_schedule; errors name the config key."""
+    try:
+        schedule = parse_schedule(spec)
+    except ScheduleError as err:
+        raise WorkflowError(f"invalid config: key '{key}': malformed schedule {spec!r}: {err}") from None
+    for i, stage in enumerate(schedule.stages):
+        for s in (stage.s_start, stage.s_end):
+            if not S_RANGE[0] <= s <= S_RANGE[1]:
+                raise WorkflowError(
+                    f"invalid config: key '{key}': stage {i + 1} ({stage}) has s = {s}, "
+                    f"outside the homotopy range [{S_RANGE[0]:g}, {S_RANGE[1]:g}]"
+                )
+        if constant_stages and stage.is_ramp:
+            raise WorkflowError(
+                f"invalid config: key '{key}': stage {i + 1} ({stage}) is a ramp; the NTK rate "
+                "prediction needs constant-s stages"
+            )
+    return schedule
+
+
+def check_config(config, schema):
+    """Validate the config (schema, then cross-references and schedules) before any job runs."""
+    validate_config(config, schema)
+    for exp in ["e2"] + TRAIN_EXPERIMENTS:
+        name = config[exp]["dataset"]
+        if name not in config["datasets"]:
+            raise WorkflowError(
+                f"invalid config: key '{exp}.dataset': unknown dataset {name!r}; "
+                f"defined under 'datasets': {', '.join(config['datasets'])}"
+            )
+    if config["e1"]["z_min"] >= config["e1"]["z_max"]:
+        raise WorkflowError("invalid config: key 'e1.z_min': must be smaller than e1.z_max")
+    for exp in TRAIN_EXPERIMENTS:
+        totals = {}
+        for name, method in config[exp]["methods"].items():
+            key = f"{exp}.methods.{name}.schedule"
+            schedule = check_schedule(method["schedule"], key, constant_stages=(exp == "e4"))
+            totals[name] = schedule.total_steps
+        # Methods are compared at equal step budgets.
+        if len(set(totals.values())) > 1:
+            listing = ", ".join(f"{k}: {v}" for k, v in totals.items())
+            raise WorkflowError(
+                f"invalid config: key '{exp}.methods': all schedules must have the same total number "
+                f"of steps so methods are compared at equal budgets; got {listing}"
+            )
+        for name, opt in config[exp]["optimizers"].items():
+            if opt.get("lr_schedule") == "step" and "lr_step_every" not in opt:
+                raise WorkflowError(
+                    f"invalid config: key '{exp}.optimizers.{name}.lr_step_every': required when lr_schedule is 'step'"
+                )
+            if opt["optimizer"] == "sgd" and "batch_size" not in opt:
+                raise WorkflowError(
+                    f"invalid config: key '{exp}.optimizers.{name}.batch_size': required for optimizer 'sgd'"
+                )
+    total = config["e3"]["methods"]
+    steps = parse_schedule(next(iter(total.values()))["schedule"]).total_steps
+    for i, budget in enumerate(config["e3"]["budgets"]):
+        if budget > steps:
+            raise WorkflowError(
+                f"invalid config: key 'e3.budgets[{i}]': budget {budget} exceeds the {steps} steps of the e3 schedules"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Config slices handed to jobs as params: only what the job depends on, so changing one width or
+# one schedule re-runs only the affected jobs (Snakemake re-runs a job when its params change).
+
+
+def dataset_config(name):
+    return dict(config["datasets"][name], name=name)
+
+
+def dataset_file(name):
+    return f"data/datasets/{name}.npz"
+
+
+def train_settings(exp):
+    """Everything a training job of experiment `exp` depends on, except its width and seed."""
+    section = config[exp]
+    return {
+        "experiment": exp,
+        "dataset": dataset_config(section["dataset"]),
+        "model": dict(section["model"]),
+        "methods": {k: dict(v) for k, v in section["methods"].items()},
+        "optimizers": {k: dict(v) for k, v in section["optimizers"].items()},
+        "log_every": section["log_every"],
+        "divergence_threshold": section["divergence_threshold"],
+        "dtype": config["dtype"],
+        "device": config["device"],
+    }
+
+
+def train_file(exp, width, seed, kind="history"):
+    """data/train/{exp}/w{width}_seed{seed}.csv (history) or ..._runs.csv (one row per run)."""
+    suffix = "" if kind == "history" else f"_{kind}"
+    return f"data/train/{exp}/w{width}_seed{seed}{suffix}.csv"
+
+
+def train_files(exp, kind="history"):
+    section = config[exp]
+    return [train_file(exp, w, s, kind) for w in section["widths"] for s in section["seeds"]]
+
+
+def figure_files(name):
+    return [f"figures/{name}.{ext}" for ext in FIGURE_FORMATS]
+
+
+def table_files(name):
+    return [f"figures/tables/{name}.{ext}" for ext in TABLE_FORMATS]

@@ -1,0 +1,86 @@
+# Stage 3 — NTK: analytic (infinite-width) spectra on a fine s grid, empirical kernels at finite
+# widths (one job per width: all seeds, s values and layer choices), and the NTK predictions of the
+# E4 GD runs.
+
+
+def e2_settings():
+    e2 = config["e2"]
+    return {
+        "dataset": dataset_config(e2["dataset"]),
+        "base": e2["base"],
+        "layers": list(e2["layers"]),
+        "dtype": config["dtype"],
+        "device": config["device"],
+    }
+
+
+rule e2_analytic:
+    """E2: spectrum of the analytic NTK K_s on the s grid, both-layer and first-layer kernels."""
+    input:
+        dataset=dataset_file(config["e2"]["dataset"]),
+    output:
+        "data/e2/analytic.csv",
+    params:
+        settings=e2_settings(),
+        s_grid=config["e2"]["s_grid"],
+        s_empirical=config["e2"]["s_empirical"],
+    log:
+        "logs/ntk/e2_analytic.log",
+    threads: config["threads"]["ntk"]
+    resources:
+        mem_mb=RES["ntk_mem_mb"],
+        runtime=RES["ntk_runtime"],
+    script:
+        "../../scripts/e2_analytic.py"
+
+
+rule e2_empirical:
+    """E2: empirical NTK of TwoLayerNet at one width over seeds and s; spectrum and ‖K_emp − K_∞‖/‖K_∞‖."""
+    input:
+        dataset=dataset_file(config["e2"]["dataset"]),
+    output:
+        "data/e2/empirical_w{width}.csv",
+    params:
+        settings=e2_settings(),
+        s_values=config["e2"]["s_empirical"],
+        seeds=config["e2"]["seeds"],
+        width=lambda wc: int(wc.width),
+    log:
+        "logs/ntk/e2_empirical_w{width}.log",
+    benchmark:
+        "logs/benchmarks/ntk/e2_empirical_w{width}.tsv"
+    threads: config["threads"]["ntk"]
+    resources:
+        mem_mb=RES["ntk_mem_mb"],
+        runtime=RES["ntk_runtime"],
+        gpu=GPU,
+    wildcard_constraints:
+        width=r"[1-9]\d*",
+    script:
+        "../../scripts/e2_empirical.py"
+
+
+rule e4_theory:
+    """E4: per GD stage, λ_min/λ_max of K_s/n (analytic and empirical at init) and predict_loss_curve."""
+    input:
+        dataset=dataset_file(config["e4"]["dataset"]),
+    output:
+        curves="data/e4/theory_w{width}.csv",
+        stages="data/e4/stages_w{width}.csv",
+    params:
+        settings=train_settings("e4"),
+        seeds=config["e4"]["seeds"],
+        width=lambda wc: int(wc.width),
+    log:
+        "logs/ntk/e4_theory_w{width}.log",
+    benchmark:
+        "logs/benchmarks/ntk/e4_theory_w{width}.tsv"
+    threads: config["threads"]["ntk"]
+    resources:
+        mem_mb=RES["ntk_mem_mb"],
+        runtime=RES["ntk_runtime"],
+        gpu=GPU,
+    wildcard_constraints:
+        width=r"[1-9]\d*",
+    script:
+        "../../scripts/e4_theory.py"

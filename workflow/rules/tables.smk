@@ -1,0 +1,78 @@
+# Stage 5 — tables (figures/tables/*.csv, .md, .tex): mean ± std over seeds.
+
+TABLES += table_files("e2_spectrum")
+TABLES += table_files("e3_loss_at_budget") + table_files("e3_steps_to_tolerance")
+TABLES += table_files("e4_rates") + table_files("e4_match_vs_width")
+
+
+def _table_outputs(name):
+    return {ext: f"figures/tables/{name}.{ext}" for ext in TABLE_FORMATS}
+
+
+rule table_e2_spectrum:
+    """E2 table: λ_min, λ_max, condition number of K_s/n at the measured s, analytic vs empirical by width."""
+    input:
+        analytic="data/e2/analytic.csv",
+        empirical=expand("data/e2/empirical_w{width}.csv", width=config["e2"]["widths"]),
+    output:
+        **_table_outputs("e2_spectrum"),
+    params:
+        s_values=config["e2"]["s_empirical"],
+    log:
+        "logs/tables/e2_spectrum.log",
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    script:
+        "../../scripts/table_e2.py"
+
+
+rule table_e3:
+    """E3 tables: training loss at fixed step budgets; steps to reach loss tolerances."""
+    input:
+        histories=train_files("e3"),
+        runs=train_files("e3", "runs"),
+    output:
+        budget_csv="figures/tables/e3_loss_at_budget.csv",
+        budget_md="figures/tables/e3_loss_at_budget.md",
+        budget_tex="figures/tables/e3_loss_at_budget.tex",
+        tol_csv="figures/tables/e3_steps_to_tolerance.csv",
+        tol_md="figures/tables/e3_steps_to_tolerance.md",
+        tol_tex="figures/tables/e3_steps_to_tolerance.tex",
+    params:
+        budgets=config["e3"]["budgets"],
+        tolerances=config["e3"]["tolerances"],
+        methods=config["e3"]["methods"],
+        optimizers=config["e3"]["optimizers"],
+    log:
+        "logs/tables/e3.log",
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    script:
+        "../../scripts/table_e3.py"
+
+
+rule table_e4:
+    """E4 tables: per-stage rates (measured vs NTK-predicted) and the match summarized by width."""
+    input:
+        "data/e4/rates.csv",
+    output:
+        rates_csv="figures/tables/e4_rates.csv",
+        rates_md="figures/tables/e4_rates.md",
+        rates_tex="figures/tables/e4_rates.tex",
+        match_csv="figures/tables/e4_match_vs_width.csv",
+        match_md="figures/tables/e4_match_vs_width.md",
+        match_tex="figures/tables/e4_match_vs_width.tex",
+    params:
+        methods=config["e4"]["methods"],
+    log:
+        "logs/tables/e4.log",
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    script:
+        "../../scripts/table_e4.py"

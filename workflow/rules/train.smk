@@ -1,0 +1,31 @@
+# Stage 2 — training: one job per (experiment, width, seed) runs every method × optimizer of that
+# width and seed in one process (importing torch costs about as much as a small run), on the same
+# data and the same initialization.
+
+
+rule train:
+    """All methods × optimizers of one experiment at one width and seed (hrta.train.train)."""
+    input:
+        dataset=lambda wc: dataset_file(config[wc.exp]["dataset"]),
+    output:
+        history="data/train/{exp}/w{width}_seed{seed}.csv",
+        runs="data/train/{exp}/w{width}_seed{seed}_runs.csv",
+    params:
+        settings=lambda wc: train_settings(wc.exp),
+        width=lambda wc: int(wc.width),
+        seed=lambda wc: int(wc.seed),
+    log:
+        "logs/train/{exp}/w{width}_seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/train/{exp}/w{width}_seed{seed}.tsv"
+    threads: config["threads"]["train"]
+    resources:
+        mem_mb=RES["train_mem_mb"],
+        runtime=RES["train_runtime"],
+        gpu=GPU,
+    wildcard_constraints:
+        exp="|".join(TRAIN_EXPERIMENTS),
+        width=r"[1-9]\d*",
+        seed=r"\d+",
+    script:
+        "../../scripts/train.py"
