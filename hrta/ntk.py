@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -42,8 +43,10 @@ DEFAULT_QUADRATURE_NODES = 96
 # Columns of the width processed at once by the closed-form empirical NTK: memory is O(n·chunk + n²)
 # whatever m is, and a chunk this size keeps the GEMMs large enough to run at full BLAS speed.
 WIDTH_CHUNK = 2048
-# Upper bound on elements of one pairwise temporary (rows-chunk × n × d or × q²) to bound memory.
-_PAIR_BLOCK_ELEMENTS = 1 << 21
+# Upper bound on elements of one pairwise temporary (rows-block × n × per-row work) to bound memory.
+_PAIR_BLOCK_ELEMENTS = 1 << 22
+# (b, n, d) temporaries alive at once in _angles_block, roughly
+_ANGLE_TEMPORARIES = 4
 _EPS64 = float(np.finfo(np.float64).eps)
 
 
@@ -94,6 +97,48 @@ def _two_product_error(p, ah, al, bh, bl):
     return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
+class _AngleFactors(NamedTuple):
+    """Per-row quantities for the pairwise angles: rows rescaled by powers of two, their norms, and
+    Dekker splits of both."""
+
+    Xs: torch.Tensor
+    r: torch.Tensor
+    xh: torch.Tensor
+    xl: torch.Tensor
+    rh: torch.Tensor
+    rl: torch.Tensor
+
+
+def _angle_factors(X: torch.Tensor) -> _AngleFactors:
+    norms = torch.linalg.vector_norm(X, dim=1)
+    _, expo = torch.frexp(torch.where(norms > 0, norms, torch.ones_like(norms)))
+    Xs = torch.ldexp(X, -expo[:, None].to(X.dtype))  # exact rescaling by 2^-e, norms in [0.5, 1)
+    r = torch.linalg.vector_norm(Xs, dim=1)
+    return _AngleFactors(Xs, r, *_split(Xs), *_split(r))
+
+
+def _angles_block(f: _AngleFactors, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
+    """θ and δ = π − θ for rows ``rows`` against all rows (see pairwise_angles)."""
+    # p1[i, j] = x_i |x_j|, p2[i, j] = x_j |x_i|, each with its exact rounding error e1, e2
+    p1 = f.Xs[rows, None, :] * f.r[None, :, None]
+    e1 = _two_product_error(p1, f.xh[rows, None, :], f.xl[rows, None, :], f.rh[None, :, None], f.rl[None, :, None])
+    p2 = f.Xs[None, :, :] * f.r[rows, None, None]
+    e2 = _two_product_error(p2, f.xh[None, :, :], f.xl[None, :, :], f.rh[rows, None, None], f.rl[rows, None, None])
+    minus = torch.linalg.vector_norm((p1 - p2) + (e1 - e2), dim=2)
+    plus = torch.linalg.vector_norm((p1 + p2) + (e1 + e2), dim=2)
+    theta = 2.0 * torch.atan2(minus, plus)
+    delta = 2.0 * torch.atan2(plus, minus)
+    idx = torch.arange(theta.shape[0], device=theta.device)
+    theta[idx, idx + rows.start] = 0.0  # exact diagonal even for zero rows
+    delta[idx, idx + rows.start] = math.pi
+    return theta, delta
+
+
+def _row_blocks(n: int, per_row: int):
+    step = _row_chunk(n, per_row)
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
 def pairwise_angles(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Norms |x_i|, angles θ_ij ∈ [0, π] and δ_ij = π − θ_ij, each with a few ulps *relative* error.
 
@@ -106,30 +151,9 @@ def pairwise_angles(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.
     exactly θ = 0. Rows with |x| = 0 get θ = 0 against everything (meaningless but finite; every kernel
     term that uses them carries a factor |x| or x·x' = 0). Input float64 (n, d); outputs float64.
     """
-    norms = torch.linalg.vector_norm(X, dim=1)
-    _, expo = torch.frexp(torch.where(norms > 0, norms, torch.ones_like(norms)))
-    Xs = torch.ldexp(X, -expo[:, None].to(X.dtype))  # exact rescaling by 2^-e
-    r = torch.linalg.vector_norm(Xs, dim=1)
-    xh, xl = _split(Xs)
-    rh, rl = _split(r)
-    n, d = Xs.shape
-    theta = torch.empty(n, n, dtype=X.dtype, device=X.device)
-    delta = torch.empty_like(theta)
-    step = _row_chunk(n, 4 * d)
-    for i in range(0, n, step):
-        rows = slice(i, i + step)
-        # p1[i, j] = x_i |x_j|, p2[i, j] = x_j |x_i|, each with its exact rounding error e1, e2
-        p1 = Xs[rows, None, :] * r[None, :, None]
-        e1 = _two_product_error(p1, xh[rows, None, :], xl[rows, None, :], rh[None, :, None], rl[None, :, None])
-        p2 = Xs[None, :, :] * r[rows, None, None]
-        e2 = _two_product_error(p2, xh[None, :, :], xl[None, :, :], rh[rows, None, None], rl[rows, None, None])
-        minus = torch.linalg.vector_norm((p1 - p2) + (e1 - e2), dim=2)
-        plus = torch.linalg.vector_norm((p1 + p2) + (e1 + e2), dim=2)
-        theta[rows] = 2.0 * torch.atan2(minus, plus)
-        delta[rows] = 2.0 * torch.atan2(plus, minus)
-    theta.fill_diagonal_(0.0)
-    delta.fill_diagonal_(math.pi)
-    return norms, theta, delta
+    f = _angle_factors(X)
+    blocks = [_angles_block(f, rows) for rows in _row_blocks(X.shape[0], _ANGLE_TEMPORARIES * X.shape[1])]
+    return torch.linalg.vector_norm(X, dim=1), torch.cat([t for t, _ in blocks]), torch.cat([d for _, d in blocks])
 
 
 def _sin_minus_x_cos(x: torch.Tensor) -> torch.Tensor:
@@ -148,7 +172,7 @@ def _sin_minus_x_cos(x: torch.Tensor) -> torch.Tensor:
 # dual kernels E[σσ], E[σ'σ']
 
 
-def _relu_dual_kernels(norms, theta, delta, s: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _relu_dual_kernels(norm_rows, norms, theta, delta, s: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Closed-form ReLU-base dual kernels; θ ≤ π/2 uses θ, θ > π/2 the π − θ = δ form below, which
     has no cancellation near antiparallel inputs:
         E[σ'σ'] = (1 − s) + (s²/(2π))·δ,
@@ -163,31 +187,29 @@ def _relu_dual_kernels(norms, theta, delta, s: float) -> tuple[torch.Tensor, tor
     dd_far = (1.0 - s) + (s * s / (2.0 * math.pi)) * delta
     ss_far = -(1.0 - s) * torch.cos(delta) + (s * s / (2.0 * math.pi)) * _sin_minus_x_cos(delta)
     e_dd = torch.where(near, dd_near, dd_far)
-    e_ss = torch.where(near, ss_near, ss_far) * (norms[:, None] * norms[None, :])
+    e_ss = torch.where(near, ss_near, ss_far) * (norm_rows[:, None] * norms[None, :])
     return e_ss, e_dd
 
 
-def _quadrature_dual_kernels(norms, theta, s: float, base: str, nodes: int):
-    """2-D Gauss–Hermite quadrature of E[σ_s(u)σ_s(v)], E[σ_s'(u)σ_s'(v)] with
+def _gauss_hermite(nodes: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nodes and weights of the ``nodes``-point rule for E[g(z)], z ~ N(0, 1)."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
+    return as_t(z), as_t(w / math.sqrt(2.0 * math.pi))
+
+
+def _quadrature_dual_kernels(norm_rows, norms, theta, s: float, base: str, z, w):
+    """2-D Gauss–Hermite quadrature of E[σ_s(u)σ_s(v)], E[σ_s'(u)σ_s'(v)] for a block of rows, with
     u = |x| z₁, v = |x'|(cos θ z₁ + sin θ z₂), z ~ N(0, I₂) (the Cholesky factor of the 2×2
-    covariance written with the stable angle), vectorized over pairs in row blocks."""
-    z_np, w_np = np.polynomial.hermite_e.hermegauss(nodes)
-    z = torch.as_tensor(z_np, dtype=torch.float64, device=norms.device)
-    w = torch.as_tensor(w_np / math.sqrt(2.0 * math.pi), dtype=torch.float64, device=norms.device)
-    n = norms.shape[0]
-    e_ss = torch.empty(n, n, dtype=torch.float64, device=norms.device)
-    e_dd = torch.empty_like(e_ss)
-    step = _row_chunk(n, nodes * nodes)
-    for i in range(0, n, step):
-        rows = slice(i, i + step)
-        U = norms[rows, None] * z[None, :]  # (b, q), node index k
-        c = torch.cos(theta[rows])[:, :, None, None]
-        sn = torch.sin(theta[rows])[:, :, None, None]
-        V = norms[None, :, None, None] * (c * z[:, None] + sn * z[None, :])  # (b, n, q_k, q_l)
-        inner_s = homotopy(V, s, base) @ w  # Σ_l w_l σ(v_kl) -> (b, n, q_k)
-        inner_d = homotopy_derivative(V, s, base) @ w
-        e_ss[rows] = torch.einsum("bk,bnk->bn", homotopy(U, s, base) * w, inner_s)
-        e_dd[rows] = torch.einsum("bk,bnk->bn", homotopy_derivative(U, s, base) * w, inner_d)
+    covariance written with the stable angle), vectorized over the pairs of the block."""
+    U = norm_rows[:, None] * z[None, :]  # (b, q), node index k
+    c = torch.cos(theta)[:, :, None, None]
+    sn = torch.sin(theta)[:, :, None, None]
+    V = norms[None, :, None, None] * (c * z[:, None] + sn * z[None, :])  # (b, n, q_k, q_l)
+    inner_s = homotopy(V, s, base) @ w  # Σ_l w_l σ(v_kl) -> (b, n, q_k)
+    inner_d = homotopy_derivative(V, s, base) @ w
+    e_ss = torch.einsum("bk,bnk->bn", homotopy(U, s, base) * w, inner_s)
+    e_dd = torch.einsum("bk,bnk->bn", homotopy_derivative(U, s, base) * w, inner_d)
     return e_ss, e_dd
 
 
@@ -226,10 +248,23 @@ def dual_kernels(
         raise ValueError(f"nodes must be an integer >= 2, got {nodes!r}")
     if method == "closed" and base != "relu":
         raise ValueError(f"method 'closed' exists only for base 'relu', got base {base!r}")
-    norms, theta, delta = pairwise_angles(X64)
-    if method == "quadrature" or (method == "auto" and base != "relu"):
-        return _quadrature_dual_kernels(norms, theta, s, base, nodes)
-    return _relu_dual_kernels(norms, theta, delta, s)
+    n, d = X64.shape
+    quadrature = method == "quadrature" or (method == "auto" and base != "relu")
+    f = _angle_factors(X64)
+    norms = torch.linalg.vector_norm(X64, dim=1)
+    if quadrature:
+        z, w = _gauss_hermite(nodes, X64.device)
+    e_ss = torch.empty(n, n, dtype=torch.float64, device=X64.device)
+    e_dd = torch.empty_like(e_ss)
+    # row blocks keep every temporary at O(block·n·max(d, nodes²)) elements
+    per_row = max(_ANGLE_TEMPORARIES * d, 4 * nodes * nodes if quadrature else 0)
+    for rows in _row_blocks(n, per_row):
+        theta, delta = _angles_block(f, rows)
+        if quadrature:
+            e_ss[rows], e_dd[rows] = _quadrature_dual_kernels(norms[rows], norms, theta, s, base, z, w)
+        else:
+            e_ss[rows], e_dd[rows] = _relu_dual_kernels(norms[rows], norms, theta, delta, s)
+    return e_ss, e_dd
 
 
 def analytic_ntk(
@@ -349,8 +384,8 @@ def empirical_ntk(model: nn.Module, X) -> torch.Tensor:
 class Spectrum:
     """Eigenvalues of a symmetric kernel matrix, with the float64 resolution floor.
 
-    resolution_floor = n·ε₆₄·λ_max (ε₆₄ = 2.2e-16): eigenvalues below it are not distinguishable
-    from the rounding error of a float64 eigensolver. lambda_min_resolved = lambda_min > floor;
+    resolution_floor = n·ε₆₄·λ_max (ε₆₄ = 2.2e-16, λ_max the largest |eigenvalue|): eigenvalues below
+    it are not distinguishable from the rounding error of a float64 eigensolver (backward error ≈ n·ε·‖K‖). lambda_min_resolved = lambda_min > floor;
     condition_number = λ_max/λ_min when resolved, else **inf** (not nan: the true condition number
     is at least λ_max/floor, unbounded as far as the computation can tell), so callers must check
     lambda_min_resolved before plotting it as a measurement.
@@ -398,8 +433,10 @@ def predict_loss_curve(K, residual0, lr: float, steps: int) -> np.ndarray:
     """
     K64 = _symmetric_float64(K)
     n = K64.shape[0]
-    r0 = torch.as_tensor(np.asarray(residual0, dtype=np.float64) if not isinstance(residual0, torch.Tensor)
-                         else residual0.detach().to(torch.float64).cpu())
+    if isinstance(residual0, torch.Tensor):
+        r0 = residual0.detach().to(device="cpu", dtype=torch.float64)
+    else:
+        r0 = torch.as_tensor(np.asarray(residual0, dtype=np.float64))
     if r0.shape != (n,):
         raise ValueError(f"residual0 must have shape ({n},) to match K, got {tuple(r0.shape)}")
     if not torch.isfinite(r0).all():
