@@ -175,8 +175,9 @@ class TwoLayerNet(nn.Module):
         if they must be kept. X must be (n, d) and y (n,), both of the model's dtype and device;
         values are not checked for NaN/inf here (hrta.train validates data once, up front).
 
-        ReLU base: only the pattern P = 1[XWᵀ > 0] is stored (one n×m buffer), because
-        ReLU(w·x) = 1[w·x > 0]·(w·x) lets every n×m product be written with P and d-columns::
+        ReLU base: only the pattern P = 1[XWᵀ > 0] is stored, because ReLU(w·x) = 1[w·x > 0]·(w·x)
+        lets every n×m product be written with P and d-columns (on the CPU P is formed in column
+        blocks of ``fast_block_bytes`` that stay in cache, and recomputed for the second pass)::
 
             f_i = (1/√m)·x_i·[(1 − s)·Wᵀa + s·(P (a⊙W))_i],
             Σ_i r_i σ_s'(z_ik) x_i = H_k := (1 − s)·Xᵀr + s·(Pᵀ(r⊙X))_k,   Σ_i r_i σ_s(z_ik) = w_k·H_k.
@@ -195,10 +196,18 @@ class TwoLayerNet(nn.Module):
                 return self._relu_loss_and_grad(X, y, buffers)
             return self._smooth_loss_and_grad(X, y, buffers)
 
+    #: ReLU fast path: the n×m pattern is processed in column blocks of about this many bytes so a
+    #: block stays in cache; one block (no recomputation) when n·m fits. Benchmarked on CPU.
+    fast_block_bytes: int = 4 << 20
+
     def _fast_buffers(self, n: int, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """Work buffers for batch size n, allocated on first use and reused by every later step."""
         cache = self.__dict__.setdefault("_fast_buffer_cache", {})
-        key = (n, dtype, device)
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        cols = self.m
+        if self.base == "relu" and device.type == "cpu":
+            cols = min(self.m, max(1, self.fast_block_bytes // (n * itemsize)))
+        key = (n, dtype, device, cols)
         if key not in cache:
             m, d = self.m, self.d
 
@@ -206,11 +215,14 @@ class TwoLayerNet(nn.Module):
                 return torch.empty(*shape, dtype=dtype, device=device)
 
             buffers = {
-                "Z": empty(n, m),  # (n, m): XWᵀ, then 1[XWᵀ > 0] (relu) or σ_s(XWᵀ) (tanh/gelu)
+                "Z": empty(n * cols),  # XWᵀ (block), then 1[XWᵀ > 0] (relu) or σ_s(XWᵀ) (tanh/gelu)
                 "dm": empty(d, m),
-                "dm2": empty(d, m),
+                "dc": empty(d * cols),
+                "dc2": empty(d * cols),
                 "dn": empty(d, n),
+                "dn2": empty(d, n),
                 "d": empty(d),
+                "d2": empty(d),
                 "f": empty(n),
                 "grad_W": empty(m, d),
                 "grad_a": empty(m),
@@ -222,37 +234,51 @@ class TwoLayerNet(nn.Module):
         return cache[key]
 
     def _relu_loss_and_grad(self, X, y, buf):
-        s, n, W, a = self.s, X.shape[0], self.W, self.a
-        inv_sqrt_m = 1.0 / math.sqrt(self.m)
+        s, n, d, m, W, a = self.s, X.shape[0], self.d, self.m, self.W, self.a
+        inv_sqrt_m = 1.0 / math.sqrt(m)
         c = inv_sqrt_m / n
-        P, aW, G, rX, wa, r = buf["Z"], buf["dm"], buf["dm2"], buf["dn"], buf["d"], buf["f"]
+        aW, V, rX, wa, xr, r = buf["dm"], buf["dn"], buf["dn2"], buf["d"], buf["d2"], buf["f"]
+        cols = buf["Z"].numel() // n
+        blocks = [(j, min(cols, m - j)) for j in range(0, m, cols)]
         Xt = X.T
-        # (n, m) orientation with (d, ·)-shaped products: measured faster than (m, n) on CPU.
-        torch.mm(X, W.T, out=P)
-        P.gt_(0)  # in place: 1[z > 0] in the float dtype, no second n×m buffer
+
+        def pattern(j: int, k: int) -> torch.Tensor:
+            # 1[XW_bᵀ > 0] for columns j..j+k, in place in the float dtype (no second n×k buffer).
+            # (n, m) orientation with (d, ·)-shaped products: measured faster than (m, n) on CPU.
+            return torch.mm(X, W[j:j + k].T, out=buf["Z"][: n * k].view(n, k)).gt_(0)
+
         torch.mul(W.T, a, out=aW)  # (a ⊙ W)ᵀ, (d, m)
         torch.sum(aW, 1, out=wa)  # Wᵀa
-        V = torch.mm(aW, P.T, out=rX)  # (P (a⊙W))ᵀ, (d, n)
+        V.zero_()
+        for j, k in blocks:
+            V.addmm_(aW[:, j:j + k], pattern(j, k).T)  # += (P_b (a⊙W)_b)ᵀ, (d, n)
         V.mul_(s).add_(wa[:, None], alpha=1.0 - s).mul_(Xt)
         torch.sum(V, 0, out=r)
         r.mul_(inv_sqrt_m).sub_(y)  # residual f − y
         loss = torch.dot(r, r) * (0.5 / n)
         torch.mul(Xt, r, out=rX)  # (r ⊙ X)ᵀ, (d, n)
-        torch.sum(rX, 1, out=wa)  # Xᵀr
-        torch.mm(rX, P, out=G)  # (Pᵀ(r ⊙ X))ᵀ, (d, m)
-        G.mul_(s).add_(wa[:, None], alpha=1.0 - s)  # Hᵀ
-        grad_W = torch.mul(G.T, a[:, None], out=buf["grad_W"]).mul_(c)
-        grad_a = None
-        if self.train_output:
-            torch.mul(W.T, G, out=aW)
-            grad_a = torch.sum(aW, 0, out=buf["grad_a"]).mul_(c)
-        return loss, grad_W, grad_a
+        torch.sum(rX, 1, out=xr)  # Xᵀr
+        grad_W, grad_a = buf["grad_W"], buf["grad_a"]
+        for j, k in blocks:
+            # With one block the pattern from the first pass is still in the buffer.
+            P = pattern(j, k) if len(blocks) > 1 else buf["Z"][: n * k].view(n, k)
+            H = torch.mm(rX, P, out=buf["dc"][: d * k].view(d, k))  # (P_bᵀ(r ⊙ X))ᵀ
+            H.mul_(s).add_(xr[:, None], alpha=1.0 - s)  # H_bᵀ, H_k = Σ_i r_i σ_s'(z_ik) x_i
+            torch.mul(H.T, a[j:j + k, None], out=grad_W[j:j + k])
+            if self.train_output:
+                prod = torch.mul(W[j:j + k].T, H, out=buf["dc2"][: d * k].view(d, k))
+                torch.sum(prod, 0, out=grad_a[j:j + k])  # w_k·H_k = Σ_i r_i σ_s(z_ik)
+        grad_W.mul_(c)
+        if not self.train_output:
+            return loss, grad_W, None
+        return loss, grad_W, grad_a.mul_(c)
 
     def _smooth_loss_and_grad(self, X, y, buf):
         s, n, W, a = self.s, X.shape[0], self.W, self.a
         inv_sqrt_m = 1.0 / math.sqrt(self.m)
         c = inv_sqrt_m / n
-        Z, D, G, rX, r = buf["Z"], buf["D"], buf["dm2"], buf["dn"], buf["f"]
+        m = self.m
+        Z, D, G, rX, r = buf["Z"].view(n, m), buf["D"], buf["dc"].view(-1, m), buf["dn"], buf["f"]
         torch.mm(X, W.T, out=Z)
         S = homotopy_and_derivative_(Z, s, self.base, D, buf["E"])
         torch.mv(S, a, out=r)

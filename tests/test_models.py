@@ -219,3 +219,21 @@ def test_relu_gradient_at_exact_kink_uses_zero_derivative():
     _, ref_W, ref_a = autograd_loss_and_grad(net, X, y)
     torch.testing.assert_close(gW, ref_W, rtol=1e-12, atol=1e-15)
     torch.testing.assert_close(ga, ref_a, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("train_output", [True, False])
+@pytest.mark.parametrize("block_cols", [1, 7, 36, 37])
+def test_relu_gradient_with_column_blocks_matches_autograd(block_cols, train_output):
+    # The ReLU path processes W in column blocks (last one partial unless it divides m = 37).
+    net = TwoLayerNet(3, 37, s=1.5, seed=5, train_output=train_output, dtype="float64")
+    n = 19
+    net.fast_block_bytes = n * 8 * block_cols
+    X, y = inputs(n), torch.cos(inputs(n)[:, 1])
+    loss, grad_W, grad_a = net.loss_and_grad(X, y)
+    ((_, _, _, cols),) = net._fast_buffer_cache.keys()
+    assert cols == block_cols
+    ref_loss, ref_W, ref_a = autograd_loss_and_grad(net, X, y)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-13, atol=1e-15)
+    torch.testing.assert_close(grad_W, ref_W, rtol=1e-12, atol=1e-14)
+    if train_output:
+        torch.testing.assert_close(grad_a, ref_a, rtol=1e-12, atol=1e-14)
