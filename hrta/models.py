@@ -161,8 +161,8 @@ class TwoLayerNet(nn.Module):
     # ---- fast hand-written loss and gradient (used by hrta.train; no autograd) ----------------
 
     def loss_and_grad(
-        self, X: torch.Tensor, y: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        self, X: torch.Tensor, y: torch.Tensor, *, grad: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """L = (1/(2n))·‖f(X) − y‖² and its gradients (∂L/∂W, ∂L/∂a), computed by hand.
 
         With r = f − y, c = 1/(n√m) and σ_s' the homotopy derivative (ReLU'(0) = 0)::
@@ -170,7 +170,8 @@ class TwoLayerNet(nn.Module):
             ∂L/∂a_k = c · Σ_i r_i σ_s(w_k·x_i),     ∂L/∂w_k = c · a_k · Σ_i r_i σ_s'(w_k·x_i) x_i.
 
         Returns ``(loss, grad_W, grad_a)``: loss a 0-dim tensor, grad_W (m, d), grad_a (m,) or None
-        when the output layer is frozen (``train_output=False``). The gradient tensors are internal
+        when the output layer is frozen (``train_output=False``); ``grad=False`` computes the loss
+        alone and returns ``(loss, None, None)``. The gradient tensors are internal
         buffers, allocated once per (n, dtype, device) and overwritten by the next call: copy them
         if they must be kept. X must be (n, d) and y (n,), both of the model's dtype and device;
         values are not checked for NaN/inf here (hrta.train validates data once, up front).
@@ -193,8 +194,8 @@ class TwoLayerNet(nn.Module):
         buffers = self._fast_buffers(X.shape[0], X.dtype, X.device)
         with torch.no_grad():
             if self.base == "relu":
-                return self._relu_loss_and_grad(X, y, buffers)
-            return self._smooth_loss_and_grad(X, y, buffers)
+                return self._relu_loss_and_grad(X, y, buffers, grad)
+            return self._smooth_loss_and_grad(X, y, buffers, grad)
 
     #: ReLU fast path: the n×m pattern is processed in column blocks of about this many bytes so a
     #: block stays in cache; one block (no recomputation) when n·m fits. Benchmarked on CPU.
@@ -233,7 +234,7 @@ class TwoLayerNet(nn.Module):
             cache[key] = buffers
         return cache[key]
 
-    def _relu_loss_and_grad(self, X, y, buf):
+    def _relu_loss_and_grad(self, X, y, buf, grad):
         s, n, d, m, W, a = self.s, X.shape[0], self.d, self.m, self.W, self.a
         inv_sqrt_m = 1.0 / math.sqrt(m)
         c = inv_sqrt_m / n
@@ -256,6 +257,8 @@ class TwoLayerNet(nn.Module):
         torch.sum(V, 0, out=r)
         r.mul_(inv_sqrt_m).sub_(y)  # residual f − y
         loss = torch.dot(r, r) * (0.5 / n)
+        if not grad:
+            return loss, None, None
         torch.mul(Xt, r, out=rX)  # (r ⊙ X)ᵀ, (d, n)
         torch.sum(rX, 1, out=xr)  # Xᵀr
         grad_W, grad_a = buf["grad_W"], buf["grad_a"]
@@ -273,7 +276,7 @@ class TwoLayerNet(nn.Module):
             return loss, grad_W, None
         return loss, grad_W, grad_a.mul_(c)
 
-    def _smooth_loss_and_grad(self, X, y, buf):
+    def _smooth_loss_and_grad(self, X, y, buf, grad):
         s, n, W, a = self.s, X.shape[0], self.W, self.a
         inv_sqrt_m = 1.0 / math.sqrt(self.m)
         c = inv_sqrt_m / n
@@ -284,6 +287,8 @@ class TwoLayerNet(nn.Module):
         torch.mv(S, a, out=r)
         r.mul_(inv_sqrt_m).sub_(y)
         loss = torch.dot(r, r) * (0.5 / n)
+        if not grad:
+            return loss, None, None
         torch.mul(X.T, r, out=rX)
         torch.mm(rX, D, out=G)  # (σ_s'(Z)ᵀ(r ⊙ X))ᵀ, (d, m)
         grad_W = torch.mul(G.T, a[:, None], out=buf["grad_W"]).mul_(c)

@@ -237,3 +237,15 @@ def test_relu_gradient_with_column_blocks_matches_autograd(block_cols, train_out
     torch.testing.assert_close(grad_W, ref_W, rtol=1e-12, atol=1e-14)
     if train_output:
         torch.testing.assert_close(grad_a, ref_a, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_loss_only_matches_forward(base):
+    net = TwoLayerNet(3, 41, s=0.5, base=base, seed=2, dtype="float64")
+    net.fast_block_bytes = 13 * 8 * 10  # several blocks for relu
+    X, y = inputs(13), torch.sin(inputs(13)[:, 2])
+    loss, grad_W, grad_a = net.loss_and_grad(X, y, grad=False)
+    assert grad_W is None and grad_a is None
+    with torch.no_grad():
+        expected = 0.5 * torch.mean((net(X) - y) ** 2)
+    torch.testing.assert_close(loss, expected, rtol=1e-13, atol=1e-15)
