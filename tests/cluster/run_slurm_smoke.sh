@@ -31,6 +31,9 @@
 #   HRTA_SLURM_SKIP_INSTALL=1  never call apt-get/pip (fail if something is missing)
 #   HRTA_SLURM_PORT_BASE       slurmctld port; slurmd/slurmdbd/mariadb use +1/+2/+3 (16817)
 #   HRTA_SLURM_SMOKE_CONFIG    pipeline config file (default config/smoke.yaml)
+#   HRTA_SLURM_SOURCE          pipeline code to run: a git revision (default HEAD, via git archive)
+#                              or "worktree" (the working tree, uncommitted changes included)
+#   HRTA_SLURM_ACCOUNT/_PARTITION  passed through to profiles/slurm (default: Slurm's defaults)
 set -Eeuo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,6 +46,7 @@ REPORT=${HRTA_SLURM_REPORT:-/tmp/hrta-slurm-report}
 PLUGIN_VERSION=${HRTA_SLURM_PLUGIN_VERSION:-2.8.0}
 PORT_BASE=${HRTA_SLURM_PORT_BASE:-16817}
 SMOKE_CONFIG=${HRTA_SLURM_SMOKE_CONFIG:-config/smoke.yaml}
+SOURCE=${HRTA_SLURM_SOURCE:-HEAD}
 CTLD_PORT=$PORT_BASE
 SLURMD_PORT=$((PORT_BASE + 1))
 DBD_PORT=$((PORT_BASE + 2))
@@ -325,13 +329,19 @@ copy_workflow() { # dest
     mkdir -p "$dest"
     if [ "$TARGET" = test ]; then
         cp -r "$SCRIPT_DIR/Snakefile" "$SCRIPT_DIR/scripts" "$dest/"
-    else
-        # the working tree without venvs, VCS data and earlier results
+    elif [ "$SOURCE" = worktree ]; then
+        # the working tree (with uncommitted changes) without venvs, VCS data and earlier results
         tar -C "$REPO" --exclude=./.git --exclude=./.venv --exclude=./venv --exclude=./.snakemake \
-            --exclude=./data --exclude=./logs --exclude='*/__pycache__' --exclude=./.pytest_cache \
-            --exclude=./.hypothesis --exclude=./.benchmarks -cf - . | tar -C "$dest" -xf -
+            --exclude=./data --exclude=./logs --exclude=./figures --exclude='*/__pycache__' \
+            --exclude=./.pytest_cache --exclude=./.hypothesis --exclude=./.benchmarks -cf - . | tar -C "$dest" -xf -
+    else
+        # the committed tree
+        git -C "$REPO" archive --format=tar "$SOURCE" | tar -C "$dest" -xf -
     fi
 }
+if [ "$TARGET" = pipeline ]; then
+    log "pipeline source: $SOURCE$([ "$SOURCE" = worktree ] || echo " ($(git -C "$REPO" rev-parse --short "$SOURCE"))")"
+fi
 SM_ARGS=()
 if [ "$TARGET" = pipeline ]; then SM_ARGS+=(--configfile "$SMOKE_CONFIG"); fi
 
@@ -363,7 +373,8 @@ set +e
 (
     cd "$LOCAL_RUN"
     export PYTHONPATH="$LOCAL_RUN${PYTHONPATH:+:$PYTHONPATH}"
-    "$VENV/bin/snakemake" --workflow-profile none "${SM_ARGS[@]}" --cores "$NCPU"
+    # the workflow's own local setup (profiles/default if it has one), on all CPUs
+    "$VENV/bin/snakemake" "${SM_ARGS[@]}" --cores "$NCPU"
 ) >"$REPORT/snakemake-local.log" 2>&1
 rc_local=$?
 set -e
@@ -439,6 +450,14 @@ while read -r f; do
 done <"$REPORT/tables-slurm.txt"
 [ "$n_diff" -eq 0 ] && r=ok || r=no
 check "$r" "CSV tables are byte-identical between the Slurm run and the local run ($n_diff differ)"
+if [ "$TARGET" = pipeline ] && [ -d "$SLURM_RUN/figures/tables" ]; then
+    # informational: the rendered tables (not part of the byte-identity promise)
+    n_fig_diff=0
+    for f in $(cd "$SLURM_RUN" && find figures/tables -name '*.csv' -type f | sort); do
+        cmp -s "$SLURM_RUN/$f" "$LOCAL_RUN/$f" || { n_fig_diff=$((n_fig_diff + 1)); log "note: $f differs"; }
+    done
+    log "info: figures/tables/*.csv differing between the runs: $n_fig_diff"
+fi
 (cd "$SLURM_RUN" && sha256sum $(cat "$REPORT/tables-slurm.txt")) >"$REPORT/tables.sha256" 2>/dev/null || true
 
 [ "$fails" -eq 0 ] || die "$fails check(s) failed"
