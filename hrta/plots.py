@@ -4,7 +4,8 @@ Figures are sized for a paper column (``COLUMN_WIDTH`` inches wide, fonts ≥ 7 
 PNG and PDF with a provenance sidecar (:func:`hrta.io.write_metadata`). Tables are written as CSV
 (numbers, for machines), Markdown and LaTeX (``mean ± std`` strings, for people).
 
-No torch import here: figure jobs only need numpy, pandas and matplotlib.
+Imports are lazy where they are expensive: table jobs import this module without matplotlib or
+seaborn (seaborn pulls in scipy.stats, about 3 s per process), and nothing here imports torch.
 """
 from __future__ import annotations
 
@@ -12,16 +13,10 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # headless: figures are only written to files
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .io import atomic_path, write_csv, write_metadata, write_text  # noqa: E402
+from .io import atomic_path, write_csv, write_metadata, write_text
 
 COLUMN_WIDTH = 3.4  # inches: one column of a two-column paper
 FULL_WIDTH = 7.0  # inches: both columns
@@ -31,8 +26,20 @@ _PNG_METADATA = {"Software": None}
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 
 
+def _pyplot():
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")  # headless: figures are only written to files
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
 def set_style() -> None:
     """The one style of every figure: seaborn 'ticks', colorblind palette, paper-sized fonts."""
+    import seaborn as sns  # noqa: PLC0415
+
+    plt = _pyplot()
     sns.set_theme(context="paper", style="ticks", palette="colorblind", font_scale=0.9)
     plt.rcParams.update(
         {
@@ -55,6 +62,8 @@ def set_style() -> None:
 
 def palette(names: Sequence[str]) -> dict[str, Any]:
     """A fixed colour per name (same order → same colours in every figure)."""
+    import seaborn as sns  # noqa: PLC0415
+
     colours = sns.color_palette("colorblind", n_colors=max(len(names), 1))
     return {name: colours[i] for i, name in enumerate(names)}
 
@@ -64,7 +73,7 @@ def subplots(nrows: int = 1, ncols: int = 1, *, width: float = COLUMN_WIDTH, pan
     set_style()
     kw.setdefault("squeeze", False)
     kw.setdefault("constrained_layout", True)
-    return plt.subplots(nrows, ncols, figsize=(width, panel_height * nrows), **kw)
+    return _pyplot().subplots(nrows, ncols, figsize=(width, panel_height * nrows), **kw)
 
 
 def save_figure(
@@ -84,7 +93,7 @@ def save_figure(
         write_metadata(path, config_slice, rule=rule, inputs=inputs, timings=timings)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=suffix, metadata=metadata)
-    plt.close(fig)
+    _pyplot().close(fig)
 
 
 def mark_switches(ax, steps: Sequence[int], *, color=None, label: str | None = None) -> None:

@@ -18,6 +18,11 @@ cfg = smk.params.claims
 speedups = pd.read_csv(smk.input.speedups)
 
 
+def value(x):
+    """1000.0 → '1000' (group columns turn float when other experiments leave them empty)."""
+    return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
+
+
 def speedup_parts(exp, name_cols, methods=None):
     """Verdicts of the speed-up rows of one experiment, named by ``name_cols``, with the tolerance."""
     rows = speedups[speedups["experiment"] == exp]
@@ -25,7 +30,7 @@ def speedup_parts(exp, name_cols, methods=None):
         rows = rows[rows["method"].isin(methods)]
     parts = {}
     for _, row in rows.iterrows():
-        name = ", ".join(f"{c}={row[c]}" for c in name_cols)
+        name = ", ".join(f"{c}={value(row[c])}" for c in name_cols)
         parts[name] = C.Verdict(row["verdict"], row["rule"], f"{row['numbers']}; tolerance {row['tolerance']:.3g}")
     return parts
 

@@ -18,5 +18,7 @@ rule e4_rates:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/e4_rates.py"

@@ -115,6 +115,8 @@ rule claims_sweep:
     wildcard_constraints:
         exp="|".join(CLAIMS_SWEEPS),
         cell=r"[A-Za-z0-9_.-]+",
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/claims_sweep.py"
 
@@ -137,6 +139,8 @@ rule claims_speedups:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/claims_speedups.py"
 
@@ -155,6 +159,8 @@ rule table_claims_speedups:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/claims_table.py"
 
@@ -182,6 +188,8 @@ rule figure_claims:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/claims_figures.py"
 
@@ -207,5 +215,7 @@ rule claims_report:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/claims_report.py"

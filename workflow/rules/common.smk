@@ -1,6 +1,7 @@
 # Shared helpers: config validation, config slices handed to jobs as params, output lists.
-import math
-import os
+# Every rule names workflow/envs/hrta.yaml as its conda environment (used only with
+# `--sw-deployment-method conda`; by default jobs run in the current Python environment).
+import re
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -34,10 +35,17 @@ def validate_config(config, schema):
     try:
         validate(config, schema)
     except WorkflowError as err:
-        cause = next((a for a in err.args if hasattr(a, "absolute_path")), None)
-        if cause is None:
+        cause = err.__context__  # the jsonschema ValidationError validate() wrapped
+        if not hasattr(cause, "absolute_path"):
             raise
-        raise WorkflowError(f"invalid config: key '{_key(cause.absolute_path)}': {cause.message}") from None
+        path = list(cause.absolute_path)
+        unexpected = re.findall(r"'([^']+)'", cause.message.split("(", 1)[-1])
+        if cause.validator in ("additionalProperties", "unevaluatedProperties") and unexpected:
+            keys = ", ".join(f"'{_key(path + [name])}'" for name in unexpected)
+            allowed = sorted(cause.schema.get("properties", {}))
+            hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+            raise WorkflowError(f"invalid config: unknown key {keys}{hint}") from None
+        raise WorkflowError(f"invalid config: key '{_key(path)}': {cause.message}") from None
 
 
 def check_schedule(spec, key, *, constant_stages=False):
@@ -150,3 +158,29 @@ def figure_files(name):
 
 def table_files(name):
     return [f"figures/tables/{name}.{ext}" for ext in TABLE_FORMATS]
+
+
+def e2_settings():
+    e2 = config["e2"]
+    return {
+        "dataset": dataset_config(e2["dataset"]),
+        "base": e2["base"],
+        "layers": list(e2["layers"]),
+        "dtype": config["dtype"],
+        "device": config["device"],
+    }
+
+
+def table_outputs(name):
+    """Named outputs csv, md, tex of figures/tables/{name}."""
+    return {ext: f"figures/tables/{name}.{ext}" for ext in TABLE_FORMATS}
+
+
+def figure_outputs(name, category, key=None):
+    """Named outputs {key}_png (in the report, with its caption) and {key}_pdf of figures/{name}."""
+    prefix = f"{key}_" if key else ""
+    caption = f"../report/{name}.rst"
+    return {
+        f"{prefix}png": report(f"figures/{name}.png", caption=caption, category=category),
+        f"{prefix}pdf": f"figures/{name}.pdf",
+    }

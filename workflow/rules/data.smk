@@ -15,6 +15,8 @@ rule dataset:
         runtime=5,
     wildcard_constraints:
         dataset="|".join(config["datasets"]),
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/make_dataset.py"
 
@@ -31,5 +33,7 @@ rule e1_activations:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/e1_activations.py"

@@ -3,17 +3,6 @@
 # E4 GD runs.
 
 
-def e2_settings():
-    e2 = config["e2"]
-    return {
-        "dataset": dataset_config(e2["dataset"]),
-        "base": e2["base"],
-        "layers": list(e2["layers"]),
-        "dtype": config["dtype"],
-        "device": config["device"],
-    }
-
-
 rule e2_analytic:
     """E2: spectrum of the analytic NTK K_s on the s grid, both-layer and first-layer kernels."""
     input:
@@ -30,6 +19,8 @@ rule e2_analytic:
     resources:
         mem_mb=RES["ntk_mem_mb"],
         runtime=RES["ntk_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/e2_analytic.py"
 
@@ -56,6 +47,8 @@ rule e2_empirical:
         gpu=GPU,
     wildcard_constraints:
         width=r"[1-9]\d*",
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/e2_empirical.py"
 
@@ -82,5 +75,7 @@ rule e4_theory:
         gpu=GPU,
     wildcard_constraints:
         width=r"[1-9]\d*",
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/e4_theory.py"

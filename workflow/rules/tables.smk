@@ -5,17 +5,13 @@ TABLES += table_files("e3_loss_at_budget") + table_files("e3_steps_to_tolerance"
 TABLES += table_files("e4_rates") + table_files("e4_match_vs_width")
 
 
-def _table_outputs(name):
-    return {ext: f"figures/tables/{name}.{ext}" for ext in TABLE_FORMATS}
-
-
 rule table_e2_spectrum:
     """E2 table: λ_min, λ_max, condition number of K_s/n at the measured s, analytic vs empirical by width."""
     input:
         analytic="data/e2/analytic.csv",
         empirical=expand("data/e2/empirical_w{width}.csv", width=config["e2"]["widths"]),
     output:
-        **_table_outputs("e2_spectrum"),
+        **table_outputs("e2_spectrum"),
     params:
         s_values=config["e2"]["s_empirical"],
     log:
@@ -24,6 +20,8 @@ rule table_e2_spectrum:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/table_e2.py"
 
@@ -51,6 +49,8 @@ rule table_e3:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/table_e3.py"
 
@@ -74,5 +74,7 @@ rule table_e4:
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/table_e4.py"

@@ -27,5 +27,7 @@ rule train:
         exp="|".join(TRAIN_EXPERIMENTS),
         width=r"[1-9]\d*",
         seed=r"\d+",
+    conda:
+        "../envs/hrta.yaml"
     script:
         "../../scripts/train.py"

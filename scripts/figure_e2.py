@@ -1,0 +1,91 @@
+"""Rule `figures_e2`: the two E2 figures in one job (each figure job pays ~3 s of matplotlib and
+seaborn imports, more than drawing takes).
+
+figures/e2_spectrum: λ_min, λ_max and condition number of K_s/n vs s. Lines: analytic
+(infinite-width) kernel; points with error bars: empirical kernels at each width (mean ± std over
+seeds). λ_min below the eigensolver's resolution floor is not a measurement and is not plotted.
+
+figures/e2_kernel_error: ‖K_emp − K_∞‖_F/‖K_∞‖_F vs width m on log-log axes (mean ± std
+over seeds), one line per s, one panel per layer choice; dashed: the Monte-Carlo rate m^{-1/2}."""
+import time
+
+import numpy as np
+import pandas as pd
+
+from hrta.io import job_logger
+from hrta.plots import FULL_WIDTH, palette, save_figure, subplots
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = job_logger(smk.log[0])
+e2 = smk.params.e2
+
+
+def spectrum_figure():
+    start = time.perf_counter()
+    analytic = pd.read_csv(smk.input.analytic)
+    empirical = pd.concat([pd.read_csv(p) for p in smk.input.empirical], ignore_index=True)
+    widths = sorted(empirical.width.unique())
+    colours = palette(["analytic"] + [int(w) for w in widths])
+    markers = dict(zip(widths, "osD^v<>"))
+    quantities = [("lambda_min", r"$\lambda_{\min}(K_s/n)$", True), ("lambda_max", r"$\lambda_{\max}(K_s/n)$", False),
+                  ("condition_number", r"condition number $\kappa(K_s)$", True)]
+    layers_list = list(e2["layers"])
+    fig, axes = subplots(len(layers_list), 3, width=FULL_WIDTH, panel_height=1.9)
+    span = float(e2["s_grid"]["stop"] - e2["s_grid"]["start"]) or 1.0
+    for i, layers in enumerate(layers_list):
+        a = analytic[analytic.layers == layers].sort_values("s")
+        e = empirical[empirical.layers == layers]
+        for j, (col, label, needs_resolved) in enumerate(quantities):
+            ax = axes[i, j]
+            ya = a[col].where(a.lambda_min_resolved.astype(bool)) if needs_resolved else a[col]
+            ax.plot(a.s, ya, color=colours["analytic"], label=r"$m=\infty$ (analytic)")
+            for k, w in enumerate(widths):
+                g = e[e.width == w]
+                if needs_resolved:
+                    g = g[g.lambda_min_resolved.astype(bool)]
+                if g.empty:
+                    continue
+                st = g.groupby("s")[col].agg(["mean", "std"]).reset_index()
+                offset = (k - (len(widths) - 1) / 2) * 0.012 * span  # keep error bars of different widths apart
+                ax.errorbar(st.s + offset, st["mean"], yerr=st["std"].fillna(0.0), fmt=markers[w], ms=3, capsize=1.5,
+                            lw=0.8, color=colours[int(w)], label=f"$m={int(w)}$")
+            unresolved = a[~a.lambda_min_resolved.astype(bool)]
+            if needs_resolved and len(unresolved):
+                ax.axvspan(unresolved.s.min() - 1e-9, unresolved.s.max() + 1e-9, color="0.85", lw=0, zorder=0)
+            ax.set_yscale("log")
+            ax.set(xlabel="$s$", ylabel=label)
+            ax.set_title(f"{'both layers' if layers == 'both' else 'first layer'} trained", fontsize=7)
+    handles, labels = axes[0, 1].get_legend_handles_labels()  # λ_max panel: every width has points
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    save_figure(fig, [smk.output.spectrum_png, smk.output.spectrum_pdf], e2, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})
+    log.info("spectrum figure written")
+
+
+def kernel_error_figure():
+    start = time.perf_counter()
+    data = pd.concat([pd.read_csv(p) for p in smk.input.empirical], ignore_index=True)
+    layers_list = list(e2["layers"])
+    s_values = sorted(data.s.unique())
+    colours = palette(s_values)
+    fig, axes = subplots(1, len(layers_list), panel_height=2.0, sharey=True)
+    for j, layers in enumerate(layers_list):
+        ax = axes[0, j]
+        g = data[data.layers == layers]
+        for s in s_values:
+            st = g[g.s == s].groupby("width").rel_error.agg(["mean", "std"]).reset_index()
+            ax.errorbar(st.width, st["mean"], yerr=st["std"].fillna(0.0), marker="o", ms=3, capsize=1.5,
+                        color=colours[s], label=f"s = {s:g}")
+        widths = np.array(sorted(g.width.unique()), float)
+        ref = g[g.width == widths[0]].rel_error.mean() * np.sqrt(widths[0] / widths)
+        ax.plot(widths, ref, "k--", lw=0.8, label=r"$\propto m^{-1/2}$")
+        ax.set(xscale="log", yscale="log", xlabel="width $m$",
+               title=f"{'both layers' if layers == 'both' else 'first layer'} trained")
+    axes[0, 0].set_ylabel(r"$\|K_{\mathrm{emp}}-K_\infty\|_F/\|K_\infty\|_F$")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    save_figure(fig, [smk.output.error_png, smk.output.error_pdf], e2, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})
+    log.info("kernel-error figure written")
+
+
+spectrum_figure()
+kernel_error_figure()

@@ -1,0 +1,39 @@
+"""Shared fixtures: run the Snakemake workflow as a subprocess in a temporary directory."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+CONFIGS = REPO / "config"
+
+
+def snakemake_command() -> list[str]:
+    """The snakemake of this Python environment (so the tests use the pinned version)."""
+    exe = Path(sys.executable).with_name("snakemake")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
+
+
+def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: float = 300):
+    """Run the repository's workflow with `workdir` as working directory (outputs land there, never
+    in the repository). Returns the CompletedProcess with stdout and stderr merged into .stdout."""
+    cmd = snakemake_command() + ["--snakefile", str(SNAKEFILE), "--directory", str(workdir), "--cores", "2"]
+    if configfile is not None:
+        cmd += ["--configfile", str(configfile)]
+    cmd += list(args)
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    return subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One full run of config/smoke.yaml in a fresh temporary directory: (workdir, CompletedProcess)."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = run_snakemake(workdir, configfile=CONFIGS / "smoke.yaml", timeout=600)
+    return workdir, result

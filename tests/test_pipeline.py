@@ -1,0 +1,128 @@
+"""The Snakemake workflow: dry run of the default config, lint, a full smoke run in a temporary
+directory (every figure and table present and holding data, a second run has nothing to do), and
+config validation that stops before any job with a message naming the key."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import CONFIGS, REPO, run_snakemake, snakemake_command
+
+FIGURES = ["e1_activations", "e2_spectrum", "e2_kernel_error", "e3_loss", "e4_rates", "e4_curves"]
+TABLES = ["e2_spectrum", "e3_loss_at_budget", "e3_steps_to_tolerance", "e4_rates", "e4_match_vs_width"]
+RULES = ["dataset", "e1_activations", "train", "e2_analytic", "e2_empirical", "e4_theory", "e4_rates",
+         "table_e2_spectrum", "table_e3", "table_e4", "figure_e1_activations", "figures_e2", "figure_e3_loss",
+         "figures_e4"]
+
+
+def test_dry_run_default_config(tmp_path):
+    result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "config.yaml")
+    assert result.returncode == 0, result.stdout
+    for rule in RULES:
+        assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.M), f"rule {rule} missing from the dry run"
+    # 2 widths x 3 seeds (E3) + 3 widths x 3 seeds (E4) training jobs.
+    assert re.search(r"^train\s+15$", result.stdout, re.M)
+    assert not (tmp_path / "data").exists()
+
+
+def test_lint_clean():
+    import subprocess
+
+    result = subprocess.run(snakemake_command() + ["--lint", "--snakefile", str(REPO / "Snakefile")], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout
+    assert "Lints for" not in result.stdout, result.stdout
+
+
+def _numeric_columns(df: pd.DataFrame) -> pd.DataFrame:
+    return df.select_dtypes(include="number")
+
+
+@pytest.mark.slow
+def test_smoke_run_produces_every_output(smoke_run):
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-5000:]
+    for name in FIGURES:
+        for ext in ("png", "pdf"):
+            path = workdir / "figures" / f"{name}.{ext}"
+            assert path.is_file() and path.stat().st_size > 1000, path
+            meta = json.loads((workdir / "figures" / f"{name}.{ext}.meta.json").read_text())
+            assert meta["config_hash"] and meta["versions"]["torch"]
+    png = (workdir / "figures" / "e3_loss.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in TABLES:
+        table = pd.read_csv(workdir / "figures" / "tables" / f"{name}.csv")
+        assert len(table) > 0, name
+        numbers = _numeric_columns(table)
+        assert numbers.shape[1] > 0, name
+        values = numbers.to_numpy(dtype=float)
+        assert not (values == math.inf).any() and not (values == -math.inf).any(), name
+        # every numeric column holds finite numbers (NaN only where a statistic is undefined, e.g. a
+        # tolerance no seed reached)
+        for col in numbers:
+            assert numbers[col].notna().any(), f"{name}.{col} is empty"
+        for ext in ("md", "tex"):
+            text = (workdir / "figures" / "tables" / f"{name}.{ext}").read_text()
+            assert len(text.splitlines()) >= 3, f"{name}.{ext}"
+    # run data: histories are finite and every run finished
+    runs = pd.concat(pd.read_csv(p) for p in sorted((workdir / "data" / "train").glob("*/*_runs.csv")))
+    assert (runs.status == "ok").all()
+    history = pd.read_csv(next((workdir / "data" / "train" / "e3").glob("w*_seed*[0-9].csv")))
+    assert history.train_loss.notna().all() and (history.train_loss > 0).all()
+    assert "elapsed_s" not in history.columns  # wall-clock time lives in the sidecar, not the data
+    # every training job logged its runs
+    for log in (workdir / "logs" / "train").glob("*/*.log"):
+        assert "train loss" in log.read_text()
+
+
+@pytest.mark.slow
+def test_smoke_rerun_has_nothing_to_do(smoke_run):
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-5000:]
+    again = run_snakemake(workdir, "-n", configfile=CONFIGS / "smoke.yaml")
+    assert again.returncode == 0, again.stdout
+    assert "Nothing to be done" in again.stdout, again.stdout
+
+
+def _bad_config(tmp_path: Path, edit) -> Path:
+    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    edit(config)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    return path
+
+
+def _set(path_keys, value):
+    def edit(config):
+        node = config
+        for key in path_keys[:-1]:
+            node = node[key]
+        node[path_keys[-1]] = value
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (_set(["e3", "widthz"], [10]), r"unknown key 'e3\.widthz'"),
+        (_set(["e3", "widths"], [-5, 100]), r"key 'e3\.widths\[0\]': -5 is less than the minimum of 1"),
+        (_set(["e3", "methods", "hrta_0.5", "schedule"], "0.5y20,1x40"),
+         r"key 'e3\.methods\.hrta_0\.5\.schedule': malformed schedule '0\.5y20,1x40'"),
+        (_set(["e4", "methods", "relu", "schedule"], "3x60"),
+         r"key 'e4\.methods\.relu\.schedule': stage 1 \(3x60\) has s = 3\.0, outside"),
+        (_set(["e3", "optimizers", "gd", "optimizer"], "lbfgs"), r"key 'e3\.optimizers\.gd\.optimizer': 'lbfgs' is not one of"),
+    ],
+    ids=["unknown-key", "negative-width", "malformed-schedule", "s-out-of-range", "unknown-optimizer"],
+)
+def test_bad_config_stops_before_any_job(tmp_path, edit, expected):
+    bad = _bad_config(tmp_path, edit)
+    result = run_snakemake(tmp_path, configfile=bad)
+    assert result.returncode != 0
+    assert re.search(expected, result.stdout), result.stdout[-3000:]
+    assert not (tmp_path / "data").exists() and not (tmp_path / "logs").exists()
