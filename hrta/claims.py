@@ -9,8 +9,9 @@ Conventions
   reaching* a tolerance and as having infinite loss at any budget — divergence is a failure, not a
   missing value.
 * Steps are resolved only to the logging period: ``steps_to_tolerance`` returns the first *logged*
-  step at or below the tolerance, so it over-states the true step by < ``log_every`` for every method
-  alike.
+  step from which the loss stays at or below the tolerance, so it over-states the true step by < ``log_every`` for every method
+  alike. Ratios are therefore quantized; with few seeds and coarse logging, identical ratios on every
+  seed give a zero-width interval — log often enough that the steps to tolerance span many periods.
 * Speed-up of a method over the baseline on one seed: r = baseline_steps / method_steps (r > 1: the
   method is faster). Seeds are paired (same data and initialization).
 * Intervals are two-sided 95% Student-t intervals: on log ratios for speed-ups (so the centre is the
@@ -123,11 +124,33 @@ def is_diverged(history: pd.DataFrame, status: str = "ok") -> bool:
 
 
 def steps_to_tolerance(history: pd.DataFrame, tol: float, status: str = "ok") -> float:
-    """First logged step t with train_loss(t) ≤ tol; ``math.inf`` if no logged step reaches it.
+    """First logged step t from which the training loss *stays* ≤ tol: L(t') ≤ tol for every logged
+    t' ≥ t up to the end of the run; ``math.inf`` if the last logged loss is above tol.
 
-    A diverged run (see :func:`is_diverged`) returns ``math.inf`` even if it touched the tolerance
-    before blowing up: a method that ends diverged has not solved the problem.
+    Why "stays" rather than "first touches": the loss is logged under the s in force, and it jumps
+    when a schedule switches s. A σ_{1.5} network can dip below tol during the relaxation stage and
+    land above it again after the switch to s = 1; the method has reached the tolerance only once the
+    network it ends with (the last stage's s) is below it. For a monotone curve both definitions agree.
+    A diverged run (see :func:`is_diverged`) returns ``math.inf``: a method that ends diverged has not
+    solved the problem.
     """
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tolerance must be a positive finite number, got {tol!r}")
+    if is_diverged(history, status):
+        return math.inf
+    h = history.sort_values("step")
+    above = np.flatnonzero(~(h["train_loss"].to_numpy(float) <= tol))
+    if above.size == 0:
+        return float(h["step"].iloc[0])
+    if above[-1] == len(h) - 1:
+        return math.inf
+    return float(h["step"].iloc[above[-1] + 1])
+
+
+def steps_first_below(history: pd.DataFrame, tol: float, status: str = "ok") -> float:
+    """First logged step t with train_loss(t) ≤ tol under whatever s is in force (``math.inf`` if
+    never, or if the run diverged). A diagnostic next to :func:`steps_to_tolerance`: the two differ
+    when an intermediate σ_s network dips below tol and the switch of s lifts the loss again."""
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"tolerance must be a positive finite number, got {tol!r}")
     if is_diverged(history, status):
@@ -250,8 +273,8 @@ class Verdict:
 
 
 RULE_SPEEDUP = (
-    "supported if the 95% t-interval of the geometric-mean speed-up (baseline steps / method steps, "
-    "paired by seed, censored at the budget) lies above 1; not supported if it lies at or below 1, or "
+    "supported if the 95% t-interval of the geometric-mean speed-up (baseline steps / method steps until "
+    "the training loss stays ≤ the tolerance, paired by seed, censored at the budget) lies above 1; not supported if it lies at or below 1, or "
     "if the method reaches the tolerance on no seed where the baseline does (diverged = not reached); "
     "inconclusive otherwise or with fewer than 2 seeds where either run reached the tolerance"
 )
@@ -297,7 +320,7 @@ def verdict_monotone(xs: Sequence[float], ys: Sequence[float], resolved: Sequenc
         return Verdict(INCONCLUSIVE, RULE_MONOTONE, f"{x.size} resolved point(s) ({n_dropped} dropped)")
     dy = np.diff(y)
     bad = np.flatnonzero(dy <= 0)
-    span = f"y from {y[0]:.3g} at x={x[0]:.3g} to {y[-1]:.3g} at x={x[-1]:.3g} over {x.size} resolved points"
+    span = f"y from {y[0]:.4g} at x={x[0]:.3g} to {y[-1]:.4g} at x={x[-1]:.3g} over {x.size} resolved points"
     if n_dropped:
         span += f" ({n_dropped} unresolved dropped)"
     if bad.size:
@@ -341,7 +364,7 @@ def verdict_decreasing_with_width(widths: Sequence[float], errors: Sequence[floa
 
 
 RULE_RATE = (
-    "relative mismatch |measured rate − NTK rate| / NTK rate per (width, seed, stage): supported if it "
+    "relative mismatch of the measured GD decay rate to the NTK prediction per (width, seed, stage): supported if it "
     "decreases with width (log-log slope interval below 0) and its mean at the largest width is ≤ {tol:g}; "
     "not supported if it does not decrease (slope interval at or above 0); inconclusive otherwise"
 )
@@ -350,7 +373,8 @@ RULE_RATE = (
 def verdict_rate_matches_ntk(widths: Sequence[float], mismatches: Sequence[float], tol: float = 0.25) -> Verdict:
     """Verdict on "GD decays at the NTK-predicted rate, better at larger widths" (rule RULE_RATE).
 
-    ``mismatches`` are relative errors |r_meas − r_pred| / r_pred of the per-step linear rate.
+    ``mismatches`` are relative errors of the measured linear decay rate to the predicted one, e.g.
+    |κ_meas/κ_pred − 1| with κ = −log(per-step loss factor).
     A mismatch of exactly 0 is floored at 1e-12 so the log-log fit is defined.
     """
     w, e = np.asarray(widths, dtype=float), np.asarray(mismatches, dtype=float)
@@ -482,15 +506,22 @@ def speedup_table(runs: pd.DataFrame, baseline: str, group_cols: Sequence[str] =
             budgets = set(base.loc[seeds, "budget"]) | set(mg.loc[seeds, "budget"])
             if len(budgets) != 1:
                 raise ValueError(f"group {dict(zip(group_cols, key))}: method {method!r} and baseline differ in budget {budgets}")
+            budgets_value = budgets.pop()
             stats = paired_speedup(
                 base.loc[seeds, "steps_to_tol"].to_numpy(float),
                 mg.loc[seeds, "steps_to_tol"].to_numpy(float),
-                budgets.pop(),
+                budgets_value,
                 level,
                 n_diverged_method=int(mg.loc[seeds, "diverged"].sum()),
                 n_diverged_baseline=int(base.loc[seeds, "diverged"].sum()),
             )
             verdict = verdict_speedup(stats)
+            extra = {}
+            if "steps_first_below" in runs.columns:
+                # Diagnostic only (no verdict): the speed-up if an intermediate σ_s network counted.
+                extra["speedup_first_below"] = paired_speedup(
+                    base.loc[seeds, "steps_first_below"].to_numpy(float),
+                    mg.loc[seeds, "steps_first_below"].to_numpy(float), budgets_value, level).geo_mean
             rows.append({
                 **dict(zip(group_cols, key)), "method": method, "n_seeds": len(seeds),
                 "speedup": stats.geo_mean, "ci_low": stats.ci_low, "ci_high": stats.ci_high,
@@ -498,7 +529,7 @@ def speedup_table(runs: pd.DataFrame, baseline: str, group_cols: Sequence[str] =
                 "n_neither": stats.n_neither, "n_diverged_method": stats.n_diverged_method,
                 "n_diverged_baseline": stats.n_diverged_baseline,
                 "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
-                "verdict": verdict.label, "numbers": verdict.numbers, "rule": verdict.rule,
+                "verdict": verdict.label, "numbers": verdict.numbers, "rule": verdict.rule, **extra,
             })
     return pd.DataFrame(rows)
 
@@ -536,6 +567,7 @@ def baseline_tolerance(histories: Sequence[pd.DataFrame], statuses: Sequence[str
 def add_steps_to_tolerance(runs: pd.DataFrame, histories: pd.DataFrame, group_cols: Sequence[str], baseline: str,
                            fraction: float) -> pd.DataFrame:
     """``runs`` with columns ``tolerance`` (per group, :func:`baseline_tolerance`), ``steps_to_tol``
+    (:func:`steps_to_tolerance`), ``steps_first_below`` (:func:`steps_first_below`, a diagnostic)
     and ``diverged`` added.
 
     ``runs``: one row per run, columns group_cols + method, seed, status, budget. ``histories``: the
@@ -564,10 +596,9 @@ def add_steps_to_tolerance(runs: pd.DataFrame, histories: pd.DataFrame, group_co
         tol = baseline_tolerance(base_h, list(base["status"]), budgets.pop(), fraction)
         g["tolerance"] = tol
         g["diverged"] = [is_diverged(hist[tuple(r[k] for k in keys)], r["status"]) for _, r in g.iterrows()]
-        g["steps_to_tol"] = [
-            steps_to_tolerance(hist[tuple(r[k] for k in keys)], tol, r["status"]) if math.isfinite(tol) else math.inf
-            for _, r in g.iterrows()
-        ]
+        for col, fn in (("steps_to_tol", steps_to_tolerance), ("steps_first_below", steps_first_below)):
+            g[col] = [fn(hist[tuple(r[k] for k in keys)], tol, r["status"]) if math.isfinite(tol) else math.inf
+                      for _, r in g.iterrows()]
         out.append(g)
     return pd.concat(out, ignore_index=True)
 

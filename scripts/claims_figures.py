@@ -55,6 +55,8 @@ for ax, (exp, title) in zip(axes[:, 0], panels):
         colour = VERDICT_COLOURS[row["verdict"]]
         if np.isfinite(g):
             ax.errorbar([g], [i], xerr=[[max(g - lo, 0)], [max(hi - g, 0)]], fmt="o", color=colour, ms=3, capsize=2)
+        if np.isfinite(row["speedup_first_below"]):
+            ax.plot([row["speedup_first_below"]], [i], "D", mfc="none", color=colour, ms=3.5, mew=0.8)
     ax.set_yticks(range(len(rows)), [label(r) for _, r in rows.iterrows()], fontsize=6)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.axvline(1.0, color="k", lw=0.8, ls="--")
@@ -68,6 +70,7 @@ if finite.size:
 axes[-1, 0].set_xlabel("speed-up = baseline steps / method steps to tolerance (geometric mean, 95% CI; axis clipped at 1/30 and 30)")
 for verdict, colour in VERDICT_COLOURS.items():
     axes[0, 0].plot([], [], "o", color=colour, ms=3, label=verdict)
+axes[0, 0].plot([], [], "D", mfc="none", color="0.3", ms=3.5, label="first step ≤ tol under any s (diagnostic)")
 axes[0, 0].legend(loc="lower right", fontsize=6)
 save(fig, "claims_speedups", dict(smk.params.claims))
 

@@ -21,6 +21,7 @@ pretty = pd.DataFrame({
     "speed-up [95% CI]": [f"{format_number(r.speedup)} [{format_number(r.ci_low)}, {format_number(r.ci_high)}]"
                           for r in table.itertuples()],
     "per seed": table["ratios"],
+    "first ≤ tol, any s (diagnostic)": [format_number(x) for x in table["speedup_first_below"]],
     "diverged (method/baseline)": [f"{r.n_diverged_method}/{r.n_diverged_baseline}" for r in table.itertuples()],
     "verdict": table["verdict"],
 })

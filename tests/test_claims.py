@@ -79,6 +79,16 @@ def test_steps_to_tolerance_first_logged_step():
     assert C.steps_to_tolerance(h, 1e-9) == math.inf
 
 
+def test_steps_to_tolerance_waits_until_the_loss_stays_below():
+    # A relaxation stage dips below tol, the switch of s lifts the loss above it, then it comes back.
+    h = pd.DataFrame({"step": [0, 10, 20, 30, 40, 50], "train_loss": [1.0, 0.05, 0.3, 0.2, 0.08, 0.02]})
+    assert C.steps_to_tolerance(h, 0.1) == 40
+    assert C.steps_to_tolerance(h, 0.01) == math.inf
+    assert C.steps_to_tolerance(h, 1.0) == 0
+    assert C.steps_first_below(h, 0.1) == 10  # the diagnostic counts the dip
+    assert C.steps_first_below(h, 0.1, status="diverged") == math.inf
+
+
 def test_steps_to_tolerance_counts_divergence_as_never():
     assert C.steps_to_tolerance(history(0.01), 0.5, status="diverged") == math.inf
     h = history(0.01, blowup_at=500)  # reached 0.5 at t=70, then NaN
@@ -309,6 +319,8 @@ def test_add_steps_to_tolerance_then_speedup():
     assert out.loc[out.method == "blowup", "diverged"].all()
     t = C.speedup_table(out, "relu", ["group"]).set_index("method")
     assert t.loc["fast", "verdict"] == C.SUPPORTED and t.loc["blowup", "verdict"] == C.NOT_SUPPORTED
+    # Monotone curves: the diagnostic first-below speed-up equals the verdict's speed-up.
+    assert t.loc["fast", "speedup_first_below"] == pytest.approx(t.loc["fast", "speedup"])
     with pytest.raises(ValueError, match="no baseline"):
         C.add_steps_to_tolerance(runs[runs.method != "relu"], hs, ["group"], "relu", 0.5)
 
