@@ -350,7 +350,10 @@ class DeepNet(nn.Module):
         """Network outputs f(X), shape (n,)."""
         check_input_shape(X, self.d)
         h = X @ self.weights[0].T / math.sqrt(self.d)
-        for W in self.weights[1:]:
+        # Index rather than slice: slicing a ParameterList re-wraps the tensors as new Parameters,
+        # which detaches them from torch.func.functional_call's substituted weights.
+        for i in range(1, len(self.weights)):
+            W = self.weights[i]
             h = self.activation(h) @ W.T / math.sqrt(W.shape[1])
         return self.activation(h) @ self.a / math.sqrt(self.widths[-1])
 

@@ -333,11 +333,6 @@ def jacobian_ntk(model: nn.Module, X) -> torch.Tensor:
     requires_grad, from one vmapped backward pass (torch.autograd.grad with is_grads_batched=True,
     i.e. torch.func's vmap over the VJP with the rows of I_n). Runs on a float64 copy of the model;
     returned in the model's dtype. Memory O(n·P): the generic, not the fast, path.
-
-    Why not functional_call + jacrev: DeepNet.forward slices its ParameterList (``weights[1:]``), and
-    slicing re-wraps the swapped-in tensors as new Parameters, which silently cuts them out of the
-    functional graph (their Jacobian comes out 0). Differentiating the module's own parameters has
-    no such trap.
     """
     import copy
 

@@ -249,3 +249,19 @@ def test_loss_only_matches_forward(base):
     with torch.no_grad():
         expected = 0.5 * torch.mean((net(X) - y) ** 2)
     torch.testing.assert_close(loss, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_deepnet_functional_call_jacobian_reaches_every_layer():
+    """torch.func through functional_call must see every weight matrix, not only the first."""
+    from torch.func import functional_call, jacrev
+
+    net = DeepNet(3, [7, 5, 4], s=1.5, seed=2, dtype="float64")
+    X = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    jac = jacrev(lambda p: functional_call(net, p, (X,)))(params)
+    for name, p in net.named_parameters():
+        expected = torch.stack(
+            [torch.autograd.grad(net(X)[i], p)[0] for i in range(X.shape[0])]
+        )
+        assert jac[name].abs().max() > 0, name
+        torch.testing.assert_close(jac[name], expected, rtol=1e-12, atol=1e-12)
