@@ -364,13 +364,17 @@ log "running the workflow through Slurm (snakemake --workflow-profile profiles/s
 set +e
 (
     cd "$SLURM_RUN"
+    exec >"$REPORT/snakemake-slurm.log" 2>&1
     # the copy's package first (jobs inherit the environment: sbatch --export=ALL)
     export PYTHONPATH="$SLURM_SRC${PYTHONPATH:+:$PYTHONPATH}"
     # shellcheck disable=SC2046
-    "$VENV/bin/snakemake" --workflow-profile "$REPO/profiles/slurm" $(sm_args "$SLURM_SRC") \
+    exec "$VENV/bin/snakemake" --workflow-profile "$REPO/profiles/slurm" $(sm_args "$SLURM_SRC") \
         --max-threads "$NCPU" --slurm-keep-successful-logs --slurm-init-seconds-before-status-checks 5 \
         --verbose
-) >"$REPORT/snakemake-slurm.log" 2>&1
+) &
+sm_pid=$!
+echo "snakemake $sm_pid" >>"$PIDFILE_LIST" # so that a killed run's submitter is stopped, too
+wait "$sm_pid"
 rc_slurm=$?
 set -e
 mark "workflow via Slurm" "$t"
