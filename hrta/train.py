@@ -10,12 +10,27 @@ TwoLayerNet is trained with its hand-written ``loss_and_grad`` (no autograd); an
 (DeepNet) uses autograd. Data are converted to the model's dtype and device; ``config.dtype`` and
 ``config.device`` must agree with the model's (a mismatch is a ValueError naming both), so a
 float64 run is asked for by building a float64 model.
+
+Checkpoint and resume (long runs): ``train(..., checkpoint_path=P, checkpoint_every=k)`` writes the
+state needed to continue bit-for-bit to P before every k-th update (t = k, 2k, ... < total_steps),
+atomically (temporary file in P's directory, then os.replace). A later call with the same
+arguments and a freshly built model (same seed) finds P, checks its fingerprint (config + data +
+initial model, SHA-256) and resumes from it; the history, parameters and status are then identical
+to an uninterrupted run (elapsed_s continues from the stored value). A checkpoint from a different
+run, or an unreadable one, raises CheckpointError naming the file. P is deleted when the run ends
+(ok or diverged): the caller writes the final output. The checkpoint options are arguments of
+``train``, not TrainConfig fields, because they change where a run is stored, never its result.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -230,6 +245,16 @@ class _Adam:
                 torch.sqrt(v, out=den).mul_(1.0 / math.sqrt(bc2)).add_(self.eps)
                 p.addcdiv_(m, den, value=-lr / bc1)
 
+    def state(self) -> dict:
+        """Step count and moments (CPU copies) for a checkpoint."""
+        return {"t": self.t, "m": [m.cpu().clone() for m in self.m], "v": [v.cpu().clone() for v in self.v]}
+
+    def load_state(self, state: dict) -> None:
+        self.t = int(state["t"])
+        with torch.no_grad():
+            for mine, saved in zip(self.m + self.v, list(state["m"]) + list(state["v"])):
+                mine.copy_(saved)
+
 
 def _sgd_step(params, grads, lr: float) -> None:
     with torch.no_grad():
@@ -237,17 +262,165 @@ def _sgd_step(params, grads, lr: float) -> None:
             p.add_(g, alpha=-lr)
 
 
-def _batches(n: int, batch_size: int, seed: int, device: torch.device):
+class _BatchStream:
+    """Endless stream of index batches: each epoch a fresh permutation from a private generator.
+
+    An iterator whose position (generator state, current permutation, offset in it) can be saved
+    with ``state()`` and restored with ``load_state()``, so a resumed SGD run sees the same batches.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device):
+        self.n, self.batch_size, self.device = n, batch_size, device
+        self.gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        self.perm: torch.Tensor | None = None
+        self.pos = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> torch.Tensor:
+        if self.perm is None or self.pos >= self.n:
+            self.perm = torch.randperm(self.n, generator=self.gen).to(self.device)
+            self.pos = 0
+        batch = self.perm[self.pos:self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return batch
+
+    def state(self) -> dict:
+        return {"generator": self.gen.get_state(), "perm": None if self.perm is None else self.perm.cpu(),
+                "pos": self.pos}
+
+    def load_state(self, state: dict) -> None:
+        self.gen.set_state(state["generator"])
+        self.perm = None if state["perm"] is None else state["perm"].to(self.device)
+        self.pos = int(state["pos"])
+
+
+def _batches(n: int, batch_size: int, seed: int, device: torch.device) -> _BatchStream:
     """Endless stream of index batches: each epoch a fresh permutation from a private generator."""
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    while True:
-        perm = torch.randperm(n, generator=gen).to(device)
-        for start in range(0, n, batch_size):
-            yield perm[start:start + batch_size]
+    return _BatchStream(n, batch_size, seed, device)
 
 
-def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, y_test=None) -> TrainResult:
-    """Train ``model`` in place under ``config``; see the module docstring for the conventions."""
+# ------------------------------------------------------------------------------------------------
+# checkpoints
+
+CHECKPOINT_FORMAT = "hrta.train checkpoint"
+CHECKPOINT_VERSION = 1
+_CHECKPOINT_KEYS = ("format", "version", "fingerprint", "config", "step", "elapsed_s", "s", "model",
+                    "optimizer", "batches", "history")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be resumed from; the message names the file and the reason."""
+
+
+def _canonical_config(config: TrainConfig) -> dict:
+    """The config as JSON-ready values (schedule as its canonical string) for hashing and messages."""
+    out = {}
+    for f in fields(TrainConfig):
+        value = getattr(config, f.name)
+        if isinstance(value, Schedule):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = [float(v) for v in value]
+        elif isinstance(value, (bool, str)) or value is None:
+            pass
+        elif isinstance(value, (int, np.integer)):
+            value = int(value)
+        else:
+            value = float(value)
+        out[f.name] = value
+    return out
+
+
+def _hash_tensors(h, tensors: dict[str, torch.Tensor | None]) -> None:
+    for name, tensor in tensors.items():
+        if tensor is None:
+            h.update(f"{name}:none;".encode())
+            continue
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}:{t.requires_grad or tensor.requires_grad};".encode())
+        h.update(t.numpy().tobytes())
+
+
+def _fingerprint(config: TrainConfig, model: nn.Module, data: dict[str, torch.Tensor | None]) -> dict:
+    """SHA-256 of the config (canonical JSON), the data tensors and the initial model (class,
+    activation base, parameter names/shapes/dtypes/requires_grad and values)."""
+    cfg = hashlib.sha256(json.dumps(_canonical_config(config), sort_keys=True).encode())
+    dat = hashlib.sha256()
+    _hash_tensors(dat, data)
+    mod = hashlib.sha256(f"{type(model).__name__}:{getattr(model, 'base', '')};".encode())
+    _hash_tensors(mod, dict(model.named_parameters()))
+    return {"config": cfg.hexdigest(), "data": dat.hexdigest(), "model": mod.hexdigest()}
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file in path's directory, fsync, then os.replace onto path."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _remove_checkpoint(path: Path) -> None:
+    """Delete the checkpoint and temporaries left by writers killed mid-write (``.NAME.*.tmp``)."""
+    path.unlink(missing_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def _load_checkpoint(path: Path, fingerprint: dict, config: TrainConfig, total: int) -> dict:
+    """Read and check a checkpoint; CheckpointError (naming the file) if unreadable or from another run."""
+    where = f"checkpoint file {str(path)!r}"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for truncated/garbled files
+        raise CheckpointError(f"{where} is unreadable ({type(err).__name__}: {err}); "
+                              f"delete it to restart the run from step 0") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{where} is not an hrta.train checkpoint; delete it to restart the run from step 0")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{where} has format version {state.get('version')!r}, this code reads "
+                              f"version {CHECKPOINT_VERSION}; delete it to restart the run from step 0")
+    missing = [key for key in _CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(f"{where} lacks {', '.join(missing)}; delete it to restart the run from step 0")
+    stored = state["fingerprint"]
+    differs = []
+    if stored.get("config") != fingerprint["config"]:
+        ours, theirs = _canonical_config(config), state["config"]
+        keys = [k for k in ours if ours[k] != theirs.get(k)] or ["(config)"]
+        differs += [f"config {k}: checkpoint {theirs.get(k)!r}, this run {ours.get(k)!r}" for k in keys]
+    if stored.get("data") != fingerprint["data"]:
+        differs.append("training/test data differ")
+    if stored.get("model") != fingerprint["model"]:
+        differs.append("initial model differs (architecture, seed or weights)")
+    if differs:
+        raise CheckpointError(f"{where} was written by a different run ({'; '.join(differs)}); "
+                              f"refusing to resume; delete it or use another checkpoint_path")
+    if not (isinstance(state["step"], int) and 0 < state["step"] < total):
+        raise CheckpointError(f"{where} has step {state['step']!r} outside (0, {total}); delete it")
+    return state
+
+
+def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, y_test=None, *,
+          checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int | None = None) -> TrainResult:
+    """Train ``model`` in place under ``config``; see the module docstring for the conventions.
+
+    ``checkpoint_path`` and ``checkpoint_every`` (given together) turn on checkpoint/resume: the state
+    before every ``checkpoint_every``-th update is written to ``checkpoint_path``; an existing
+    checkpoint of the same run (same config, data and initial model) is resumed from, one of another
+    run raises CheckpointError; the file is removed when the run ends.
+    """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     config.validate()
@@ -272,6 +445,16 @@ def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, 
     n = X.shape[0]
     if config.optimizer == "sgd" and config.batch_size > n:
         raise ValueError(f"batch_size must be in [1, n={n}], got {config.batch_size}")
+    if (checkpoint_path is None) != (checkpoint_every is None):
+        raise ValueError("give both checkpoint_path and checkpoint_every, or neither")
+    ckpt_path = None
+    if checkpoint_path is not None:
+        checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
+        ckpt_path = Path(checkpoint_path)
+        if ckpt_path.is_dir():
+            raise ValueError(f"checkpoint_path {str(ckpt_path)!r} is a directory; give a file path")
+        data = {"X_train": X, "y_train": y, "X_test": Xt if has_test else None, "y_test": yt if has_test else None}
+        fingerprint = _fingerprint(config, model, data)
 
     schedule: Schedule = config.schedule
     total = schedule.total_steps
@@ -286,9 +469,29 @@ def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, 
     rows: list[tuple] = []
     status = "ok"
     train_loss = test_loss = float("nan")
-    start = time.perf_counter()
-    t = 0
-    for t in range(total + 1):
+    first, elapsed0 = 0, 0.0
+    if ckpt_path is not None and ckpt_path.exists():
+        state = _load_checkpoint(ckpt_path, fingerprint, config, total)
+        first, elapsed0 = state["step"], float(state["elapsed_s"])
+        rows = [tuple(row) for row in state["history"]]
+        with torch.no_grad():
+            model.load_state_dict(state["model"])
+        model.s = state["s"]
+        if adam is not None:
+            adam.load_state(state["optimizer"])
+        if batches is not None:
+            batches.load_state(state["batches"])
+    start = time.perf_counter() - elapsed0
+    t = first
+    for t in range(first, total + 1):
+        if ckpt_path is not None and t > first and t % checkpoint_every == 0 and t < total:
+            _atomic_torch_save({
+                "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "fingerprint": fingerprint,
+                "config": _canonical_config(config), "step": t, "elapsed_s": time.perf_counter() - start,
+                "s": float(model.s), "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "optimizer": {"kind": config.optimizer, **(adam.state() if adam is not None else {})},
+                "batches": batches.state() if batches is not None else None, "history": list(rows),
+            }, ckpt_path)
         s = schedule.s_at(t)
         if s != model.s:
             model.s = s
@@ -324,6 +527,8 @@ def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, 
         else:
             _sgd_step(params, grads, lr)
 
+    if ckpt_path is not None:
+        _remove_checkpoint(ckpt_path)
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     history = history.astype({"step": "int64", "stage": "int64"})
     return TrainResult(
