@@ -1,0 +1,105 @@
+"""Per-job overhead: Python + torch import time in fresh processes, and what batching several short
+training runs into one process saves.
+
+    .venv/bin/python benchmarks/bench_overhead.py [--reps 5] [--runs 8] [--m 1000] [--steps 1000]
+
+import: wall time of ``python -c "pass"``, ``python -c "import torch"`` and
+``python -c "import hrta.train, hrta.ntk"``, each in a fresh process, median of --reps.
+batching: --runs short GD trainings (TwoLayerNet n=100 d=2 width --m, --steps updates, float64, one
+thread each, seeds 0..runs−1) once as --runs sequential processes (one run each) and once as one
+process doing all of them; the difference is what batching saves. ``compute_s`` is the median
+in-process time of one run (train() alone), to compare with the import time.
+``import_times`` and ``batching`` are the one implementation; benchmarks/run_all.py imports them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+IMPORTS = {"python": "pass", "torch": "import torch", "hrta": "import hrta.train, hrta.ntk"}
+
+
+def _wall(cmd: list[str], env=None) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return dt, proc.stdout
+
+
+def import_times(reps: int = 5) -> dict[str, float]:
+    """Median wall seconds of each IMPORTS statement in a fresh interpreter (round-robin)."""
+    times = {k: [] for k in IMPORTS}
+    for _ in range(reps):
+        for name, stmt in IMPORTS.items():
+            times[name].append(_wall([sys.executable, "-c", stmt])[0])
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def train_runs(seeds: list[int], m: int, steps: int) -> list[float]:
+    """Run one short GD training per seed in this process; seconds of each train() call."""
+    import torch
+
+    torch.set_num_threads(1)  # as a pipeline job with threads: 1
+    from hrta.data import make_dataset
+    from hrta.models import TwoLayerNet
+    from hrta.train import TrainConfig, train
+
+    ds = make_dataset("sin1d", n_train=100, n_test=200, seed=0)
+    times = []
+    for seed in seeds:
+        net = TwoLayerNet(ds.d, m, seed=seed, dtype="float64")
+        cfg = TrainConfig(f"1x{steps}", lr=1.0, log_every=10, dtype="float64")
+        t0 = time.perf_counter()
+        result = train(net, ds.X_train, ds.y_train, cfg, X_test=ds.X_test, y_test=ds.y_test)
+        times.append(time.perf_counter() - t0)
+        if result.status != "ok":
+            raise RuntimeError(f"benchmark run seed={seed} {result.status}")
+    return times
+
+
+def _worker_cmd(seeds: list[int], m: int, steps: int) -> list[str]:
+    return [sys.executable, os.path.abspath(__file__), "--worker", ",".join(map(str, seeds)),
+            "--m", str(m), "--steps", str(steps)]
+
+
+def batching(runs: int = 8, m: int = 1000, steps: int = 1000) -> dict:
+    """Wall seconds of ``runs`` trainings as separate processes vs one process, and the saving."""
+    seeds = list(range(runs))
+    separate = sum(_wall(_worker_cmd([s], m, steps))[0] for s in seeds)
+    batched, out = _wall(_worker_cmd(seeds, m, steps))
+    compute = json.loads(out.strip().splitlines()[-1])
+    saved = separate - batched
+    return {"runs": runs, "m": m, "steps": steps, "separate_s": separate, "batched_s": batched,
+            "saved_s": saved, "saved_fraction": saved / separate,
+            "per_job_overhead_s": saved / (runs - 1) if runs > 1 else float("nan"),
+            "compute_s": statistics.median(compute)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=8)
+    ap.add_argument("--m", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=1000)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(train_runs([int(s) for s in args.worker.split(",")], args.m, args.steps)))
+        return
+    for name, t in import_times(args.reps).items():
+        print(f"import {name:6s} {t:.3f} s (fresh process, median of {args.reps})")
+    b = batching(args.runs, args.m, args.steps)
+    print(f"{b['runs']} runs (m={b['m']}, {b['steps']} steps): separate processes {b['separate_s']:.2f} s, "
+          f"one process {b['batched_s']:.2f} s, saved {b['saved_s']:.2f} s ({100 * b['saved_fraction']:.0f} %), "
+          f"{b['per_job_overhead_s']:.2f} s per job; one run computes {b['compute_s']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
