@@ -93,9 +93,9 @@ for opt_name, opt in cfg["optimizers"].items():
             }
         )
         log.info(
-            "m=%d seed=%d %-10s %-6s %s: %d steps, train loss %.3e, test loss %.3e (%.1f s)",
+            "m=%d seed=%d %-10s %-6s %s: %d steps, train loss %.3e, test loss %.3e, lr·λ_max(K_s/n) %.3g (%.1f s)",
             width, seed, method, opt_name, result.status, result.steps_done,
-            result.final_train_loss, result.final_test_loss, timings[f"{method}/{opt_name}"],
+            result.final_train_loss, result.final_test_loss, margin, timings[f"{method}/{opt_name}"],
         )
 
 history = pd.concat(histories, ignore_index=True)

@@ -81,6 +81,8 @@ def check_config(config, schema):
             )
     if config["e1"]["z_min"] >= config["e1"]["z_max"]:
         raise WorkflowError("invalid config: key 'e1.z_min': must be smaller than e1.z_max")
+    if config["e2"]["s_grid"]["start"] >= config["e2"]["s_grid"]["stop"]:
+        raise WorkflowError("invalid config: key 'e2.s_grid.start': must be smaller than e2.s_grid.stop")
     for exp in TRAIN_EXPERIMENTS:
         totals = {}
         for name, method in config[exp]["methods"].items():
