@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -223,6 +222,7 @@ def main() -> None:
     ap.add_argument("--only", default="train,ntk,eig,overhead", help=f"comma-separated sections of {SECTIONS}")
     ap.add_argument("--widths", help="train-step widths, e.g. 1e5,1e6")
     ap.add_argument("--ntk-widths", help="empirical_ntk widths, e.g. 1e5,1e6")
+    ap.add_argument("--func-widths", help="widths at which torch.func runs (others are extrapolated)")
     ap.add_argument("--pipeline", nargs="?", const="smoke", choices=("smoke", "default"),
                     help="also time the pipeline (smoke, or default: minutes)")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
@@ -237,13 +237,18 @@ def main() -> None:
         args.pipeline = "smoke"
     if args.threads < 1:
         ap.error(f"--threads must be >= 1, got {args.threads}")
-    device = resolve_device(args.device)  # ValueError before any work when CUDA is asked for and absent
+    try:
+        device = resolve_device(args.device)  # before any work: CUDA asked for and absent is an error
+    except ValueError as err:
+        ap.error(str(err))
     torch.set_num_threads(args.threads)
     sz = QUICK if args.quick else FULL
     if args.widths:
         sz.train_widths = _widths(args.widths)
     if args.ntk_widths:
         sz.ntk_widths = _widths(args.ntk_widths)
+    if args.func_widths:
+        sz.func_widths = _widths(args.func_widths)
 
     started = time.perf_counter()
     header = [f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
