@@ -15,7 +15,7 @@ Sections (--only picks some; docs/benchmarks.md explains every number):
   overhead  fresh-process import times (median) and what batching short runs into one process saves
             (bench_overhead)
   pipeline  only with --pipeline [smoke|default]: `snakemake --cores 2 --configfile config/<x>.yaml
-            --forceall` in a temporary copy of the working tree; wall time, and every job's wall time
+            --forceall` in a temporary copy of git HEAD (commit first); wall time, and every job's wall time
             from the rules' benchmark: files against the hrta import time
 Ratio lines compare with the targets (issue 6 and the train-step / NTK issues) and say PASS or MISS.
 """
@@ -26,7 +26,6 @@ import csv
 import datetime as dt
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -147,31 +146,38 @@ def run_overhead(rep: Report, sz: Sizes) -> dict:
     return imp
 
 
-def _working_tree_files() -> list[str]:
-    """Tracked and untracked-but-not-ignored files: the working tree as git sees it."""
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, check=True,
-                         capture_output=True, text=True).stdout
-    return [p for p in out.split("\0") if p and (REPO / p).is_file()]
+def git_commit() -> str:
+    """HEAD's short hash, with "+changes" when tracked files differ from it."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def run_pipeline(rep: Report, which: str, threads_note: str, import_hrta_s: float | None) -> None:
     config = {"smoke": "config/smoke.yaml", "default": "config/config.yaml"}[which]
     snakemake = Path(sys.executable).with_name("snakemake")
     with tempfile.TemporaryDirectory(prefix="hrta-bench-") as tmp:
-        for rel in _working_tree_files():
-            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, Path(tmp) / rel)
+        # the committed tree (git HEAD), so the time belongs to a commit and not to edits in progress
+        archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=REPO, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=tmp,
                    PATH=f"{snakemake.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        cmd = [str(snakemake), "--cores", "2", "--configfile", config, "--forceall"]
+        # outputs in a separate directory, as tests/conftest.py runs it: from the repository root,
+        # Snakemake would deep-merge --configfile into the Snakefile's default config/config.yaml
+        work = Path(tmp, "work")
+        work.mkdir()
+        cmd = [str(snakemake), "--snakefile", str(Path(tmp, "Snakefile")), "--directory", str(work),
+               "--cores", "2", "--configfile", str(Path(tmp, config)), "--forceall"]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed in {tmp}:\n{proc.stdout[-3000:]}")
         rep.add("pipeline", f"{which}: snakemake --cores 2 --configfile {config}", wall, "s", ".1f")
         jobs = []
-        for tsv in sorted(Path(tmp, "logs", "benchmarks").rglob("*.tsv")):
+        for tsv in sorted(Path(work, "logs", "benchmarks").rglob("*.tsv")):
             with open(tsv) as fh:
                 jobs += [float(r["s"]) for r in csv.DictReader(fh, delimiter="\t")]
         if jobs:
@@ -253,7 +259,7 @@ def main() -> None:
     started = time.perf_counter()
     header = [f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
               f"machine: {machine(device, args.threads)}",
-              f"device: {device}; sizes: {'quick' if args.quick else 'full'}",
+              f"device: {device}; sizes: {'quick' if args.quick else 'full'}; commit {git_commit()}",
               f"command: {' '.join([Path(sys.executable).name, 'benchmarks/run_all.py', *sys.argv[1:]])}"]
     for h in header:
         print(h)
