@@ -175,7 +175,7 @@ def run_pipeline(rep: Report, which: str, threads_note: str, import_hrta_s: floa
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed in {tmp}:\n{proc.stdout[-3000:]}")
-        rep.add("pipeline", f"{which}: snakemake --cores 2 --configfile {config}", wall, "s", ".1f")
+        rep.add("pipeline", f"{which}: snakemake --cores 2 --configfile {config} --forceall", wall, "s", ".1f")
         jobs = []
         for tsv in sorted(Path(work, "logs", "benchmarks").rglob("*.tsv")):
             with open(tsv) as fh:
