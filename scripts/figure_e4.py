@@ -34,7 +34,7 @@ def rates_figure():
     markers = dict(zip(s_values, "o^sDv<>"))
     panels = [("curve_rate_analytic", r"predicted (curve, $K_\infty$): $1-\rho$"),
               ("predicted_rate_analytic", r"$1-(1-\eta\,\lambda_{\min}(K_\infty/n))^2$")]
-    fig, axes = subplots(1, 2, panel_height=2.0, sharey=True)
+    fig, axes = subplots(1, 2, panel_height=2.1)
     for j, (col, xlabel) in enumerate(panels):
         ax = axes[0, j]
         g = rates[rates.lambda_min_resolved_analytic.astype(bool)] if col.startswith("predicted") else rates
@@ -44,15 +44,15 @@ def rates_figure():
         vals = np.concatenate([1 - mean[col].to_numpy(), 1 - mean.measured_rate.to_numpy()])
         vals = vals[np.isfinite(vals) & (vals > 0)]
         if len(vals):
-            lim = [vals.min() / 1.5, vals.max() * 1.5]
-            ax.plot(lim, lim, "k--", lw=0.8)
-        ax.set(xscale="log", yscale="log", xlabel=xlabel)
-    axes[0, 0].set_ylabel(r"measured $1-\rho$ (per step)")
+            lim = [vals.min() / 2, vals.max() * 2]
+            ax.plot(lim, lim, "k--", lw=0.8, label="measured = predicted")
+            ax.set(xlim=lim, ylim=lim)
+        ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=r"measured $1-\rho$ (per step)")
     for w in widths:
         axes[0, 1].scatter([], [], color=colours[int(w)], marker="o", s=14, label=f"$m={int(w)}$")
     for s in s_values:
         axes[0, 1].scatter([], [], color="0.4", marker=markers[s], s=14, label=f"$s={s:g}$")
-    fig.legend(*axes[0, 1].get_legend_handles_labels(), loc="outside lower center", ncols=4)
+    fig.legend(*axes[0, 1].get_legend_handles_labels(), loc="outside lower center", ncols=3)
     save_figure(fig, [smk.output.rates_png, smk.output.rates_pdf], {"methods": methods}, rule=smk.rule, inputs=list(smk.input),
                 timings={"job": time.perf_counter() - start})
     log.info("rates figure written")
