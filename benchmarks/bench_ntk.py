@@ -4,8 +4,9 @@ vs its two n×m×n GEMMs alone, and the eigensolver time vs n.
 Usage: .venv/bin/python benchmarks/bench_ntk.py [--n 1000] [--m 100000] [--threads 1] [--device cpu]
 
 Each method runs in a fresh subprocess so its peak memory is its own. CPU: "extra peak" is the peak
-RSS during the call (VmHWM, reset just before it through /proc/self/clear_refs) minus the RSS just
-before it (imports, model and inputs already in memory). CUDA: torch.cuda.max_memory_allocated during the call minus
+RSS during the first (cold) call (VmHWM, reset just before it through /proc/self/clear_refs) minus the
+RSS just before it (imports, model and inputs already in memory). The time is that of a second, warm
+call (first-call costs such as thread pools, allocator growth and kernel selection excluded). CUDA: torch.cuda.max_memory_allocated during the call minus
 the memory allocated before it. The torch.func path at m = 1e5 needs > 6 GB (J alone is
 n·(d+1)·m float64 = 3.2 GB, plus the per-sample gradients and the concatenation), so it is run at
 smaller m and its time and extra memory are extrapolated linearly in m (both are linear in m: J is
@@ -74,20 +75,13 @@ def worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> di
     def mem_mb():  # baseline of the peak: device memory allocated on CUDA, process RSS on CPU
         return torch.cuda.memory_allocated(dev) / 2**20 if cuda else _reset_peak_rss()
 
-    def start():
-        sync()
-        if cuda:
-            torch.cuda.reset_peak_memory_stats(dev)
-        return mem_mb(), time.perf_counter()
-
     g = torch.Generator().manual_seed(0)
     X = torch.randn(n, D, dtype=torch.float64, generator=g).to(dev)
     net = TwoLayerNet(D, m, s=1.5, seed=1, dtype="float64", device=dev)
     result = {"method": method, "n": n, "m": m, "device": str(dev)}
     if method == "closed":
-        empirical_ntk(net, X[:8])  # warm-up (thread pools, allocator, CUDA context)
-        before, t0 = start()
-        K = empirical_ntk(net, X)
+        def compute():
+            return empirical_ntk(net, X)
     elif method == "torchfunc":
         from torch.func import functional_call, jacrev, vmap
 
@@ -96,12 +90,11 @@ def worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> di
         def f(p, x):
             return functional_call(net, p, (x[None],))[0]
 
-        vmap(jacrev(f), in_dims=(None, 0))(params, X[:2])  # warm-up, as for the closed form
-        before, t0 = start()
-        jac = vmap(jacrev(f), in_dims=(None, 0))(params, X)
-        J = torch.cat([j.reshape(n, -1) for j in jac.values()], dim=1)
-        del jac
-        K = J @ J.T
+        def compute():
+            jac = vmap(jacrev(f), in_dims=(None, 0))(params, X)
+            J = torch.cat([j.reshape(n, -1) for j in jac.values()], dim=1)
+            del jac
+            return J @ J.T
     elif method == "two_mm":
         from hrta.activations import homotopy, homotopy_derivative
 
@@ -110,16 +103,25 @@ def worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> di
             S = homotopy(Z, net.s)
             Dm = homotopy_derivative(Z, net.s) * net.a.detach()
             del Z
-        torch.mm(S[:8], S[:8].T)
-        before, t0 = start()
-        K1 = torch.mm(S, S.T)
-        K2 = torch.mm(Dm, Dm.T)
-        K = K1 + K2
+
+        def compute():
+            return torch.mm(S, S.T) + torch.mm(Dm, Dm.T)
     else:
         raise ValueError(f"unknown method {method!r}")
+    # first call: its extra peak memory (all it allocates, cold); second call: the time, warm
+    # (thread pools, allocator, kernel selection and CUDA context already set up)
+    sync()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(dev)
+    before = mem_mb()
+    K = compute()
+    sync()
+    peak = torch.cuda.max_memory_allocated(dev) / 2**20 if cuda else _peak_rss_mb()
+    del K
+    t0 = time.perf_counter()
+    K = compute()
     sync()
     result["time_s"] = time.perf_counter() - t0
-    peak = torch.cuda.max_memory_allocated(dev) / 2**20 if cuda else _peak_rss_mb()
     result["peak_mb"] = peak
     result["extra_peak_mb"] = peak - before
     result["checksum"] = float(K.trace())
