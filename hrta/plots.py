@@ -138,21 +138,28 @@ def mean_std(mean: float, std: float, digits: int = 3) -> str:
 
 def markdown_table(df: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table of the (already formatted) DataFrame."""
-    cols = [str(c) for c in df.columns]
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|")  # a bare '|' would end the cell
+
+    cols = [cell(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
 
 
-_TEX_ESCAPES = {"&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "±": r"$\pm$", "→": r"$\to$", "λ": r"$\lambda$"}
+# Plain-ASCII LaTeX for the characters the tables use, so the .tex compiles with pdflatex too.
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$",
+    "±": r"$\pm$", "→": r"$\to$", "≤": r"$\le$", "−": r"$-$", "·": r"$\cdot$", "²": r"$^2$",
+    "λ": r"$\lambda$", "κ": r"$\kappa$", "ρ": r"$\rho$", "Σ": r"$\Sigma$", "Δ": r"$\Delta$", "∞": r"$\infty$",
+    "‖": r"$\|$", "|": r"$|$", "—": "--",
+}
 
 
 def _tex(text: Any) -> str:
-    out = str(text)
-    for raw, escaped in _TEX_ESCAPES.items():
-        out = out.replace(raw, escaped)
-    return out
+    # One pass, character by character, so escapes are never escaped again.
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))
 
 
 def latex_table(df: pd.DataFrame, caption: str, label: str) -> str:
