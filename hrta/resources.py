@@ -1,0 +1,226 @@
+"""Memory estimates for training and NTK computations, and a cap check that refuses a job up front.
+
+Every estimate is a pure function of the sizes (nothing is allocated), returns megabytes with
+**1 MB = 2²⁰ bytes**, and counts the tensors the code in hrta.models / hrta.train / hrta.ntk
+allocates at its peak (buffers that are allocated count even if some pages are never touched).
+Measured peak RSS growth (tests/test_resources.py) is within a few % of these counts for ReLU and
+tanh jobs; glibc malloc may keep freed blocks of a long chain of temporaries resident (seen: the
+gelu empirical NTK at 1.3–1.65× its count), so leave headroom under a hard limit.
+Not counted: the Python/torch runtime itself (≈ 0.3–0.5 GB resident after ``import torch``), the
+caller's own copies of the data (e.g. numpy float64 arrays), and checkpoint serialization.
+
+Use::
+
+    need = two_layer_train_mb(n=100, m=1_000_000, d=2, base="tanh", dtype="float64")
+    check_memory(need, cap_mb=1024, what="training width m=1000000, n=100, float64")
+    # ResourceError: training width m=1000000, n=100, float64 needs ≈ 2.3 GB > cap 1.0 GB; ...
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+from .models import TwoLayerNet
+from .ntk import _ANGLE_TEMPORARIES, _PAIR_BLOCK_ELEMENTS, DEFAULT_QUADRATURE_NODES, WIDTH_CHUNK
+
+MB = 1 << 20
+ITEMSIZE = {"float32": 4, "float64": 8}
+BASES = ("relu", "tanh", "gelu")
+OPTIMIZERS = ("gd", "sgd", "adam")
+DEFAULT_CAP_KEY = "resources.max_mem_mb"
+
+
+class ResourceError(ValueError):
+    """A job whose estimated memory exceeds the configured cap; the message gives both and the fix."""
+
+
+def _count(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _itemsize(dtype: str) -> int:
+    if dtype not in ITEMSIZE:
+        raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(ITEMSIZE)}")
+    return ITEMSIZE[dtype]
+
+
+def _base(base: str) -> str:
+    if base not in BASES:
+        raise ValueError(f"unknown base {base!r}; expected one of {', '.join(BASES)}")
+    return base
+
+
+# ------------------------------------------------------------------------------------------------
+# training
+
+
+def two_layer_buffer_elements(b: int, m: int, d: int, base: str = "relu", itemsize: int = 4,
+                              device: str = "cpu") -> int:
+    """Elements of the work buffers TwoLayerNet.loss_and_grad allocates for a batch of b rows
+    (TwoLayerNet._fast_buffers; one set per distinct batch size, kept for the model's lifetime)::
+
+        b·c  (Z)  +  2·d·m  (dm, grad_W)  +  2·d·c  (dc, dc2)  +  2·d·b  (dn, dn2)  +  2d + b + m
+        [+ 2·b·m  (D = σ_s'(XWᵀ), E scratch) for tanh/gelu]
+
+    with c = m for tanh/gelu or off the CPU, and for ReLU on the CPU the cache-sized column block
+    c = min(m, max(1, fast_block_bytes // (b·itemsize))) (fast_block_bytes = 4 MiB): the ReLU path
+    never holds an n×m matrix there.
+    """
+    b, m, d = _count("b", b), _count("m", m), _count("d", d)
+    if _base(base) == "relu" and device == "cpu":
+        c = min(m, max(1, TwoLayerNet.fast_block_bytes // (b * itemsize)))
+    else:
+        c = m
+    elements = b * c + 2 * d * m + 2 * d * c + 2 * d * b + 2 * d + b + m
+    if base != "relu":
+        elements += 2 * b * m
+    return elements
+
+
+def two_layer_train_mb(n: int, m: int, d: int, *, base: str = "relu", optimizer: str = "gd",
+                       batch_size: int | None = None, n_test: int = 0, train_output: bool = True,
+                       dtype: str = "float32", device: str = "cpu") -> float:
+    """Peak memory (MB) of ``hrta.train.train`` on a TwoLayerNet of width m, n training rows of
+    dimension d (constant feature included) and n_test test rows, in ``dtype``::
+
+        itemsize · [ (d·m + m)                     parameters W, a
+                   + 3·P           (adam only)     moments m, v and the denominator scratch,
+                                                   P = d·m (+ m if train_output) trained parameters
+                   + (n + n_test)·(d + 1)          data X, y (X_test, y_test) in the model's dtype
+                   + Σ_{b ∈ B} buffers(b) ]        two_layer_buffer_elements, one set per batch size
+
+    B = {n} for gd/adam, {batch_size, n mod batch_size (if ≠ 0), n} for sgd (n: the full training
+    loss logged every log_every updates), plus n_test when there is a test set. The n×m buffers
+    make tanh/gelu cost ≈ 3·n·m·itemsize; ReLU on the CPU is dominated by the ≈ 4·d·m of W, a,
+    grad_W and the aW scratch (plus 3·d·m for Adam).
+    """
+    n, m, d = _count("n", n), _count("m", m), _count("d", d)
+    n_test = _count("n_test", n_test, 0)
+    item = _itemsize(dtype)
+    _base(base)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
+    sizes = {n}
+    if optimizer == "sgd":
+        batch_size = _count("batch_size", batch_size)
+        sizes |= {min(batch_size, n)} | ({n % batch_size} if n % batch_size and batch_size < n else set())
+    if n_test:
+        sizes.add(n_test)
+    trained = d * m + (m if train_output else 0)
+    elements = d * m + m + (n + n_test) * (d + 1)
+    if optimizer == "adam":
+        elements += 3 * trained
+    elements += sum(two_layer_buffer_elements(b, m, d, base, item, device) for b in sizes)
+    return elements * item / MB
+
+
+# ------------------------------------------------------------------------------------------------
+# NTKs
+
+#: float64 n×c temporaries alive at once in one width chunk of hrta.ntk.two_layer_ntk (both layers
+#: trained): Z, the previous chunk's S and D, and the temporaries of homotopy()
+#: ((1 − s)z, base(z), s·base(z)) or of homotopy_derivative() (2 for relu/tanh, 4 for gelu).
+_EMPIRICAL_CHUNK_TEMPORARIES = {"relu": 6, "tanh": 6, "gelu": 7}
+
+
+def empirical_ntk_mb(n: int, m: int, d: int, *, base: str = "relu", train_output: bool = True,
+                     dtype: str = "float32") -> float:
+    """Peak memory (MB) of ``hrta.ntk.empirical_ntk`` for a TwoLayerNet (two_layer_ntk, chunked)::
+
+        8 · [ max(k·n·c + 2n²,  3·n·c + 4n²)     chunk temporaries with K_out, K_in; at the end
+                                                 K_in, K_out, K + Kᵀ, ½(K + Kᵀ) with the last chunk's Z, S, D
+            + n·d  (X in float64)  + (d·m + m if dtype is float32: the float64 copies of W, a) ]
+        + itemsize · n² if dtype is float32 (the cast of the result)
+
+    with c = min(m, WIDTH_CHUNK = 2048) columns per chunk and k = 6 (relu, tanh) or 7 (gelu) float64
+    n×c temporaries alive at once (k − 2 and 2·n·c at the end when the output layer is frozen).
+    """
+    n, m, d = _count("n", n), _count("m", m), _count("d", d)
+    item = _itemsize(dtype)
+    k = _EMPIRICAL_CHUNK_TEMPORARIES[_base(base)] - (0 if train_output else 2)
+    c = min(m, WIDTH_CHUNK)
+    last = 3 if train_output else 2
+    elements64 = max(k * n * c + 2 * n * n, last * n * c + 4 * n * n) + n * d
+    if dtype == "float32":
+        elements64 += d * m + m
+    cast = n * n * item if dtype == "float32" else 0
+    return (8 * elements64 + cast) / MB
+
+
+def analytic_ntk_mb(n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_QUADRATURE_NODES,
+                    dtype: str = "float64") -> float:
+    """Peak memory (MB) of ``hrta.ntk.analytic_ntk`` on n inputs of dimension d (computed in float64)::
+
+        8 · max( 5n²,                       e_ss, e_dd, X Xᵀ ⊙ e_dd, K + e_ss, K + Kᵀ and its half
+                 2n² + block )              e_ss, e_dd with one row block's temporaries
+        + itemsize · n² if dtype is float32 (the cast of the result)  + 8 · 4n·d (X64 and its splits)
+
+    Row blocks of b = max(1, 2²² // (n·per_row)) rows. ReLU (closed form, per_row = 4d):
+    block = b·n·max(7d, 14) (7 (b, n, d) TwoProduct temporaries for the angles, ≈ 14 (b, n) ones
+    in the closed-form kernels). tanh/gelu (Gauss–Hermite with q = ``nodes``, per_row = max(4d, 4q²)):
+    block = k·b·n·q², k = 4 (tanh) or 5 (gelu): V plus the temporaries of homotopy()/its derivative.
+    For q = 96 the block stays at one row once n > 113, so it grows like n·q² (74 MB per 1000 inputs).
+    """
+    n, d = _count("n", n), _count("d", d)
+    nodes = _count("nodes", nodes, 2)
+    item = _itemsize(dtype)
+    if _base(base) == "relu":
+        b = max(1, _PAIR_BLOCK_ELEMENTS // (n * _ANGLE_TEMPORARIES * d))
+        block = b * n * max(7 * d, 14)
+    else:
+        b = max(1, _PAIR_BLOCK_ELEMENTS // (n * max(_ANGLE_TEMPORARIES * d, 4 * nodes * nodes)))
+        block = (5 if base == "gelu" else 4) * b * n * nodes * nodes
+    elements64 = max(5 * n * n, 2 * n * n + block) + 4 * n * d
+    cast = n * n * item if dtype == "float32" else 0
+    return (8 * elements64 + cast) / MB
+
+
+def jacobian_ntk_mb(n: int, P: int, *, activations: int = 0, dtype: str = "float32") -> float:
+    """Peak memory (MB) of ``hrta.ntk.jacobian_ntk`` (generic, any model with P parameters)::
+
+        8 · [ P                the float64 copy of the model
+            + 2·n·P            the per-parameter Jacobian blocks and their concatenation J (n, P)
+            + 3·n²·A           vmapped backward: per-row gradients of the forward activations
+            + 4·n² ]           I_n, J Jᵀ, K + Kᵀ, ½(K + Kᵀ)
+        + itemsize · n² for a float32 model (the cast of the result)
+
+    A = ``activations``: the number of hidden units per input (Σ of the hidden widths of a DeepNet);
+    the batched backward holds an (n, n, width) gradient per hidden layer.
+    """
+    n, P = _count("n", n), _count("P", P)
+    activations = _count("activations", activations, 0)
+    item = _itemsize(dtype)
+    elements64 = P + 2 * n * P + 3 * n * n * activations + 4 * n * n
+    cast = n * n * item if dtype == "float32" else 0
+    return (8 * elements64 + cast) / MB
+
+
+# ------------------------------------------------------------------------------------------------
+# the cap
+
+
+def format_mb(mb: float) -> str:
+    """'512 MB' below 1 GB, else '1.6 GB' (1 GB = 1024 MB = 2³⁰ bytes)."""
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB" if mb >= 10 else f"{mb:.2f} MB"
+
+
+def check_memory(estimate_mb: float, cap_mb: float | None, what: str, *, key: str = DEFAULT_CAP_KEY) -> None:
+    """Raise ResourceError if ``estimate_mb`` > ``cap_mb``; ``cap_mb=None`` means no cap.
+
+    The message names the job (``what``, e.g. "training width m=1000000, n=100, float64"), the
+    estimate, the cap, and what to change: the sizes in ``what`` or the cap's config ``key``.
+    """
+    estimate = float(estimate_mb)
+    if not math.isfinite(estimate) or estimate < 0:
+        raise ValueError(f"estimate_mb must be a finite number >= 0, got {estimate_mb!r}")
+    if cap_mb is None:
+        return
+    if isinstance(cap_mb, bool) or not isinstance(cap_mb, numbers.Real) or not math.isfinite(cap_mb) or cap_mb <= 0:
+        raise ValueError(f"memory cap ({key}) must be a positive number of MB, got {cap_mb!r}")
+    if estimate > cap_mb:
+        raise ResourceError(
+            f"{what} needs ≈ {format_mb(estimate)} > cap {format_mb(float(cap_mb))}; reduce these sizes, "
+            f"or raise the cap (config key {key}) if the machine has the memory"
+        )
