@@ -90,7 +90,22 @@ def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+def default_training_run() -> tuple[int, str] | None:
+    """(widest training width, dtype) of config/config.yaml's training experiments (e3, e4, claims:
+    every section with both "methods" and "widths"), or None if the config cannot be read."""
+    import yaml
+
+    try:
+        cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+        widths = [int(w) for sec in cfg.values() if isinstance(sec, dict) and "methods" in sec
+                  for w in sec.get("widths", [])]
+        return (max(widths), cfg.get("dtype", "float32")) if widths else None
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
+        return None
+
+
 def run_train(rep: Report, sz: Sizes, device: torch.device) -> None:
+    widest = default_training_run()
     for m in sz.train_widths:
         for dtype in (torch.float32, torch.float64):
             t = bench_train_step.measure(m, dtype, reps=sz.train_reps, device=device)
@@ -101,7 +116,9 @@ def run_train(rep: Report, sz: Sizes, device: torch.device) -> None:
             rep.add("train", f"{tag} hrta.train.train per step", f"{med['train'] * 1e3:.3f}; {t['train'][1] * 1e3:.3f}", "ms")
             rep.add("train", f"{tag} one-pass bound (write+read n×m)", f"{med['bound'] * 1e3:.3f}; {t['bound'][1] * 1e3:.3f}", "ms")
             rep.ratio(f"train {tag} naive/hrta (median)", med["naive"] / med["hrta"], ">=", bench_train_step.naive_target(m))
-            rep.ratio(f"train {tag} hrta/bound (median)", med["hrta"] / med["bound"], "<=", bench_train_step.BOUND_TARGET)
+            issue = " [issue 6: widest default width]" if widest == (m, _dtype_name(dtype)) else ""
+            rep.ratio(f"train {tag} hrta/bound (median){issue}", med["hrta"] / med["bound"], "<=",
+                      bench_train_step.BOUND_TARGET)
 
 
 def run_ntk(rep: Report, sz: Sizes, device: torch.device, threads: int) -> None:
