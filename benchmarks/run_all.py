@@ -111,10 +111,10 @@ def run_train(rep: Report, sz: Sizes, device: torch.device) -> None:
             t = bench_train_step.measure(m, dtype, reps=sz.train_reps, device=device)
             tag = f"m={m:.0e} {_dtype_name(dtype)}"
             med = {k: v[0] for k, v in t.items()}
-            rep.add("train", f"{tag} naive autograd step (median; min)", f"{med['naive'] * 1e3:.3f}; {t['naive'][1] * 1e3:.3f}", "ms")
-            rep.add("train", f"{tag} hrta loss_and_grad + update", f"{med['hrta'] * 1e3:.3f}; {t['hrta'][1] * 1e3:.3f}", "ms")
-            rep.add("train", f"{tag} hrta.train.train per step", f"{med['train'] * 1e3:.3f}; {t['train'][1] * 1e3:.3f}", "ms")
-            rep.add("train", f"{tag} one-pass bound (write+read n×m)", f"{med['bound'] * 1e3:.3f}; {t['bound'][1] * 1e3:.3f}", "ms")
+            rep.add("train", f"{tag} naive autograd step", f"{med['naive'] * 1e3:.3f}; {t['naive'][1] * 1e3:.3f}", "ms (median; min)")
+            rep.add("train", f"{tag} hrta loss_and_grad + update", f"{med['hrta'] * 1e3:.3f}; {t['hrta'][1] * 1e3:.3f}", "ms (median; min)")
+            rep.add("train", f"{tag} hrta.train.train per step", f"{med['train'] * 1e3:.3f}; {t['train'][1] * 1e3:.3f}", "ms (median; min)")
+            rep.add("train", f"{tag} one-pass bound (write+read n×m)", f"{med['bound'] * 1e3:.3f}; {t['bound'][1] * 1e3:.3f}", "ms (median; min)")
             rep.ratio(f"train {tag} naive/hrta (median)", med["naive"] / med["hrta"], ">=", bench_train_step.naive_target(m))
             issue = " [issue 6: widest default width]" if widest == (m, _dtype_name(dtype)) else ""
             rep.ratio(f"train {tag} hrta/bound (median){issue}", med["hrta"] / med["bound"], "<=",
