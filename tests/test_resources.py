@@ -27,8 +27,8 @@ MEASURE = textwrap.dedent("""
     import numpy as np
     import torch
     torch.set_num_threads(1)
-    from hrta.models import TwoLayerNet
-    from hrta.ntk import analytic_ntk, empirical_ntk
+    from hrta.models import DeepNet, TwoLayerNet
+    from hrta.ntk import analytic_ntk, empirical_ntk, jacobian_ntk
     from hrta.train import TrainConfig, train
 
     def kb(key):
@@ -43,6 +43,7 @@ MEASURE = textwrap.dedent("""
     # warm-up: lazy library initialization is not part of the job's memory
     train(TwoLayerNet(job["d"], 8), X[:4], y[:4], TrainConfig("1x2", optimizer="adam", lr=0.01))
     analytic_ntk(Xt[:3], 1.0); empirical_ntk(TwoLayerNet(job["d"], 8), Xt[:3].float())
+    jacobian_ntk(DeepNet(job["d"], (8, 8)), Xt[:3])
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
     before = kb("VmRSS")
@@ -52,6 +53,8 @@ MEASURE = textwrap.dedent("""
     elif job["kind"] == "empirical":
         model = TwoLayerNet(job["d"], job["m"], base=job["base"], dtype=job["dtype"])
         empirical_ntk(model, Xt.to(model.W.dtype))
+    elif job["kind"] == "jacobian":
+        jacobian_ntk(DeepNet(job["d"], job["widths"]), Xt)
     else:
         analytic_ntk(Xt, 1.5)
     print(json.dumps({"growth_mb": (kb("VmHWM") - before) / 1024}))
@@ -67,6 +70,8 @@ JOBS = {
                                lambda j: empirical_ntk_mb(j["n"], j["m"], j["d"])),
     "analytic-relu-float64": (dict(kind="analytic", n=2500, d=3),
                               lambda j: analytic_ntk_mb(j["n"], j["d"])),
+    "jacobian-deepnet-float32": (dict(kind="jacobian", n=250, d=3, widths=[128, 128]),
+                                 lambda j: jacobian_ntk_mb(j["n"], 3 * 128 + 128 * 128 + 128, activations=256)),
 }
 
 
@@ -127,6 +132,8 @@ def test_ntk_formulas_scale_as_documented():
     assert analytic_ntk_mb(1000, 3, base="tanh") > 4 * analytic_ntk_mb(1000, 3)
     assert jacobian_ntk_mb(100, 10**6) == pytest.approx((10**6 + 2 * 100 * 10**6 + 4 * 100**2) * 8 / MB
                                                        + 100**2 * 4 / MB)
+    assert jacobian_ntk_mb(400, 4352, activations=128) == pytest.approx(
+        (4352 + 400 * 4352 + 2 * 400**2 * 128 + 4 * 400**2) * 8 / MB + 400**2 * 4 / MB)
 
 
 def test_check_memory_message_names_estimate_cap_and_key():
