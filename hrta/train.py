@@ -453,6 +453,7 @@ def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, 
         ckpt_path = Path(checkpoint_path)
         if ckpt_path.is_dir():
             raise ValueError(f"checkpoint_path {str(ckpt_path)!r} is a directory; give a file path")
+        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
         data = {"X_train": X, "y_train": y, "X_test": Xt if has_test else None, "y_test": yt if has_test else None}
         fingerprint = _fingerprint(config, model, data)
 

@@ -82,8 +82,7 @@ def test_interrupted_run_resumes_bit_identically(case, tmp_path, monkeypatch):
     ref = train(ref_model, X, y, config, Xt, yt)
     assert ref.status == "ok" and ref.steps_done == TOTAL
 
-    ckpt = tmp_path / "run" / "ckpt.pt"
-    ckpt.parent.mkdir()
+    ckpt = tmp_path / "run" / "ckpt.pt"  # the directory is created by train
     with monkeypatch.context() as patch:
         interrupt_after_save(patch, at_step=12)
         with pytest.raises(KeyboardInterrupt):
