@@ -68,10 +68,9 @@ finite = finite[np.isfinite(finite) & (finite > 0)]
 if finite.size:
     axes[-1, 0].set_xlim(max(finite.min(), 1 / 30) / 1.3, min(finite.max(), 30) * 1.3)
 axes[-1, 0].set_xlabel("speed-up = baseline steps / method steps to tolerance (geometric mean, 95% CI; axis clipped at 1/30 and 30)")
-for verdict, colour in VERDICT_COLOURS.items():
-    axes[0, 0].plot([], [], "o", color=colour, ms=3, label=verdict)
-axes[0, 0].plot([], [], "D", mfc="none", color="0.3", ms=3.5, label="first step ≤ tol under any s (diagnostic)")
-axes[0, 0].legend(loc="lower right", fontsize=6)
+handles = [axes[0, 0].plot([], [], "o", color=colour, ms=3, label=verdict)[0] for verdict, colour in VERDICT_COLOURS.items()]
+handles += axes[0, 0].plot([], [], "D", mfc="none", color="0.3", ms=3.5, label="first step ≤ tol under any s (diagnostic)")
+fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=6)
 save(fig, "claims_speedups", dict(smk.params.claims))
 
 # ---- E5 curves ---------------------------------------------------------------------------------
@@ -164,6 +163,11 @@ for ax, (xcol, keep, xlabel) in zip(axes[0], [
     ax.axhline(1.0, color="k", lw=0.8, ls="--")
     ax.set_xlabel(xlabel)
     ax.set_yscale("log")
+    ticks = sorted(rows7.loc[keep, xcol].unique())
+    if xcol == "n":
+        ax.set_xscale("log")
+        ax.minorticks_off()
+    ax.set_xticks(ticks, [str(t) for t in ticks])
 axes[0, 0].set_ylabel("speed-up over the baseline (95% CI)")
 axes[0, 0].legend(fontsize=6)
 save(fig, "claims_e7_sensitivity", dict(e7))
