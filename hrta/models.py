@@ -34,7 +34,10 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
         raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda' or 'auto'")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available")
-    return torch.device(device)
+    resolved = torch.device(device)
+    if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    return resolved
 
 
 def resolve_dtype(dtype: str | torch.dtype = "float32") -> torch.dtype:
@@ -134,10 +137,10 @@ class TwoLayerNet(nn.Module):
         self.output_init = output_init
         self.train_output = bool(train_output)
         dtype = resolve_dtype(dtype)
+        device = resolve_device(device)  # before any work, so a bad device fails fast
         gen = _generator(seed)
         W = torch.randn(self.m, self.d, generator=gen, dtype=dtype)
         a = _output_weights(self.m, output_init, gen, dtype)
-        device = resolve_device(device)
         self.W = nn.Parameter(W.to(device))
         self.a = nn.Parameter(a.to(device), requires_grad=self.train_output)
 
@@ -189,6 +192,8 @@ class TwoLayerNet(nn.Module):
         check_input_shape(X, self.d)
         if X.dtype != self.W.dtype or y.dtype != self.W.dtype:
             raise ValueError(f"X and y must have the model's dtype {self.W.dtype}, got {X.dtype} and {y.dtype}")
+        if X.device != self.W.device or y.device != self.W.device:
+            raise ValueError(f"X and y must be on the model's device {self.W.device}, got {X.device} and {y.device}")
         if y.shape != (X.shape[0],):
             raise ValueError(f"targets must have shape ({X.shape[0]},), got {tuple(y.shape)}")
         buffers = self._fast_buffers(X.shape[0], X.dtype, X.device)

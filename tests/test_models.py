@@ -265,3 +265,11 @@ def test_deepnet_functional_call_jacobian_reaches_every_layer():
         )
         assert jac[name].abs().max() > 0, name
         torch.testing.assert_close(jac[name], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_loss_and_grad_rejects_data_on_another_device():
+    net = TwoLayerNet(2, 8, dtype="float64")
+    X = torch.zeros(3, 2, dtype=torch.float64, device="meta")
+    y = torch.zeros(3, dtype=torch.float64, device="meta")
+    with pytest.raises(ValueError, match="model's device"):
+        net.loss_and_grad(X, y)
