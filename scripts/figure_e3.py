@@ -16,15 +16,17 @@ log = job_logger(smk.log[0])
 start = time.perf_counter()
 
 methods, optimizers = smk.params.methods, smk.params.optimizers
+method_order, optimizer_order = list(smk.params.method_order), list(smk.params.optimizer_order)
 hist = pd.concat([pd.read_csv(p) for p in smk.input.histories], ignore_index=True)
 runs = pd.concat([pd.read_csv(p) for p in smk.input.runs], ignore_index=True)
 widths = sorted(hist.width.unique())
-colours = palette(list(methods))
-fig, axes = subplots(len(optimizers), len(widths), width=FULL_WIDTH, panel_height=2.0, sharey="row")
-for i, opt in enumerate(optimizers):
+colours = palette(method_order)
+fig, axes = subplots(len(optimizer_order), len(widths), width=FULL_WIDTH, panel_height=2.0, sharey="row")
+for i, opt in enumerate(optimizer_order):
     for j, width in enumerate(widths):
         ax = axes[i, j]
-        for method, spec in methods.items():
+        for method in method_order:
+            spec = methods[method]
             sel = runs[(runs.optimizer == opt) & (runs.width == width) & (runs.method == method)]
             ok_seeds = sel[sel.status == "ok"].seed.tolist()
             g = hist[(hist.optimizer == opt) & (hist.width == width) & (hist.method == method) & hist.seed.isin(ok_seeds)]
@@ -45,7 +47,7 @@ for i, opt in enumerate(optimizers):
         if j == 0:
             ax.set_ylabel(r"training loss $L(\theta_t)$")
 handles, labels = axes[0, 0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="outside lower center", ncols=len(methods))
+fig.legend(handles, labels, loc="outside lower center", ncols=len(method_order))
 save_figure(fig, smk.output, {"methods": methods, "optimizers": optimizers}, rule=smk.rule, inputs=list(smk.input),
             timings={"job": time.perf_counter() - start})
 log.info("figure written")

@@ -22,6 +22,7 @@ from hrta.schedules import parse_schedule
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
 methods = smk.params.methods
+method_order = list(smk.params.method_order)
 
 
 def rates_figure():
@@ -67,8 +68,9 @@ def curves_figure():
     colours = palette(["measured", "analytic", "empirical"])
     styles = {"measured": "-", "analytic": "--", "empirical": ":"}
     labels = {"measured": "measured GD", "analytic": r"NTK prediction, $K_\infty$", "empirical": r"NTK prediction, $K_{\mathrm{emp}}(\theta_0)$"}
-    fig, axes = subplots(len(methods), len(widths), width=FULL_WIDTH, panel_height=1.7, sharey="row", sharex=True)
-    for i, (method, spec) in enumerate(methods.items()):
+    fig, axes = subplots(len(method_order), len(widths), width=FULL_WIDTH, panel_height=1.7, sharey="row", sharex=True)
+    for i, method in enumerate(method_order):
+        spec = methods[method]
         for j, width in enumerate(widths):
             ax = axes[i, j]
             h = hist[(hist.method == method) & (hist.width == width) & (hist.optimizer == optimizer)]
@@ -86,7 +88,7 @@ def curves_figure():
             mark_switches(ax, parse_schedule(spec["schedule"]).boundaries)
             ax.set_yscale("log")
             ax.set_title(f"{spec.get('label', method)}, $m = {width}$")
-            if i == len(methods) - 1:
+            if i == len(method_order) - 1:
                 ax.set_xlabel("step $t$")
             if j == 0:
                 ax.set_ylabel(r"$L(\theta_t)$")

@@ -22,7 +22,7 @@ hist = pd.concat([pd.read_csv(p) for p in smk.input.histories], ignore_index=Tru
 runs = pd.concat([pd.read_csv(p) for p in smk.input.runs], ignore_index=True)
 run_keys = ["optimizer", "width", "method", "seed"]
 hist = hist.merge(runs[run_keys + ["status"]], on=run_keys, how="left")
-order = {"optimizer": list(optimizers), "method": list(methods)}
+order = {"optimizer": list(smk.params.optimizer_order), "method": list(smk.params.method_order)}
 
 
 def sort(df):

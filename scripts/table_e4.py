@@ -43,7 +43,7 @@ COLS = {
     "kappa_ratio_analytic": "κ ratio (K_∞ curve)",
     "kappa_ratio_empirical": "κ ratio (K_emp curve)",
 }
-order = list(methods)
+order = list(smk.params.method_order)
 rows, pretty_rows = [], []
 for (width, method, stage), g in sorted(ok.groupby(["width", "method", "stage"]),
                                         key=lambda kv: (kv[0][0], order.index(kv[0][1]), kv[0][2])):

@@ -117,10 +117,27 @@ def check_config(config, schema):
 # ---------------------------------------------------------------------------------------------
 # Config slices handed to jobs as params: only what the job depends on, so changing one width or
 # one schedule re-runs only the affected jobs (Snakemake re-runs a job when its params change).
+# Slices are key-sorted (canonical) because Snakemake compares params including dict order: a
+# reordered YAML file must not re-run anything. Where order is presentation (legend and table
+# order of methods and optimizers), it is passed explicitly as a list.
+
+
+def canonical(value):
+    """Recursively key-sorted copy of a config slice."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
+def order(exp, key):
+    """Presentation order of e.g. config[exp]['methods'] (the order written in the config)."""
+    return list(config[exp][key])
 
 
 def dataset_config(name):
-    return dict(config["datasets"][name], name=name)
+    return canonical(dict(config["datasets"][name], name=name))
 
 
 def dataset_file(name):
@@ -130,7 +147,7 @@ def dataset_file(name):
 def train_settings(exp):
     """Everything a training job of experiment `exp` depends on, except its width and seed."""
     section = config[exp]
-    return {
+    return canonical({
         "experiment": exp,
         "dataset": dataset_config(section["dataset"]),
         "model": dict(section["model"]),
@@ -140,7 +157,7 @@ def train_settings(exp):
         "divergence_threshold": section["divergence_threshold"],
         "dtype": config["dtype"],
         "device": config["device"],
-    }
+    })
 
 
 def train_file(exp, width, seed, kind="history"):
@@ -164,13 +181,13 @@ def table_files(name):
 
 def e2_settings():
     e2 = config["e2"]
-    return {
+    return canonical({
         "dataset": dataset_config(e2["dataset"]),
         "base": e2["base"],
         "layers": list(e2["layers"]),
         "dtype": config["dtype"],
         "device": config["device"],
-    }
+    })
 
 
 def table_outputs(name):

@@ -26,7 +26,7 @@ rule e1_activations:
     output:
         "data/e1/activations.csv",
     params:
-        e1=config["e1"],
+        e1=canonical(config["e1"]),
     log:
         "logs/data/e1_activations.log",
     threads: 1

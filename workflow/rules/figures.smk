@@ -15,7 +15,7 @@ rule figure_e1_activations:
     output:
         **figure_outputs("e1_activations", "E1 activations"),
     params:
-        e1=config["e1"],
+        e1=canonical(config["e1"]),
     log:
         "logs/figures/e1_activations.log",
     threads: config["threads"]["plot"]
@@ -37,7 +37,7 @@ rule figures_e2:
         **figure_outputs("e2_spectrum", "E2 NTK spectrum", key="spectrum"),
         **figure_outputs("e2_kernel_error", "E2 NTK spectrum", key="error"),
     params:
-        e2=config["e2"],
+        e2=canonical(config["e2"]),
     log:
         "logs/figures/e2.log",
     threads: config["threads"]["plot"]
@@ -58,8 +58,10 @@ rule figure_e3_loss:
     output:
         **figure_outputs("e3_loss", "E3 HRTA vs ReLU"),
     params:
-        methods=config["e3"]["methods"],
-        optimizers=config["e3"]["optimizers"],
+        methods=canonical(config["e3"]["methods"]),
+        optimizers=canonical(config["e3"]["optimizers"]),
+        method_order=order("e3", "methods"),
+        optimizer_order=order("e3", "optimizers"),
     log:
         "logs/figures/e3_loss.log",
     threads: config["threads"]["plot"]
@@ -82,7 +84,8 @@ rule figures_e4:
         **figure_outputs("e4_rates", "E4 theory vs practice", key="rates"),
         **figure_outputs("e4_curves", "E4 theory vs practice", key="curves"),
     params:
-        methods=config["e4"]["methods"],
+        methods=canonical(config["e4"]["methods"]),
+        method_order=order("e4", "methods"),
     log:
         "logs/figures/e4.log",
     threads: config["threads"]["plot"]

@@ -11,7 +11,7 @@ rule e2_analytic:
         "data/e2/analytic.csv",
     params:
         settings=e2_settings(),
-        s_grid=config["e2"]["s_grid"],
+        s_grid=canonical(config["e2"]["s_grid"]),
         s_empirical=config["e2"]["s_empirical"],
     log:
         "logs/ntk/e2_analytic.log",

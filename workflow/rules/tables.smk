@@ -41,8 +41,10 @@ rule table_e3:
     params:
         budgets=config["e3"]["budgets"],
         tolerances=config["e3"]["tolerances"],
-        methods=config["e3"]["methods"],
-        optimizers=config["e3"]["optimizers"],
+        methods=canonical(config["e3"]["methods"]),
+        optimizers=canonical(config["e3"]["optimizers"]),
+        method_order=order("e3", "methods"),
+        optimizer_order=order("e3", "optimizers"),
     log:
         "logs/tables/e3.log",
     threads: config["threads"]["plot"]
@@ -67,7 +69,8 @@ rule table_e4:
         match_md="figures/tables/e4_match_vs_width.md",
         match_tex="figures/tables/e4_match_vs_width.tex",
     params:
-        methods=config["e4"]["methods"],
+        methods=canonical(config["e4"]["methods"]),
+        method_order=order("e4", "methods"),
     log:
         "logs/tables/e4.log",
     threads: config["threads"]["plot"]
