@@ -9,9 +9,10 @@ Conventions
   reaching* a tolerance and as having infinite loss at any budget — divergence is a failure, not a
   missing value.
 * Steps are resolved only to the logging period: ``steps_to_tolerance`` returns the first *logged*
-  step from which the loss stays at or below the tolerance, so it over-states the true step by < ``log_every`` for every method
-  alike. Ratios are therefore quantized; with few seeds and coarse logging, identical ratios on every
-  seed give a zero-width interval — log often enough that the steps to tolerance span many periods.
+  step from which the loss stays at or below the tolerance, so it over-states the true step by
+  < ``log_every`` for every method alike. Ratios are therefore quantized; with few seeds and coarse
+  logging, identical ratios on every seed give a zero-width interval — log often enough that the
+  steps to tolerance span many periods.
 * Speed-up of a method over the baseline on one seed: r = baseline_steps / method_steps (r > 1: the
   method is faster). Seeds are paired (same data and initialization).
 * Intervals are two-sided 95% Student-t intervals: on log ratios for speed-ups (so the centre is the
