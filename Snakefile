@@ -12,7 +12,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default config only when no --configfile is given: Snakemake would otherwise deep-merge the
+# given file into the default one, and keys the given file leaves out (e.g. an extra method)
+# would leak in. `--config key=value` overrides still apply on top of the default.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -172,3 +172,15 @@ def test_data_outputs_record_what_made_them(smoke_run):
     assert re.fullmatch(r"[0-9a-f]{16}", meta["config_hash"])
     assert meta["versions"]["torch"] and meta["versions"]["snakemake"]
     assert meta["timings_s"]["job"] > 0
+
+
+def test_configfile_replaces_the_default_config(tmp_path):
+    """`--configfile smoke.yaml` next to the default config/config.yaml must not merge the two
+    (the default's extra methods would leak into the smoke run and fail validation)."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text((CONFIGS / "config.yaml").read_text())
+    result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "smoke.yaml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    default = run_snakemake(tmp_path, "-n")
+    assert default.returncode == 0, default.stdout[-3000:]
+    assert re.search(r"^train\s+15$", default.stdout, re.M)
