@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Sequence
 
 from .models import TwoLayerNet
 from .ntk import _ANGLE_TEMPORARIES, _PAIR_BLOCK_ELEMENTS, DEFAULT_QUADRATURE_NODES, WIDTH_CHUNK
@@ -225,3 +226,96 @@ def check_memory(estimate_mb: float, cap_mb: float | None, what: str, *, key: st
             f"{what} needs ≈ {format_mb(estimate)} > cap {format_mb(float(cap_mb))}; reduce these sizes, "
             f"or raise the cap (config key {key}) if the machine has the memory"
         )
+
+
+# ------------------------------------------------------------------------------------------------
+# pipeline jobs (one implementation for the up-front check in workflow/rules/common.smk and the
+# belt-and-braces check inside the job scripts)
+
+
+def train_job_mb(*, n: int, n_test: int, d: int, width: int, model: dict, optimizers: dict,
+                 dtype: str, device: str = "cpu") -> float:
+    """Peak memory (MB) of one pipeline training job (scripts/train.py): its runs are sequential, so
+    the peak is the largest two_layer_train_mb over its optimizer settings. ``model`` and
+    ``optimizers`` are the config's e3/e4 ``model`` and ``optimizers`` sections."""
+    device = "cpu" if device == "cpu" else "cuda"
+    return max(
+        two_layer_train_mb(n, width, d, base=model.get("base", "relu"), optimizer=opt["optimizer"],
+                           batch_size=opt.get("batch_size"), n_test=n_test,
+                           train_output=model.get("train_output", True), dtype=dtype, device=device)
+        for opt in optimizers.values()
+    )
+
+
+def kernel_job_mb(*, n: int, d: int, width: int | None, base: str, layers: Sequence[str], dtype: str,
+                  cached_kernels: int = 0) -> float:
+    """Peak memory (MB) of one kernel job: the analytic NTK (width None) or the empirical NTK at
+    ``width`` next to its analytic reference; ``cached_kernels`` n×n float64 kernels held meanwhile."""
+    analytic = analytic_ntk_mb(n, d, base=base, dtype="float64")
+    held = 8 * n * n * cached_kernels / MB
+    if width is None:
+        return analytic + held
+    empirical = max(empirical_ntk_mb(n, width, d, base=base, train_output=(layer == "both"), dtype=dtype)
+                    for layer in layers)
+    return max(analytic, empirical + 8 * n * n / MB) + held
+
+
+def _dataset_sizes(dataset: dict) -> tuple[int, int, int]:
+    from .data import get_target  # noqa: PLC0415
+
+    d = get_target(dataset["target"]).d + (1 if dataset.get("constant_feature", True) else 0)
+    return int(dataset["n_train"]), int(dataset["n_test"]), d
+
+
+def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3", "e4")) -> list[tuple[str, float]]:
+    """(job description, estimated peak MB) of every training and kernel job of a pipeline config
+    (workflow/schemas/config.schema.yaml, defaults filled in)."""
+    jobs = []
+    dtype, device = config["dtype"], config["device"]
+    for exp in train_experiments:
+        sec = config[exp]
+        n, n_test, d = _dataset_sizes(config["datasets"][sec["dataset"]])
+        model = sec.get("model", {})
+        for width in sec["widths"]:
+            mb = train_job_mb(n=n, n_test=n_test, d=d, width=width, model=model, optimizers=sec["optimizers"],
+                              dtype=dtype, device=device)
+            jobs.append((f"train job {exp} width m={width} (n={n}, n_test={n_test}, d={d}, {dtype})", mb))
+        if exp == "e4":
+            layers = ["both" if model.get("train_output", True) else "first"]
+            s_count = len({s for m in sec["methods"].values() for s in _schedule_s(m["schedule"])})
+            for width in sec["widths"]:
+                mb = kernel_job_mb(n=n, d=d, width=width, base=model.get("base", "relu"), layers=layers,
+                                   dtype=dtype, cached_kernels=s_count)
+                jobs.append((f"kernel job e4_theory width m={width} (n={n}, d={d}, {dtype})", mb))
+    e2 = config.get("e2")
+    if e2:
+        n, _, d = _dataset_sizes(config["datasets"][e2["dataset"]])
+        cached = len(e2["layers"]) * len(e2["s_empirical"])
+        jobs.append((f"kernel job e2_analytic (n={n}, d={d})",
+                     kernel_job_mb(n=n, d=d, width=None, base=e2["base"], layers=e2["layers"], dtype=dtype)))
+        for width in e2["widths"]:
+            mb = kernel_job_mb(n=n, d=d, width=width, base=e2["base"], layers=e2["layers"], dtype=dtype,
+                               cached_kernels=cached)
+            jobs.append((f"kernel job e2_empirical width m={width} (n={n}, d={d}, {dtype})", mb))
+    return jobs
+
+
+def _schedule_s(spec) -> set[float]:
+    from .schedules import parse_schedule  # noqa: PLC0415
+
+    return {s for st in parse_schedule(spec).stages for s in (st.s_start, st.s_end)}
+
+
+def check_pipeline_memory(config: dict, cap_mb: float | None, **kwargs) -> list[tuple[str, float]]:
+    """ResourceError naming every job of ``config`` whose estimate exceeds ``cap_mb`` (None: no cap)."""
+    jobs = pipeline_job_estimates(config, **kwargs)
+    if cap_mb is None:
+        return jobs
+    over = [(what, mb) for what, mb in jobs if mb > cap_mb]
+    if over:
+        listing = "; ".join(f"{what} needs ≈ {format_mb(mb)}" for what, mb in over)
+        raise ResourceError(
+            f"{len(over)} job(s) exceed the memory cap {format_mb(float(cap_mb))} ({DEFAULT_CAP_KEY}): {listing}; "
+            f"reduce these sizes, or raise the cap if the machine has the memory"
+        )
+    return jobs

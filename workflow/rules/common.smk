@@ -1,6 +1,7 @@
 # Shared helpers: config validation, config slices handed to jobs as params, output lists.
 # Every rule names workflow/envs/hrta.yaml as its conda environment (used only with
 # `--sw-deployment-method conda`; by default jobs run in the current Python environment).
+import math
 import re
 
 from snakemake.exceptions import WorkflowError
@@ -69,9 +70,48 @@ def check_schedule(spec, key, *, constant_stages=False):
     return schedule
 
 
+def check_finite(value, path=()):
+    """Reject NaN/inf anywhere in the config (YAML .nan/.inf pass JSON-schema range checks)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_finite(v, path + (i,))
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise WorkflowError(f"invalid config: key '{_key(path)}': non-finite number {value}; must be a finite number")
+
+
+# Counts that become file names or loop bounds: the schema's `integer` accepts 1.0, these must not.
+INTEGER_LISTS = ["widths", "seeds", "budgets"]
+
+
+def check_integers(config):
+    for exp in ["e2"] + TRAIN_EXPERIMENTS:
+        for key in INTEGER_LISTS:
+            for i, v in enumerate(config[exp].get(key, [])):
+                if not isinstance(v, int) or isinstance(v, bool):
+                    raise WorkflowError(f"invalid config: key '{exp}.{key}[{i}]': {v!r} is not an integer (write it without a decimal point)")
+
+
+def check_memory_cap(config):
+    """resources.max_mem_mb: refuse a config whose training or kernel job would need more (hrta.resources)."""
+    cap = config["resources"].get("max_mem_mb")
+    if cap is None:
+        return
+    from hrta.resources import ResourceError, check_pipeline_memory  # torch import: only with a cap
+
+    try:
+        check_pipeline_memory(config, cap, train_experiments=TRAIN_EXPERIMENTS)
+    except ResourceError as err:
+        raise WorkflowError(f"invalid config: key 'resources.max_mem_mb': {err}") from None
+
+
 def check_config(config, schema):
     """Validate the config (schema, then cross-references and schedules) before any job runs."""
+    check_finite(config)
     validate_config(config, schema)
+    check_integers(config)
     for exp in ["e2"] + TRAIN_EXPERIMENTS:
         name = config[exp]["dataset"]
         if name not in config["datasets"]:
@@ -112,6 +152,7 @@ def check_config(config, schema):
             raise WorkflowError(
                 f"invalid config: key 'e3.budgets[{i}]': budget {budget} exceeds the {steps} steps of the e3 schedules"
             )
+    check_memory_cap(config)
 
 
 # ---------------------------------------------------------------------------------------------
