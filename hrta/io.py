@@ -36,19 +36,33 @@ CSV_FLOAT_FORMAT = "%.10g"
 META_SUFFIX = ".meta.json"
 
 
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success move it onto ``path`` (``os.replace``).
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    The temporary file gets the permissions of an ordinary new file (0666 minus the umask, e.g.
+    0644; ``mkstemp`` alone creates 0600) and is flushed to disk before the rename. On an exception
+    (including KeyboardInterrupt) the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
