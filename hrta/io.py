@@ -167,7 +167,21 @@ def job_logger(log_path: str | os.PathLike, name: str = "hrta") -> logging.Logge
         handler.setFormatter(fmt)
         logger.addHandler(handler)
     logger.propagate = False
+    _log_uncaught_exceptions(logger)
     return logger
+
+
+def _log_uncaught_exceptions(logger: logging.Logger) -> None:
+    """Make an exception that ends the job also land in its log file (Snakemake points the user to
+    the log; the traceback itself still goes to stderr)."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if not issubclass(kind, KeyboardInterrupt):
+            logger.error("job failed: %s: %s", kind.__name__, value)
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
 
 
 def set_torch_threads(threads: int) -> None:

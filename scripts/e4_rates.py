@@ -53,8 +53,13 @@ for key, group in stages.groupby(keys):
     row = dict(zip(keys, key), s=first.s, start_step=int(first.start_step), steps=int(first.steps), lr=first.lr,
                status=status.loc[(width, seed, method, opt)])
     measured = hist_groups.get(key)
-    if measured is None or row["status"] != "ok":
+    if measured is None or row["status"] != "ok":  # diverged: every rate column present, NaN
         row["measured_rate"] = np.nan
+        for kernel in ("analytic", "empirical"):
+            row[f"predicted_rate_{kernel}"] = by_kernel.loc[kernel, "predicted_rate"]
+            row[f"lambda_min_resolved_{kernel}"] = bool(by_kernel.loc[kernel, "lambda_min_resolved"])
+            for col in ("curve_rate", "kappa_ratio", "kappa_ratio_lmin", "curve_gap"):
+                row[f"{col}_{kernel}"] = np.nan
         rows.append(row)
         continue
     lo = first.start_step + (1.0 - fit_window) * first.steps

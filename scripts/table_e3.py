@@ -1,8 +1,9 @@
 """Rule `table_e3`: E3 training loss at fixed step budgets and steps to reach loss tolerances,
 mean ± std over seeds (sample std, ddof = 1), per optimizer, width and method.
 
-A run that diverged is excluded from the means and counted in `n_diverged`; a tolerance a run never
-reached is excluded from the step statistics and shows in `n_reached` < `n_seeds`.
+A run that diverged is excluded from the means and counted in `n_diverged` (the Markdown/LaTeX cells
+say "(k/n diverged)"); a tolerance a run never reached is excluded from the step statistics and shows
+in `n_reached` < `n_seeds`.
 """
 import time
 
@@ -36,7 +37,7 @@ def sort(df):
 def loss_at(run, budget):
     """Training loss of the last logged step ≤ budget (NaN if the run diverged before it)."""
     before = run[run.step <= budget]
-    if run.status.iloc[0] != "ok" and run.step.max() < budget:
+    if run.status.iloc[0] != "ok" and run.step.max() <= budget:  # its last row is the divergence
         return np.nan
     return float(before.train_loss.iloc[-1])
 
@@ -80,17 +81,27 @@ def pretty(df, column_of, cell):
     return pd.DataFrame(out)
 
 
+def diverged_note(r):
+    return f" ({r.n_diverged}/{r.n_seeds} diverged)" if r.n_diverged else ""
+
+
+def budget_cell(r):
+    return mean_std(r.loss_mean, r.loss_std) + diverged_note(r)
+
+
 def tol_cell(r):
     text = mean_std(r.steps_mean, r.steps_std, 3)
-    return text if r.n_reached == r.n_seeds else f"{text} ({r.n_reached}/{r.n_seeds})"
+    text = text if r.n_reached == r.n_seeds else f"{text} ({r.n_reached}/{r.n_seeds})"
+    return text + diverged_note(r)
 
 
-budget_pretty = pretty(budget, lambda r: f"L at step {r.budget}", lambda r: mean_std(r.loss_mean, r.loss_std))
+budget_pretty = pretty(budget, lambda r: f"L at step {r.budget}", budget_cell)
 tol_pretty = pretty(tol, lambda r: f"steps to L ≤ {format_number(r.tolerance, 2)}", tol_cell)
 slice_ = {"budgets": budgets, "tolerances": tolerances, "methods": methods, "optimizers": optimizers}
 inputs = list(smk.input)
 write_table(budget, budget_pretty, output_paths(smk.output, "budget"), slice_, rule=smk.rule, inputs=inputs,
-            caption="E3: training loss L = (1/2n)Σ(f(x_i) − y_i)² at fixed step budgets, mean ± std over seeds")
+            caption="E3: training loss L = (1/2n)Σ(f(x_i) − y_i)² at fixed step budgets, mean ± std over seeds "
+                    "(diverged runs left out and counted)")
 write_table(tol, tol_pretty, output_paths(smk.output, "tol"), slice_, rule=smk.rule, inputs=inputs,
             caption="E3: steps to reach the training-loss tolerance, mean ± std over seeds "
                     "(seeds that reached it / all, when not all did)")

@@ -45,12 +45,16 @@ COLS = {
 }
 order = list(smk.params.method_order)
 rows, pretty_rows = [], []
-for (width, method, stage), g in sorted(ok.groupby(["width", "method", "stage"]),
-                                        key=lambda kv: (kv[0][0], order.index(kv[0][1]), kv[0][2])):
-    row = dict(width=int(width), method=method, stage=int(stage), s=float(g.s.iloc[0]),
-               steps=int(g.steps.iloc[0]), n_seeds=len(g))
+any_diverged = bool((rates.status != "ok").any())
+for (width, method, stage), g_all in sorted(rates.groupby(["width", "method", "stage"]),
+                                            key=lambda kv: (kv[0][0], order.index(kv[0][1]), kv[0][2])):
+    g = ok.loc[ok.index.intersection(g_all.index)]
+    row = dict(width=int(width), method=method, stage=int(stage), s=float(g_all.s.iloc[0]),
+               steps=int(g_all.steps.iloc[0]), n_seeds=len(g), n_diverged=int((g_all.status != "ok").sum()))
     pretty = {"m": int(width), "method": methods[method].get("label", method), "stage": int(stage) + 1,
               "s": format_number(row["s"])}
+    if any_diverged:  # diverged runs have no rate: left out of the means, counted here
+        pretty["diverged"] = f"{row['n_diverged']}/{len(g_all)}"
     for col, title in COLS.items():
         mean, std = stats(g[col])
         row[col + "_mean"], row[col + "_std"] = mean, std
@@ -60,9 +64,12 @@ for (width, method, stage), g in sorted(ok.groupby(["width", "method", "stage"])
 numbers, pretty = pd.DataFrame(rows), pd.DataFrame(pretty_rows)
 
 match_rows, match_pretty = [], []
-for width, g in ok.groupby("width"):
-    row = {"width": int(width), "n_stages": len(g)}
+for width, g_all in rates.groupby("width"):
+    g = ok.loc[ok.index.intersection(g_all.index)]
+    row = {"width": int(width), "n_stages": len(g), "n_diverged_stages": int((g_all.status != "ok").sum())}
     pretty_row = {"m": int(width), "stages": len(g)}
+    if any_diverged:
+        pretty_row["diverged stages"] = row["n_diverged_stages"]
     for kernel, name in (("analytic", "K_∞"), ("empirical", "K_emp")):
         for col, title in ((f"abs_kappa_err_{kernel}", f"|κ ratio − 1| ({name})"),
                            (f"curve_gap_{kernel}", f"max |Δlog10 L| ({name})")):

@@ -4,8 +4,18 @@ All runs of the job start from the same initialization (TwoLayerNet(seed=seed)) 
 so methods are compared pairwise per seed. Writes the concatenated histories (no wall-clock column,
 so the file is byte-identical between runs) and one row per run (status, final losses, and for GD
 the stability margin lr·λ_max(K_s/n) of the analytic kernel over the schedule's s values).
+
+Every run checkpoints every `checkpoint_every` steps (config key, default 500; read from the config,
+not a param, since it changes no result) to data/checkpoints/train/{exp}/w{width}_seed{seed}/
+{method}__{optimizer}.pt; a job interrupted mid-run (Ctrl-C, kill, node failure) resumes that run
+from its checkpoint when it is re-run, bit-identically (hrta.train.train). Each checkpoint is removed
+when its run ends, and the job's checkpoint directory when the job ends. A checkpoint from another
+configuration is discarded with a warning. Before training, the job's estimated memory
+(hrta.resources.train_job_mb) is checked against `resources.max_mem_mb`.
 """
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +25,9 @@ from hrta.data import load_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
 from hrta.models import TwoLayerNet
 from hrta.ntk import analytic_ntk, spectrum
+from hrta.resources import check_memory, train_job_mb
 from hrta.schedules import parse_schedule
-from hrta.train import TrainConfig, train
+from hrta.train import CheckpointError, TrainConfig, train
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -30,6 +41,28 @@ ds = load_dataset(smk.input.dataset)
 n = ds.X_train.shape[0]
 layers = "both" if model_cfg["train_output"] else "first"
 X64 = torch.as_tensor(ds.X_train, dtype=torch.float64)
+need_mb = train_job_mb(n=n, n_test=ds.X_test.shape[0], d=ds.d, width=width, model=model_cfg,
+                       optimizers=cfg["optimizers"], dtype=cfg["dtype"], device=cfg["device"])
+check_memory(need_mb, smk.config.get("resources", {}).get("max_mem_mb"),
+             f"train job {cfg['experiment']} width m={width} (n={n}, n_test={ds.X_test.shape[0]}, d={ds.d}, {cfg['dtype']})")
+checkpoint_every = int(smk.config.get("checkpoint_every", 500))
+history_path = Path(smk.output.history)
+checkpoint_dir = Path("data", "checkpoints", *history_path.with_suffix("").parts[1:])
+
+
+def train_resumable(model, tc, name):
+    """hrta.train.train with a checkpoint per run; a checkpoint of another run is discarded."""
+    path = checkpoint_dir / f"{name}.pt"
+    if path.exists():
+        log.info("%s: resuming from checkpoint %s", name, path)
+    try:
+        return train(model, ds.X_train, ds.y_train, tc, X_test=ds.X_test, y_test=ds.y_test,
+                     checkpoint_path=path, checkpoint_every=checkpoint_every)
+    except CheckpointError as err:
+        log.warning("%s; discarding it and restarting the run", err)
+        path.unlink()
+        return train(model, ds.X_train, ds.y_train, tc, X_test=ds.X_test, y_test=ds.y_test,
+                     checkpoint_path=path, checkpoint_every=checkpoint_every)
 
 
 def lr_lambda_max(schedule, lr):
@@ -71,7 +104,7 @@ for opt_name, opt in cfg["optimizers"].items():
         if margin >= 2:
             log.warning("%s/%s: lr·λ_max(K_s/n) = %.3g >= 2: GD is unstable for this lr", method, opt_name, margin)
         t0 = time.perf_counter()
-        result = train(model, ds.X_train, ds.y_train, tc, X_test=ds.X_test, y_test=ds.y_test)
+        result = train_resumable(model, tc, f"{method}__{opt_name}")
         timings[f"{method}/{opt_name}"] = time.perf_counter() - t0
         hist = result.history.drop(columns=["elapsed_s"])
         for col, value in (("optimizer", opt_name), ("method", method), ("seed", seed), ("width", width)):
@@ -106,4 +139,5 @@ for key in ("history", "runs"):
     write_metadata(smk.output[key], meta, rule=smk.rule, inputs=[smk.input.dataset], seeds=[seed], timings=timings)
 write_csv(history, smk.output.history)
 write_csv(runs, smk.output.runs)
+shutil.rmtree(checkpoint_dir, ignore_errors=True)  # every run's checkpoint is already gone
 log.info("done in %.1f s (%d runs)", timings["job"], len(runs))

@@ -1,0 +1,314 @@
+"""Reliability of the pipeline (issue 5): bad data, divergence, interruption (SIGINT/SIGKILL) and
+resume, determinism, incrementality, atomic writes.
+
+The reference for byte comparisons is the session `smoke_run` fixture (tests/conftest.py).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import CONFIGS, SNAKEFILE, run_snakemake, snakemake_command
+
+SMOKE = CONFIGS / "smoke.yaml"
+TRAIN_TARGETS = [f"data/train/e3/w100_seed{s}.csv" for s in (0, 1)] + [
+    f"data/train/e4/w{w}_seed{s}.csv" for w in (50, 200) for s in (0, 1)]
+
+
+def _write_config(path: Path, edit=None) -> Path:
+    config = yaml.safe_load(SMOKE.read_text())
+    if edit is not None:
+        edit(config)
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def _tables(root: Path, pattern_dirs=("data", "figures/tables")) -> dict[str, bytes]:
+    """Every visible CSV under data/ and figures/tables/: {relative path: bytes}."""
+    out = {}
+    for sub in pattern_dirs:
+        for path in sorted((root / sub).rglob("*.csv")):
+            if not any(part.startswith(".") for part in path.relative_to(root).parts):
+                out[str(path.relative_to(root))] = path.read_bytes()
+    return out
+
+
+def _ok(smoke_run):
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-5000:]
+    return workdir
+
+
+def _targets(*targets: str) -> list[str]:
+    """Targets after run_snakemake's `--configfile FILE` (which takes several values): a one-value
+    option first ends that list."""
+    return ["--cores", "2", *targets]
+
+
+def _job_counts(stdout: str) -> dict[str, int]:
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stdout, re.M) if m.group(1) != "total"}
+
+
+# ------------------------------------------------------------------------------------------------
+# atomic writes
+
+
+def test_atomic_writes_get_ordinary_permissions_and_leave_nothing_on_failure(tmp_path):
+    from hrta.io import atomic_path, write_csv, write_text
+
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x\n")
+        write_csv(pd.DataFrame({"a": [1.5]}), tmp_path / "b.csv")
+        for name in ("a.txt", "b.csv"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+        os.umask(0o077)
+        write_text(tmp_path / "c.txt", "x\n")
+        assert (tmp_path / "c.txt").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+    (tmp_path / "d.csv").write_text("old\n")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "d.csv") as tmp:
+            tmp.write_text("half a fi")
+            raise KeyboardInterrupt
+    assert (tmp_path / "d.csv").read_text() == "old\n"  # untouched under its final name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.csv", "c.txt", "d.csv"]  # no temporaries
+
+
+@pytest.mark.slow
+def test_pipeline_outputs_have_ordinary_permissions(smoke_run):
+    workdir = _ok(smoke_run)
+    files = [p for p in (workdir / "data").rglob("*") if p.is_file()] + \
+            [p for p in (workdir / "figures").rglob("*") if p.is_file()]
+    assert files
+    mask = os.umask(0o022)
+    os.umask(mask)
+    wrong = [p for p in files if p.stat().st_mode & 0o777 != 0o666 & ~mask]
+    assert not wrong, wrong
+
+
+# ------------------------------------------------------------------------------------------------
+# bad data
+
+
+def _corrupt(path: Path, kind: str) -> str:
+    """Rewrite the dataset .npz with one defect; returns the message the train job must print."""
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    if kind == "nan":
+        arrays["X_train"] = arrays["X_train"].copy()
+        arrays["X_train"][3, 0] = np.nan
+        arrays["y_test"] = arrays["y_test"].copy()
+        arrays["y_test"][0] = np.inf
+        expected = r"array 'X_train' has 1 non-finite value\(s\) \(NaN or inf\)"
+    elif kind == "shape":
+        arrays["y_train"] = arrays["y_train"].reshape(-1, 1)
+        expected = r"y_train must be 1-D \(n,\), got shape \(20, 1\)"
+    elif kind == "missing":
+        del arrays["X_test"]
+        expected = r"missing array\(s\) X_test"
+    else:  # truncated file
+        path.write_bytes(path.read_bytes()[:100])
+        return r"(unreadable \.npz|not an \.npz archive)"
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    return expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["nan", "shape", "missing", "truncated"])
+def test_bad_dataset_file_is_rejected_with_its_name_and_problem(smoke_run, tmp_path, kind):
+    """A corrupted data/datasets/main.npz: the train job fails, its error names the file and the
+    defect, and it writes no output."""
+    workdir = _ok(smoke_run)
+    dataset = tmp_path / "data" / "datasets" / "main.npz"
+    dataset.parent.mkdir(parents=True)
+    shutil.copy2(workdir / "data" / "datasets" / "main.npz", dataset)
+    expected = _corrupt(dataset, kind)
+    target = "data/train/e4/w50_seed0.csv"
+    result = run_snakemake(tmp_path, *_targets(target), "--allowed-rules", "train", configfile=SMOKE)
+    assert result.returncode != 0, result.stdout[-3000:]
+    message = r"DataError: data file '[^']*data/datasets/main\.npz': " + expected
+    assert re.search(message, result.stdout), result.stdout[-3000:]
+    assert re.search(message, (tmp_path / "logs" / "train" / "e4" / "w50_seed0.log").read_text())
+    assert not (tmp_path / target).exists()
+
+
+# ------------------------------------------------------------------------------------------------
+# divergence
+
+
+def _huge_lr(config):
+    config["e3"]["optimizers"]["gd"]["lr"] = 1.0e4  # lr·λ_max ≫ 2: GD blows up in a few steps
+    config["e4"]["optimizers"]["gd"]["lr"] = 1.0e4
+    config["e4"]["widths"], config["e4"]["seeds"] = [50], [0]
+
+
+@pytest.mark.slow
+def test_diverged_runs_are_recorded_and_marked(tmp_path):
+    config = _write_config(tmp_path / "diverge.yaml", _huge_lr)
+    targets = ["figures/tables/e3_loss_at_budget.csv", "figures/e3_loss.png", "figures/tables/e4_rates.csv",
+               "figures/e4_rates.png"]
+    result = run_snakemake(tmp_path, *_targets(*targets), configfile=config)
+    assert result.returncode == 0, result.stdout[-5000:]
+    runs = pd.concat(pd.read_csv(p) for p in sorted((tmp_path / "data" / "train").glob("*/*_runs.csv")))
+    assert set(runs.status) == {"ok", "diverged"}
+    assert (runs[runs.optimizer == "adam"].status == "ok").all()
+    # HRTA schedules start at s = 0.5/1.5 (near-linear): GD blows up; ReLU GD may instead kill every unit
+    diverged = runs[runs.status == "diverged"]
+    assert set(diverged[diverged.width == 100].method) >= {"hrta_0.5", "hrta_1.5", "relax"}
+    assert (diverged.steps_done < 60).all()
+    history = pd.read_csv(tmp_path / "data" / "train" / "e3" / "w100_seed0.csv")
+    run = history[(history.optimizer == "gd") & (history.method == "hrta_0.5")]
+    assert run.step.max() < 60  # truncated at the divergence
+    # tables: counted in n_diverged, marked in the Markdown, no inf anywhere
+    budget = pd.read_csv(tmp_path / "figures" / "tables" / "e3_loss_at_budget.csv")
+    e3_runs = runs[runs.width == 100]
+    for r in budget.itertuples():
+        sel = e3_runs[(e3_runs.optimizer == r.optimizer) & (e3_runs.method == r.method)]
+        assert r.n_diverged == (sel.status == "diverged").sum(), r
+    assert not np.isinf(budget.select_dtypes("number").to_numpy(float)).any()
+    md = (tmp_path / "figures" / "tables" / "e3_loss_at_budget.md").read_text()
+    assert "(2/2 diverged)" in md
+    tol_md = (tmp_path / "figures" / "tables" / "e3_steps_to_tolerance.md").read_text()
+    assert "(2/2 diverged)" in tol_md
+    rates = pd.read_csv(tmp_path / "data" / "e4" / "rates.csv")
+    e4_runs = runs[runs.width == 50].set_index("method").status
+    assert (rates.status == rates.method.map(e4_runs)).all()
+    assert rates[rates.status == "diverged"].measured_rate.isna().all() and (rates.status == "diverged").any()
+    e4_table = pd.read_csv(tmp_path / "figures" / "tables" / "e4_rates.csv")
+    assert (e4_table.n_diverged > 0).any()
+    assert "| diverged |" in (tmp_path / "figures" / "tables" / "e4_rates.md").read_text()
+    for name in ("e3_loss", "e4_rates", "e4_curves"):
+        assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
+    assert "diverged" in (tmp_path / "logs" / "train" / "e3" / "w100_seed0.log").read_text()
+
+
+# ------------------------------------------------------------------------------------------------
+# interruption and resume
+
+
+def _checkpoints(workdir: Path) -> list[Path]:
+    return sorted((workdir / "data" / "checkpoints").rglob("*.pt")) if (workdir / "data" / "checkpoints").exists() else []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_training_resumes_to_identical_results(smoke_run, tmp_path, sig):
+    """Interrupt the training jobs once a checkpoint exists (SIGINT = Ctrl-C to the process group;
+    SIGKILL = the whole group dies at once), check that nothing is left half-written under a final
+    name, re-run to completion, and compare the training CSVs byte for byte with the smoke run."""
+    reference = _ok(smoke_run)
+    config = _write_config(tmp_path / "ckpt.yaml", lambda c: c.update(checkpoint_every=1))  # checkpoint every step
+    work = tmp_path / "work"
+    work.mkdir()
+    cmd = snakemake_command() + ["--snakefile", str(SNAKEFILE), "--directory", str(work), "--cores", "2",
+                                 *TRAIN_TARGETS, "--configfile", str(config)]
+    proc = subprocess.Popen(cmd, cwd=work, env=dict(os.environ, PYTHONHASHSEED="0"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not _checkpoints(work) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "training finished before a checkpoint was seen:\n" + proc.stdout.read()[-3000:]
+    time.sleep(0.3)  # well into the run
+    os.killpg(proc.pid, sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out[-3000:]
+    left = _checkpoints(work)
+    assert left, "no checkpoint survived the interruption"
+    # nothing half-written under a final name: every visible CSV that exists is complete
+    ref_tables = _tables(reference)
+    partial = _tables(work)
+    for name, data in partial.items():
+        assert data == ref_tables[name], f"{name} differs after the interruption"
+
+    args = ["--rerun-incomplete", *_targets(*TRAIN_TARGETS)]
+    if sig == signal.SIGKILL:  # the killed Snakemake left its lock behind
+        unlock = run_snakemake(work, "--unlock", configfile=config)
+        assert unlock.returncode == 0, unlock.stdout[-3000:]
+    again = run_snakemake(work, *args, configfile=config)
+    assert again.returncode == 0, again.stdout[-5000:]
+    logs = "".join(p.read_text() for p in (work / "logs" / "train").rglob("*.log"))
+    assert "resuming from checkpoint" in logs
+    assert not _checkpoints(work), "checkpoints must be removed when their runs end"
+    done = _tables(work)
+    expected = {k: v for k, v in ref_tables.items() if k.startswith("data/train/") or k.startswith("data/datasets/")}
+    assert set(done) == set(expected), (sorted(done), sorted(expected))
+    for name in expected:
+        assert done[name] == expected[name], f"{name} differs from the uninterrupted run"
+
+
+# ------------------------------------------------------------------------------------------------
+# determinism
+
+
+@pytest.mark.slow
+def test_second_smoke_run_is_byte_identical(smoke_run, tmp_path):
+    reference = _ok(smoke_run)
+    result = run_snakemake(tmp_path, configfile=SMOKE, timeout=600)
+    assert result.returncode == 0, result.stdout[-5000:]
+    first, second = _tables(reference), _tables(tmp_path)
+    assert len(first) >= 20 and set(first) == set(second)
+    differ = [name for name in first if first[name] != second[name]]
+    assert not differ, differ
+    # the sidecar of each row-producing file says how to reproduce it: config slice + hash, seed, versions
+    import json
+
+    from hrta.io import config_hash
+
+    for name in ("data/train/e3/w100_seed1_runs.csv", "data/e2/empirical_w50.csv"):
+        meta = json.loads((tmp_path / (name + ".meta.json")).read_text())
+        assert meta["config_hash"] == config_hash(meta["config"])
+        assert meta["versions"]["torch"] and meta["versions"]["hrta"] and meta["versions"]["python"]
+        assert meta["seeds"]
+        ref_meta = json.loads((reference / (name + ".meta.json")).read_text())
+        assert meta["config_hash"] == ref_meta["config_hash"] and meta["seeds"] == ref_meta["seeds"]
+    runs_meta = json.loads((tmp_path / "data/train/e3/w100_seed1_runs.csv.meta.json").read_text())
+    assert runs_meta["seeds"] == [1] and runs_meta["config"]["width"] == 100
+
+
+# ------------------------------------------------------------------------------------------------
+# incrementality (the no-op second run is tests/test_pipeline.py::test_smoke_rerun_has_nothing_to_do)
+
+
+def _copy_workdir(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True, copy_function=shutil.copy2)
+    return dst
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # one E3 width: its 2 training jobs (one per seed), the E3 table and figure
+        (lambda c: c["e3"].update(widths=[120]), {"train": 2, "table_e3": 1, "figure_e3_loss": 1, "all": 1}),
+        # one E4 schedule: every E4 training job (4) and theory job (2), then rates, table, figures
+        (lambda c: c["e4"]["methods"]["hrta_0.5"].update(schedule="0.5x20,1x40"),
+         {"train": 4, "e4_theory": 2, "e4_rates": 1, "table_e4": 1, "figures_e4": 1, "all": 1}),
+        # one E2 width: only that width's empirical-kernel job, the E2 table and figures
+        (lambda c: c["e2"].update(widths=[50, 300]), {"e2_empirical": 1, "table_e2_spectrum": 1, "figures_e2": 1, "all": 1}),
+        # checkpoint_every changes no result: nothing to do
+        (lambda c: c.update(checkpoint_every=7), {}),
+    ],
+    ids=["e3-width", "e4-schedule", "e2-width", "checkpoint_every"],
+)
+def test_changing_one_value_reruns_only_affected_jobs(smoke_run, tmp_path, edit, expected):
+    workdir = _copy_workdir(_ok(smoke_run), tmp_path / "work")
+    changed = _write_config(tmp_path / "changed.yaml", edit)
+    dry = run_snakemake(workdir, "-n", configfile=changed)
+    assert dry.returncode == 0, dry.stdout[-3000:]
+    if expected:
+        assert _job_counts(dry.stdout) == expected, dry.stdout[-3000:]
+    else:
+        assert "Nothing to be done" in dry.stdout, dry.stdout[-3000:]
