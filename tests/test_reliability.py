@@ -222,6 +222,9 @@ def test_interrupted_training_resumes_to_identical_results(smoke_run, tmp_path, 
         time.sleep(0.05)
     assert proc.poll() is None, "training finished before a checkpoint was seen:\n" + proc.stdout.read()[-3000:]
     time.sleep(0.3)  # well into the run
+    while not _checkpoints(work) and proc.poll() is None:  # (between two runs of a job: wait for the next)
+        time.sleep(0.01)
+    assert proc.poll() is None, "training finished before the interruption:\n" + proc.stdout.read()[-3000:]
     os.killpg(proc.pid, sig)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0, out[-3000:]
