@@ -9,6 +9,7 @@ import torch
 from hrta.data import load_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
 from hrta.ntk import analytic_ntk, spectrum
+from hrta.resources import check_memory, kernel_job_mb
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -19,6 +20,8 @@ cfg, grid = smk.params.settings, smk.params.s_grid
 ds = load_dataset(smk.input.dataset)
 X = torch.as_tensor(ds.X_train, dtype=torch.float64)
 n = X.shape[0]
+check_memory(kernel_job_mb(n=n, d=ds.d, width=None, base=cfg["base"], layers=cfg["layers"], dtype=cfg["dtype"]),
+             smk.config.get("resources", {}).get("max_mem_mb"), f"kernel job e2_analytic (n={n}, d={ds.d})")
 s_values = sorted(set(np.linspace(grid["start"], grid["stop"], grid["num"]).tolist()) | set(map(float, smk.params.s_empirical)))
 rows = []
 for layers in cfg["layers"]:

@@ -9,6 +9,7 @@ from hrta.data import load_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
 from hrta.models import TwoLayerNet
 from hrta.ntk import analytic_ntk, empirical_ntk, spectrum
+from hrta.resources import check_memory, kernel_job_mb
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -20,6 +21,9 @@ width = smk.params.width
 ds = load_dataset(smk.input.dataset)
 X = torch.as_tensor(ds.X_train, dtype=torch.float64)
 n = X.shape[0]
+check_memory(kernel_job_mb(n=n, d=ds.d, width=width, base=cfg["base"], layers=cfg["layers"], dtype=cfg["dtype"],
+                           cached_kernels=len(cfg["layers"]) * len(smk.params.s_values)),
+             smk.config.get("resources", {}).get("max_mem_mb"), f"kernel job e2_empirical width m={width} (n={n}, d={ds.d}, {cfg['dtype']})")
 analytic = {
     (layers, float(s)): analytic_ntk(X, float(s), layers=layers, base=cfg["base"])
     for layers in cfg["layers"]

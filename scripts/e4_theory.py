@@ -20,6 +20,7 @@ from hrta.data import load_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
 from hrta.models import TwoLayerNet
 from hrta.ntk import analytic_ntk, empirical_ntk, predict_loss_curve, spectrum
+from hrta.resources import check_memory, kernel_job_mb
 from hrta.schedules import parse_schedule
 from hrta.train import TrainConfig, train
 
@@ -37,6 +38,10 @@ X = torch.as_tensor(ds.X_train, dtype=torch.float64)
 y = torch.as_tensor(ds.y_train, dtype=torch.float64)
 n = X.shape[0]
 log_every = cfg["log_every"]
+s_count = len({s for m in cfg["methods"].values() for st in parse_schedule(m["schedule"]).stages for s in (st.s_start, st.s_end)})
+check_memory(kernel_job_mb(n=n, d=ds.d, width=width, base=model_cfg["base"], layers=[layers], dtype=cfg["dtype"],
+                           cached_kernels=s_count),
+             smk.config.get("resources", {}).get("max_mem_mb"), f"kernel job e4_theory width m={width} (n={n}, d={ds.d}, {cfg['dtype']})")
 analytic = {}
 
 

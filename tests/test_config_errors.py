@@ -169,3 +169,24 @@ def test_memory_cap_refuses_a_too_wide_network(tmp_path):
     config["e3"]["widths"] = [100]
     ok = run_snakemake(tmp_path, "-n", configfile=_write_yaml(config, tmp_path / "fits.yaml"))
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_pipeline_job_estimates_cover_every_training_and_kernel_job():
+    """hrta.resources.pipeline_job_estimates (used by common.smk and, per job, by the scripts)."""
+    from hrta.resources import ResourceError, check_pipeline_memory, pipeline_job_estimates, train_job_mb
+
+    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    jobs = dict(pipeline_job_estimates(config))
+    names = [name.split(" (")[0] for name in jobs]
+    assert names == ["train job e3 width m=100", "train job e4 width m=50", "train job e4 width m=200",
+                     "kernel job e4_theory width m=50", "kernel job e4_theory width m=200", "kernel job e2_analytic",
+                     "kernel job e2_empirical width m=50", "kernel job e2_empirical width m=200"]
+    assert all(0 < mb < 100 for mb in jobs.values())
+    e3 = train_job_mb(n=20, n_test=20, d=2, width=100, model=config["e3"]["model"],
+                      optimizers=config["e3"]["optimizers"], dtype="float64")
+    assert jobs["train job e3 width m=100 (n=20, n_test=20, d=2, float64)"] == e3
+    assert check_pipeline_memory(config, None) == list(jobs.items())
+    config["e4"]["widths"] = [10**7, 2 * 10**7]
+    with pytest.raises(ResourceError, match=r"2 job\(s\) exceed the memory cap 500 MB .*e4 width m=10000000 .*"
+                                            r"e4 width m=20000000 .*needs ≈ 1\.2 GB"):
+        check_pipeline_memory(config, 500)

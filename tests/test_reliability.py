@@ -315,3 +315,24 @@ def test_changing_one_value_reruns_only_affected_jobs(smoke_run, tmp_path, edit,
         assert _job_counts(dry.stdout) == expected, dry.stdout[-3000:]
     else:
         assert "Nothing to be done" in dry.stdout, dry.stdout[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------
+# memory cap inside the jobs (the up-front check is tests/test_config_errors.py)
+
+
+@pytest.mark.slow
+def test_kernel_job_checks_the_memory_cap_on_the_data_it_reads(tmp_path):
+    """Belt and braces: a job re-checks resources.max_mem_mb with the sizes of the data it actually
+    loads (here a dataset file far larger than the config says), before allocating anything."""
+    from hrta.data import make_dataset, save_dataset
+
+    save_dataset(make_dataset("sin1d", n_train=20000, n_test=20, seed=0), tmp_path / "data" / "datasets" / "main.npz")
+    config = _write_config(tmp_path / "capped.yaml", lambda c: c.update(resources={"max_mem_mb": 1000}))
+    target = "data/e2/empirical_w50.csv"
+    result = run_snakemake(tmp_path, *_targets(target), "--allowed-rules", "e2_empirical", configfile=config)
+    assert result.returncode != 0, result.stdout[-3000:]
+    message = r"ResourceError: kernel job e2_empirical width m=50 \(n=20000, d=2, float64\) needs ≈ [\d.]+ GB > cap 1000 MB"
+    assert re.search(message, result.stdout), result.stdout[-3000:]
+    assert re.search(message, (tmp_path / "logs" / "ntk" / "e2_empirical_w50.log").read_text())
+    assert not (tmp_path / target).exists()
