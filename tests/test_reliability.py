@@ -252,6 +252,27 @@ def test_interrupted_training_resumes_to_identical_results(smoke_run, tmp_path, 
         assert done[name] == expected[name], f"{name} differs from the uninterrupted run"
 
 
+@pytest.mark.slow
+def test_unusable_checkpoint_is_discarded_and_the_run_restarts(smoke_run, tmp_path):
+    """A checkpoint that cannot be resumed (garbage, or left by another configuration) is discarded
+    with a warning in the job log; the run restarts from step 0 and gives the reference result."""
+    reference = _ok(smoke_run)
+    dataset = tmp_path / "data" / "datasets" / "main.npz"
+    dataset.parent.mkdir(parents=True)
+    shutil.copy2(reference / "data" / "datasets" / "main.npz", dataset)
+    stale = tmp_path / "data" / "checkpoints" / "train" / "e4" / "w50_seed0" / "relu__gd.pt"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"not a checkpoint")
+    target = "data/train/e4/w50_seed0.csv"
+    result = run_snakemake(tmp_path, *_targets(target), "--allowed-rules", "train", configfile=SMOKE)
+    assert result.returncode == 0, result.stdout[-3000:]
+    log = (tmp_path / "logs" / "train" / "e4" / "w50_seed0.log").read_text()
+    assert re.search(r"WARNING checkpoint file '.*relu__gd\.pt' is unreadable .*; discarding it and restarting the run", log, re.S), log
+    assert not stale.exists()
+    for name in (target, target.replace(".csv", "_runs.csv")):
+        assert (tmp_path / name).read_bytes() == (reference / name).read_bytes(), name
+
+
 # ------------------------------------------------------------------------------------------------
 # determinism
 
