@@ -1,6 +1,6 @@
 """Rule `figure_e3_loss`: E3 training loss vs step (log scale), one row per optimizer, one column per
 width; line = geometric mean over seeds, band = exp(mean ± std of log L); dotted verticals mark each
-method's switches of s (in the method's colour). Diverged runs are left out and counted in the legend."""
+method's switches of s (in the method's colour). Diverged runs are left out and listed in their panel."""
 import time
 
 import numpy as np
@@ -25,6 +25,7 @@ fig, axes = subplots(len(optimizer_order), len(widths), width=FULL_WIDTH, panel_
 for i, opt in enumerate(optimizer_order):
     for j, width in enumerate(widths):
         ax = axes[i, j]
+        diverged = []  # per panel: the legend is shared by all panels
         for method in method_order:
             spec = methods[method]
             sel = runs[(runs.optimizer == opt) & (runs.width == width) & (runs.method == method)]
@@ -32,7 +33,7 @@ for i, opt in enumerate(optimizer_order):
             g = hist[(hist.optimizer == opt) & (hist.width == width) & (hist.method == method) & hist.seed.isin(ok_seeds)]
             label = spec.get("label", method)
             if len(sel) > len(ok_seeds):
-                label += f" ({len(sel) - len(ok_seeds)} diverged)"
+                diverged.append(f"{label} {len(sel) - len(ok_seeds)}/{len(sel)}")
             if g.empty:
                 ax.plot([], [], color=colours[method], label=label)
                 continue
@@ -43,6 +44,9 @@ for i, opt in enumerate(optimizer_order):
             mark_switches(ax, parse_schedule(spec["schedule"]).boundaries, color=colours[method])
         ax.set_yscale("log")
         ax.set_title(f"{optimizers[opt].get('label', opt)}, $m = {width}$")
+        if diverged:
+            ax.text(0.99, 0.97, "diverged (left out): " + ", ".join(diverged), transform=ax.transAxes, ha="right",
+                    va="top", fontsize="x-small", color="0.3")
         ax.set_xlabel("step $t$")
         if j == 0:
             ax.set_ylabel(r"training loss $L(\theta_t)$")

@@ -74,6 +74,10 @@ def curves_figure():
         for j, width in enumerate(widths):
             ax = axes[i, j]
             h = hist[(hist.method == method) & (hist.width == width) & (hist.optimizer == optimizer)]
+            # a diverged run's history stops before the schedule's last step: left out, counted in the title
+            last = h.groupby("seed").step.max()
+            diverged = last[last < parse_schedule(spec["schedule"]).total_steps].index
+            h = h[~h.seed.isin(diverged)]
             series = {"measured": h.pivot(index="step", columns="seed", values="train_loss")}
             for kernel in ("analytic", "empirical"):
                 c = curves[(curves.method == method) & (curves.width == width) & (curves.kernel == kernel)
@@ -87,7 +91,8 @@ def curves_figure():
                 ax.plot(table.index, mean, styles[name], color=colours[name], label=labels[name])
             mark_switches(ax, parse_schedule(spec["schedule"]).boundaries)
             ax.set_yscale("log")
-            ax.set_title(f"{spec.get('label', method)}, $m = {width}$")
+            note = f" ({len(diverged)}/{len(last)} diverged)" if len(diverged) else ""
+            ax.set_title(f"{spec.get('label', method)}, $m = {width}$" + note)
             if i == len(method_order) - 1:
                 ax.set_xlabel("step $t$")
             if j == 0:
