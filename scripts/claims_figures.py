@@ -119,16 +119,16 @@ colours = palette(methods6)
 fig, axes = subplots(1, len(opts6), width=FULL_WIDTH, panel_height=2.2)
 for c, opt in enumerate(opts6):
     ax = axes[0, c]
-    for method in methods6:
+    for k, method in enumerate(methods6):
         sel = grid[(grid.optimizer == opt) & (grid.method == method)]
         by_lr = sel.groupby("lr_value")["loss"].apply(lambda v: float(np.exp(np.log(v).mean())) if v.notna().all() else np.nan)
         ax.plot(by_lr.index, by_lr.values, "o-", color=colours[method], ms=3,
                 label=e6["methods"][method].get("label", method))
         div = sel.groupby("lr_value")["loss"].apply(lambda v: v.isna().sum())
-        for lr, k in div.items():
-            if k:
-                ax.annotate(f"{k}×div", (lr, 1), xycoords=("data", "axes fraction"), fontsize=5, ha="center",
-                            va="top", color=colours[method])
+        for lr, n_div in div.items():
+            if n_div:
+                ax.annotate(f"{n_div}×div", (lr, 0.99 - 0.06 * k), xycoords=("data", "axes fraction"), fontsize=5,
+                            ha="center", va="top", color=colours[method])
         kern = runs6[(runs6.lr_factor.astype(str) == "kernel") & (runs6.optimizer == opt) & (runs6.method == method)]
         if len(kern) and (kern.status == "ok").all():
             ax.axhline(float(np.exp(np.log(kern.final_train_loss).mean())), color=colours[method], ls=":", lw=1)
@@ -136,8 +136,11 @@ for c, opt in enumerate(opts6):
         ax.plot([], [], ls=":", color="0.3", label=f"dotted: η = {e6['kernel_lr']['fraction']:g}/λ_max(K_s/n) per stage")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    lrs = sorted(grid.loc[grid.optimizer == opt, "lr_value"].unique())
+    ax.minorticks_off()
+    ax.set_xticks(lrs, [f"{lr:.3g}" for lr in lrs])
     ax.set_xlabel(f"learning rate η ({e6['optimizers'][opt].get('label', opt)})")
-    ax.set_ylabel("final training loss (geometric mean over seeds)")
+    ax.set_ylabel("final training loss\n(geometric mean over seeds)")
     ax.legend(fontsize=6)
 save(fig, "claims_e6_lr_grid", dict(e6))
 
