@@ -315,13 +315,17 @@ def _copy_workdir(src: Path, dst: Path) -> Path:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        # one E3 width: its 2 training jobs (one per seed), the E3 table and figure
-        (lambda c: c["e3"].update(widths=[120]), {"train": 2, "table_e3": 1, "figure_e3_loss": 1, "all": 1}),
-        # one E4 schedule: every E4 training job (4) and theory job (2), then rates, table, figures
+        # one E3 width: its 2 training jobs (one per seed), the E3 table and figure, and the claims
+        # computed from E3 (speed-ups, their table and figure, CLAIMS.md)
+        (lambda c: c["e3"].update(widths=[120]), {"train": 2, "table_e3": 1, "figure_e3_loss": 1, "claims_speedups": 1,
+                                                  "table_claims_speedups": 1, "figure_claims": 1, "claims_report": 1,
+                                                  "all": 1}),
+        # one E4 schedule: every E4 training job (4) and theory job (2), then rates, table, figures, CLAIMS.md
         (lambda c: c["e4"]["methods"]["hrta_0.5"].update(schedule="0.5x20,1x40"),
-         {"train": 4, "e4_theory": 2, "e4_rates": 1, "table_e4": 1, "figures_e4": 1, "all": 1}),
-        # one E2 width: only that width's empirical-kernel job, the E2 table and figures
-        (lambda c: c["e2"].update(widths=[50, 300]), {"e2_empirical": 1, "table_e2_spectrum": 1, "figures_e2": 1, "all": 1}),
+         {"train": 4, "e4_theory": 2, "e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "all": 1}),
+        # one E2 width: only that width's empirical-kernel job, the E2 table and figures, CLAIMS.md
+        (lambda c: c["e2"].update(widths=[50, 300]), {"e2_empirical": 1, "table_e2_spectrum": 1, "figures_e2": 1,
+                                                      "claims_report": 1, "all": 1}),
         # checkpoint_every changes no result: nothing to do
         (lambda c: c.update(checkpoint_every=7), {}),
     ],

@@ -47,8 +47,8 @@ rule claims_speedups:
         speedups="data/claims/speedups.csv",
         steps="data/claims/steps_to_tolerance.csv",
     params:
-        claims=config["claims"],
-        baselines={"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in CLAIMS_SWEEPS}},
+        claims=canonical(config["claims"]),
+        baselines=canonical({"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in CLAIMS_SWEEPS}}),
     log:
         "logs/claims/speedups.log",
     threads: 1
@@ -70,7 +70,7 @@ rule table_claims_speedups:
     output:
         **table_outputs("claims_speedups"),
     params:
-        claims=config["claims"],
+        claims=canonical(config["claims"]),
     log:
         "logs/tables/claims_speedups.log",
     threads: 1
@@ -95,11 +95,11 @@ rule figure_claims:
     output:
         **{k: v for name in CLAIMS_FIGURES for k, v in figure_outputs(name, "Claims", key=name).items()},
     params:
-        e5=config["e5"],
-        e6=config["e6"],
-        e7=config["e7"],
-        e7_reference=config["datasets"][config["e7"]["dataset"]],
-        claims=config["claims"],
+        e5=canonical(config["e5"]),
+        e6=canonical(config["e6"]),
+        e7=canonical(config["e7"]),
+        e7_reference=canonical(config["datasets"][config["e7"]["dataset"]]),
+        claims=canonical(config["claims"]),
     log:
         "logs/figures/claims.log",
     threads: config["threads"]["plot"]
@@ -126,10 +126,10 @@ rule claims_report:
         md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
         csv=report("figures/tables/claims.csv", caption="../report/claims_csv.rst", category="Claims"),
     params:
-        claims=config["claims"],
-        e3_baseline=config["claims"]["e3_baseline"],
-        e5=config["e5"],
-        e6=config["e6"],
+        claims=canonical(config["claims"]),
+        e3_baseline=canonical(config["claims"]["e3_baseline"]),
+        e5=canonical(config["e5"]),
+        e6=canonical(config["e6"]),
     log:
         "logs/claims/report.log",
     threads: 1

@@ -53,14 +53,14 @@ def e7_cells():
 
 def claims_cells(exp):
     if exp == "e5":
-        return list(config["e5"]["models"])
+        return sorted(config["e5"]["models"])  # sorted: a reordered YAML must not change the inputs
     if exp == "e6":
-        return list(config["e6"]["optimizers"])  # one job per optimizer: the grid is the costliest sweep
+        return sorted(config["e6"]["optimizers"])  # one job per optimizer: the grid is the costliest sweep
     return list(e7_cells())
 
 
 def claims_sweep_settings(exp, cell):
-    """Everything one sweep job depends on (scripts/claims_sweep.py)."""
+    """Everything one sweep job depends on (scripts/claims_sweep.py), key-sorted (see canonical)."""
     section = config[exp]
     dataset = dataset_config(section["dataset"])
     if exp == "e5":
@@ -70,7 +70,7 @@ def claims_sweep_settings(exp, cell):
     if exp == "e7":
         target, n_train = e7_cells()[cell]
         dataset.update(target=target, n_train=n_train, name=cell)
-    return {
+    return canonical({
         "experiment": exp,
         "cell": cell,
         "dataset": dataset,
@@ -84,7 +84,7 @@ def claims_sweep_settings(exp, cell):
         "divergence_threshold": section["divergence_threshold"],
         "dtype": config["dtype"],
         "device": config["device"],
-    }
+    })
 
 
 def claims_sweep_files(exp, kind):
