@@ -19,7 +19,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from . import __version__
+from .io import atomic_path
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 META_NAME = "meta"
@@ -298,20 +298,8 @@ def save_dataset(ds: Dataset, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(ds.meta, target=ds.target)
     arrays = {name: np.ascontiguousarray(getattr(ds, name), dtype=np.float64) for name in ARRAY_NAMES}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp creates 0600; give the data file ordinary read permissions
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays, **{META_NAME: np.array(json.dumps(meta, sort_keys=True))})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+        np.savez(fh, **arrays, **{META_NAME: np.array(json.dumps(meta, sort_keys=True))})
     return path
 
 

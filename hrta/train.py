@@ -27,7 +27,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .io import atomic_path
 from .models import TwoLayerNet, resolve_device, resolve_dtype
 from .schedules import Schedule, parse_schedule
 
@@ -355,20 +355,9 @@ def _fingerprint(config: TrainConfig, model: nn.Module, data: dict[str, torch.Te
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in path's directory, fsync, then os.replace onto path."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """torch.save through hrta.io.atomic_path: a temporary file in path's directory, then os.replace."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def _remove_checkpoint(path: Path) -> None:
