@@ -393,6 +393,16 @@ class Spectrum:
     resolution_floor: float
     lambda_min_resolved: bool
 
+    def scalars(self) -> dict:
+        """The scalar summary (everything but the eigenvalues), e.g. for one row of a table."""
+        return {
+            "lambda_min": self.lambda_min,
+            "lambda_max": self.lambda_max,
+            "condition_number": self.condition_number,
+            "resolution_floor": self.resolution_floor,
+            "lambda_min_resolved": self.lambda_min_resolved,
+        }
+
 
 def _symmetric_float64(K, name: str = "K") -> torch.Tensor:
     K64, _ = _as_float64_matrix(K, name)

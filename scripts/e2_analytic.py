@@ -31,11 +31,7 @@ for layers in cfg["layers"]:
             {
                 "layers": layers,
                 "s": float(s),
-                "lambda_min": sp.lambda_min,
-                "lambda_max": sp.lambda_max,
-                "condition_number": sp.condition_number,
-                "resolution_floor": sp.resolution_floor,
-                "lambda_min_resolved": sp.lambda_min_resolved,
+                **sp.scalars(),
             }
         )
 table = pd.DataFrame(rows)

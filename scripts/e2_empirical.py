@@ -45,11 +45,7 @@ for seed in smk.params.seeds:
                     "seed": seed,
                     "layers": layers,
                     "s": float(s),
-                    "lambda_min": sp.lambda_min,
-                    "lambda_max": sp.lambda_max,
-                    "condition_number": sp.condition_number,
-                    "resolution_floor": sp.resolution_floor,
-                    "lambda_min_resolved": sp.lambda_min_resolved,
+                    **sp.scalars(),
                     "rel_error": float(torch.linalg.norm(K - K_inf) / torch.linalg.norm(K_inf)),
                 }
             )

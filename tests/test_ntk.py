@@ -395,3 +395,11 @@ def test_wide_net_gd_follows_linearized_prediction():
     dev_big = [deviation(32000, seed) for seed in (21, 22)]
     assert max(dev_big) <= 4 / math.sqrt(32000), dev_big
     assert np.mean(dev_big) <= dev_small / 2, (dev_small, dev_big)
+
+
+def test_spectrum_scalars_summarize_without_eigenvalues():
+    sp = spectrum(torch.diag(torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)))
+    assert sp.scalars() == {"lambda_min": sp.lambda_min, "lambda_max": sp.lambda_max,
+                            "condition_number": sp.condition_number, "resolution_floor": sp.resolution_floor,
+                            "lambda_min_resolved": sp.lambda_min_resolved}
+    assert sp.scalars()["condition_number"] == pytest.approx(4.0)
