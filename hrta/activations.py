@@ -11,6 +11,8 @@ import math
 import torch
 from torch import nn
 
+from .checks import finite_real
+
 BASES = ("relu", "tanh", "gelu")
 
 
@@ -23,13 +25,7 @@ def check_base(base: str) -> str:
 
 def check_s(s: float) -> float:
     """Return ``s`` as a float if it is finite, else raise ValueError naming it."""
-    try:
-        value = float(s)
-    except (TypeError, ValueError):
-        raise ValueError(f"homotopy parameter s must be a real number, got {s!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"homotopy parameter s must be finite, got {s!r}")
-    return value
+    return finite_real("homotopy parameter s", s)
 
 
 def base_activation(z: torch.Tensor, base: str = "relu") -> torch.Tensor:

@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from . import __version__
+from .checks import integer_at_least
 from .io import atomic_path
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
@@ -222,14 +223,6 @@ class Dataset:
         return self.X_train.shape[1]
 
 
-def _check_count(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
 def get_target(name: str) -> Target:
     """TARGETS[name], or ValueError listing the known targets."""
     if name not in TARGETS:
@@ -254,9 +247,9 @@ def make_dataset(
     (see the module docstring for why a bias-free σ_s network needs it).
     """
     spec = get_target(target)
-    n_train = _check_count("n_train", n_train, 1)
-    n_test = _check_count("n_test", n_test, 0)
-    seed = _check_count("seed", seed, 0)
+    n_train = integer_at_least("n_train", n_train, 1)
+    n_test = integer_at_least("n_test", n_test, 0)
+    seed = integer_at_least("seed", seed, 0)
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not math.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite real >= 0 (label noise std), got {noise!r}")
     noise = float(noise)

@@ -21,6 +21,7 @@ import math
 import numbers
 from typing import Sequence
 
+from .checks import integer_at_least
 from .models import TwoLayerNet
 from .ntk import _ANGLE_TEMPORARIES, _PAIR_BLOCK_ELEMENTS, DEFAULT_QUADRATURE_NODES, WIDTH_CHUNK
 
@@ -33,12 +34,6 @@ DEFAULT_CAP_KEY = "resources.max_mem_mb"
 
 class ResourceError(ValueError):
     """A job whose estimated memory exceeds the configured cap; the message gives both and the fix."""
-
-
-def _count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _itemsize(dtype: str) -> int:
@@ -69,7 +64,7 @@ def two_layer_buffer_elements(b: int, m: int, d: int, base: str = "relu", itemsi
     c = min(m, max(1, fast_block_bytes // (b·itemsize))) (fast_block_bytes = 4 MiB): the ReLU path
     never holds an n×m matrix there.
     """
-    b, m, d = _count("b", b), _count("m", m), _count("d", d)
+    b, m, d = integer_at_least("b", b, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
     if _base(base) == "relu" and device == "cpu":
         c = min(m, max(1, TwoLayerNet.fast_block_bytes // (b * itemsize)))
     else:
@@ -97,15 +92,15 @@ def two_layer_train_mb(n: int, m: int, d: int, *, base: str = "relu", optimizer:
     make tanh/gelu cost ≈ 3·n·m·itemsize; ReLU on the CPU is dominated by the ≈ 4·d·m of W, a,
     grad_W and the aW scratch (plus 3·d·m for Adam).
     """
-    n, m, d = _count("n", n), _count("m", m), _count("d", d)
-    n_test = _count("n_test", n_test, 0)
+    n, m, d = integer_at_least("n", n, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
+    n_test = integer_at_least("n_test", n_test, 0)
     item = _itemsize(dtype)
     _base(base)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
     sizes = {n}
     if optimizer == "sgd":
-        batch_size = _count("batch_size", batch_size)
+        batch_size = integer_at_least("batch_size", batch_size, 1)
         sizes |= {min(batch_size, n)} | ({n % batch_size} if n % batch_size and batch_size < n else set())
     if n_test:
         sizes.add(n_test)
@@ -138,7 +133,7 @@ def empirical_ntk_mb(n: int, m: int, d: int, *, base: str = "relu", train_output
     with c = min(m, WIDTH_CHUNK = 2048) columns per chunk and k = 6 (relu, tanh) or 7 (gelu) float64
     n×c temporaries alive at once (k − 2 and 2·n·c at the end when the output layer is frozen).
     """
-    n, m, d = _count("n", n), _count("m", m), _count("d", d)
+    n, m, d = integer_at_least("n", n, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
     item = _itemsize(dtype)
     k = _EMPIRICAL_CHUNK_TEMPORARIES[_base(base)] - (0 if train_output else 2)
     c = min(m, WIDTH_CHUNK)
@@ -164,8 +159,8 @@ def analytic_ntk_mb(n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_
     block = k·b·n·q², k = 4 (tanh) or 5 (gelu): V plus the temporaries of homotopy()/its derivative.
     For q = 96 the block stays at one row once n > 113, so it grows like n·q² (74 MB per 1000 inputs).
     """
-    n, d = _count("n", n), _count("d", d)
-    nodes = _count("nodes", nodes, 2)
+    n, d = integer_at_least("n", n, 1), integer_at_least("d", d, 1)
+    nodes = integer_at_least("nodes", nodes, 2)
     item = _itemsize(dtype)
     if _base(base) == "relu":
         b = max(1, _PAIR_BLOCK_ELEMENTS // (n * _ANGLE_TEMPORARIES * d))
@@ -191,8 +186,8 @@ def jacobian_ntk_mb(n: int, P: int, *, activations: int = 0, dtype: str = "float
     A = ``activations``: hidden units per input (Σ of a DeepNet's hidden widths). The factor 2 is
     measured, not counted (1.5–1.7 fitted on DeepNet(3, (w, w)), n = 200–400).
     """
-    n, P = _count("n", n), _count("P", P)
-    activations = _count("activations", activations, 0)
+    n, P = integer_at_least("n", n, 1), integer_at_least("P", P, 1)
+    activations = integer_at_least("activations", activations, 0)
     item = _itemsize(dtype)
     elements64 = P + max(n * P + 2 * n * n * activations, 2 * n * P) + 4 * n * n
     cast = n * n * item if dtype == "float32" else 0

@@ -19,21 +19,18 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from .checks import finite_real
+
 
 class ScheduleError(ValueError):
     """An invalid schedule; the message quotes the offending stage."""
 
 
 def _check_stage_s(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise ScheduleError(f"{what} must be a real number, got {value!r}")
     try:
-        s = float(value)
-    except (TypeError, ValueError):
-        raise ScheduleError(f"{what} must be a real number, got {value!r}") from None
-    if not math.isfinite(s):
-        raise ScheduleError(f"{what} must be finite, got {value!r}")
-    return s
+        return finite_real(what, value)
+    except ValueError as err:
+        raise ScheduleError(str(err)) from None
 
 
 def _check_steps(value: Any) -> int:

@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .checks import finite_real
 from .io import atomic_path
 from .models import TwoLayerNet, resolve_device, resolve_dtype
 from .schedules import Schedule, parse_schedule
@@ -44,18 +45,6 @@ from .schedules import Schedule, parse_schedule
 OPTIMIZERS = ("gd", "sgd", "adam")
 LR_SCHEDULES = ("constant", "step", "cosine")
 HISTORY_COLUMNS = ("step", "stage", "s", "lr", "train_loss", "test_loss", "elapsed_s")
-
-
-def _finite_number(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return number
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -100,9 +89,9 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
-        if _finite_number("lr", self.lr) <= 0:
+        if finite_real("lr", self.lr) <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        gamma = _finite_number("lr_gamma", self.lr_gamma)
+        gamma = finite_real("lr_gamma", self.lr_gamma)
         if not 0 < gamma <= 1:
             raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
         if self.lr_schedule == "step":
@@ -110,7 +99,7 @@ class TrainConfig:
                 raise ValueError("lr_schedule 'step' needs lr_step_every (the decay period in updates)")
         if self.lr_step_every is not None:
             _positive_int("lr_step_every", self.lr_step_every)
-        lr_min = _finite_number("lr_min", self.lr_min)
+        lr_min = finite_real("lr_min", self.lr_min)
         if not 0 <= lr_min <= self.lr:
             raise ValueError(f"lr_min must be in [0, lr={self.lr}], got {self.lr_min!r}")
         if self.optimizer == "sgd":
@@ -125,12 +114,12 @@ class TrainConfig:
         resolve_device(self.device)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
-        if _finite_number("divergence_threshold", self.divergence_threshold) <= 0:
+        if finite_real("divergence_threshold", self.divergence_threshold) <= 0:
             raise ValueError(f"divergence_threshold must be > 0, got {self.divergence_threshold!r}")
         betas = tuple(self.adam_betas)
-        if len(betas) != 2 or not all(0 <= _finite_number("adam_betas", b) < 1 for b in betas):
+        if len(betas) != 2 or not all(0 <= finite_real("adam_betas", b) < 1 for b in betas):
             raise ValueError(f"adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
-        if _finite_number("adam_eps", self.adam_eps) <= 0:
+        if finite_real("adam_eps", self.adam_eps) <= 0:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps!r}")
 
 

@@ -223,8 +223,8 @@ def test_bad_test_data_rejected():
     [
         ({"lr": 0.0}, "lr must be > 0"),
         ({"lr": -1.0}, "lr must be > 0"),
-        ({"lr": float("nan")}, "lr must be a finite number"),
-        ({"lr": float("inf")}, "lr must be a finite number"),
+        ({"lr": float("nan")}, "lr must be finite"),
+        ({"lr": float("inf")}, "lr must be finite"),
         ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
         ({"lr_schedule": "linear"}, "unknown lr_schedule 'linear'"),
         ({"lr_schedule": "step"}, "lr_schedule 'step' needs lr_step_every"),
