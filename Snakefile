@@ -7,6 +7,7 @@
 The config is validated against workflow/schemas/config.schema.yaml and every homotopy schedule is
 parsed before any job runs; rules live in workflow/rules/*.smk, one file per stage.
 """
+
 from snakemake.utils import min_version
 
 min_version("9.0")

@@ -13,6 +13,7 @@ smaller m and its time and extra memory are extrapolated linearly in m (both are
 n×(d+1)m and J Jᵀ costs 2n²(d+1)m flops). ``compare_ntk`` and ``eigensolver_times`` are the one
 implementation; benchmarks/run_all.py imports them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,6 +81,7 @@ def worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> di
     net = TwoLayerNet(D, m, s=1.5, seed=1, dtype="float64", device=dev)
     result = {"method": method, "n": n, "m": m, "device": str(dev)}
     if method == "closed":
+
         def compute():
             return empirical_ntk(net, X)
     elif method == "torchfunc":
@@ -130,8 +132,20 @@ def worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> di
 
 @lru_cache(maxsize=None)  # compare_ntk at several widths reuses the torch.func widths
 def run_worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", method, "--n", str(n), "--m", str(m),
-           "--threads", str(threads), "--device", device]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        method,
+        "--n",
+        str(n),
+        "--m",
+        str(m),
+        "--threads",
+        str(threads),
+        "--device",
+        device,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"NTK worker {method} n={n} m={m} failed:\n{proc.stderr[-2000:]}")
@@ -148,6 +162,7 @@ def compare_ntk(n: int, m: int, threads: int, func_widths, device: str = "cpu") 
     if at_m:
         func_time, func_mem, extrapolated = at_m[0]["time_s"], at_m[0]["extra_peak_mb"], False
     else:
+
         def extrapolate(key):  # straight line through the smallest and largest measured width
             (m0, y0), (m1, y1) = (func[0]["m"], func[0][key]), (func[-1]["m"], func[-1][key])
             return y0 + (y1 - y0) / (m1 - m0) * (m - m0)
@@ -156,8 +171,14 @@ def compare_ntk(n: int, m: int, threads: int, func_widths, device: str = "cpu") 
     same = run_worker("closed", n, func[0]["m"], threads, device)  # same width: do both compute one kernel?
     rel = abs(same["checksum"] - func[0]["checksum"]) / abs(func[0]["checksum"])
     return {
-        "n": n, "m": m, "closed": closed, "two_mm": mm, "func": func,
-        "func_time_s": func_time, "func_extra_mb": func_mem, "func_extrapolated": extrapolated,
+        "n": n,
+        "m": m,
+        "closed": closed,
+        "two_mm": mm,
+        "func": func,
+        "func_time_s": func_time,
+        "func_extra_mb": func_mem,
+        "func_extrapolated": extrapolated,
         "trace_rel_diff": rel,
         "speed_ratio": func_time / closed["time_s"],
         "memory_ratio": func_mem / max(closed["extra_peak_mb"], 1.0),
@@ -188,8 +209,16 @@ def eigensolver_times(sizes, threads: int, device: str = "cpu") -> list[dict]:
         t0 = time.perf_counter()
         sp = spectrum(K)
         dt = time.perf_counter() - t0  # spectrum returns numpy: already synchronized
-        rows.append({"n": n, "spectrum_s": dt, "analytic_ntk_s": dt_k, "lambda_min": sp.lambda_min,
-                     "floor": sp.resolution_floor, "resolved": sp.lambda_min_resolved})
+        rows.append(
+            {
+                "n": n,
+                "spectrum_s": dt,
+                "analytic_ntk_s": dt_k,
+                "lambda_min": sp.lambda_min,
+                "floor": sp.resolution_floor,
+                "resolved": sp.lambda_min_resolved,
+            }
+        )
     return rows
 
 
@@ -212,8 +241,10 @@ def main() -> None:
     print(f"# empirical NTK, TwoLayerNet d={D} n={n} float64, torch threads={th}, device {args.device}")
     r = compare_ntk(n, m, th, widths, args.device)
     closed, mm = r["closed"], r["two_mm"]
-    print(f"closed form  m={m}: {closed['time_s']:.2f} s, extra peak {closed['extra_peak_mb']:.0f} MB "
-          f"(total {closed['peak_mb']:.0f} MB)")
+    print(
+        f"closed form  m={m}: {closed['time_s']:.2f} s, extra peak {closed['extra_peak_mb']:.0f} MB "
+        f"(total {closed['peak_mb']:.0f} MB)"
+    )
     print(f"two n×m×n torch.mm alone m={m}: {mm['time_s']:.2f} s")
     for f in r["func"]:
         print(f"torch.func jacrev+JJᵀ m={f['m']}: {f['time_s']:.2f} s, extra peak {f['extra_peak_mb']:.0f} MB")
@@ -226,8 +257,10 @@ def main() -> None:
 
     print("# eigensolver (spectrum: symmetrize + torch.linalg.eigvalsh float64)")
     for e in eigensolver_times([int(s) for s in args.eig_sizes.split(",")], th, args.device):
-        print(f"spectrum n={e['n']}: {e['spectrum_s']:.3f} s (analytic_ntk {e['analytic_ntk_s']:.3f} s); "
-              f"lambda_min={e['lambda_min']:.3e} floor={e['floor']:.1e} resolved={e['resolved']}")
+        print(
+            f"spectrum n={e['n']}: {e['spectrum_s']:.3f} s (analytic_ntk {e['analytic_ntk_s']:.3f} s); "
+            f"lambda_min={e['lambda_min']:.3e} floor={e['floor']:.1e} resolved={e['resolved']}"
+        )
 
 
 if __name__ == "__main__":

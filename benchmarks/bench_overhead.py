@@ -11,6 +11,7 @@ process doing all of them; the difference is what batching saves. ``compute_s`` 
 in-process time of one run (train() alone), to compare with the import time.
 ``import_times`` and ``batching`` are the one implementation; benchmarks/run_all.py imports them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,16 @@ def train_runs(seeds: list[int], m: int, steps: int) -> list[float]:
 
 
 def _worker_cmd(seeds: list[int], m: int, steps: int) -> list[str]:
-    return [sys.executable, os.path.abspath(__file__), "--worker", ",".join(map(str, seeds)),
-            "--m", str(m), "--steps", str(steps)]
+    return [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        ",".join(map(str, seeds)),
+        "--m",
+        str(m),
+        "--steps",
+        str(steps),
+    ]
 
 
 def batching(runs: int = 8, m: int = 1000, steps: int = 1000) -> dict:
@@ -76,10 +85,17 @@ def batching(runs: int = 8, m: int = 1000, steps: int = 1000) -> dict:
     batched, out = _wall(_worker_cmd(seeds, m, steps))
     compute = json.loads(out.strip().splitlines()[-1])
     saved = separate - batched
-    return {"runs": runs, "m": m, "steps": steps, "separate_s": separate, "batched_s": batched,
-            "saved_s": saved, "saved_fraction": saved / separate,
-            "per_job_overhead_s": saved / (runs - 1) if runs > 1 else float("nan"),
-            "compute_s": statistics.median(compute)}
+    return {
+        "runs": runs,
+        "m": m,
+        "steps": steps,
+        "separate_s": separate,
+        "batched_s": batched,
+        "saved_s": saved,
+        "saved_fraction": saved / separate,
+        "per_job_overhead_s": saved / (runs - 1) if runs > 1 else float("nan"),
+        "compute_s": statistics.median(compute),
+    }
 
 
 def main() -> None:
@@ -96,9 +112,11 @@ def main() -> None:
     for name, t in import_times(args.reps).items():
         print(f"import {name:6s} {t:.3f} s (fresh process, median of {args.reps})")
     b = batching(args.runs, args.m, args.steps)
-    print(f"{b['runs']} runs (m={b['m']}, {b['steps']} steps): separate processes {b['separate_s']:.2f} s, "
-          f"one process {b['batched_s']:.2f} s, saved {b['saved_s']:.2f} s ({100 * b['saved_fraction']:.0f} %), "
-          f"{b['per_job_overhead_s']:.2f} s per job; one run computes {b['compute_s']:.2f} s")
+    print(
+        f"{b['runs']} runs (m={b['m']}, {b['steps']} steps): separate processes {b['separate_s']:.2f} s, "
+        f"one process {b['batched_s']:.2f} s, saved {b['saved_s']:.2f} s ({100 * b['saved_fraction']:.0f} %), "
+        f"{b['per_job_overhead_s']:.2f} s per job; one run computes {b['compute_s']:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ less sensitive to other processes on a shared machine) and "ratio" lines
 (targets: naive/hrta ≥ 10 at m = 1e5 and ≥ 3 at m = 1e4; hrta/bound ≤ 5). Not run by the tests.
 ``measure`` is the one implementation; benchmarks/run_all.py imports it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,8 +88,9 @@ def hrta_step_fn(X, y, m, dtype, lr=0.1):
 def train_fn(X, y, m, dtype, steps: int):
     """hrta.train.train for ``steps`` GD updates (plus its final loss evaluation)."""
     net = TwoLayerNet(X.shape[1], m, s=1.0, dtype=dtype, device=X.device)
-    cfg = TrainConfig(f"1x{steps}", lr=0.1, log_every=steps, dtype=str(dtype).removeprefix("torch."),
-                      device=str(X.device))
+    cfg = TrainConfig(
+        f"1x{steps}", lr=0.1, log_every=steps, dtype=str(dtype).removeprefix("torch."), device=str(X.device)
+    )
     return lambda: train(net, X, y, cfg)
 
 
@@ -132,8 +134,9 @@ def data(n: int, d: int, dtype: torch.dtype, device: torch.device, seed: int = 0
     return X, torch.sin(3 * X[:, 0])
 
 
-def measure(m: int, dtype: torch.dtype, *, n: int = 100, d: int = 2, reps: int = 20, device="cpu",
-            train_steps: int = 10) -> dict[str, tuple[float, float]]:
+def measure(
+    m: int, dtype: torch.dtype, *, n: int = 100, d: int = 2, reps: int = 20, device="cpu", train_steps: int = 10
+) -> dict[str, tuple[float, float]]:
     """(median, min) seconds of one step for each of KINDS at width m ("train" per update)."""
     device = resolve_device(device)
     X, y = data(n, d, dtype, device)
@@ -174,8 +177,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}, n={args.n}, "
-          f"d={args.d}, median of {args.reps} after warm-up")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}, n={args.n}, "
+        f"d={args.d}, median of {args.reps} after warm-up"
+    )
     for m in (int(float(w)) for w in args.widths.split(",")):
         for dtype in (torch.float32, torch.float64):
             tag = f"m={m:<6d} {str(dtype).removeprefix('torch.')}"

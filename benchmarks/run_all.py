@@ -19,6 +19,7 @@ Sections (--only picks some; docs/benchmarks.md explains every number):
             from the rules' benchmark: files against the hrta import time
 Ratio lines compare with the targets (issue 6 and the train-step / NTK issues) and say PASS or MISS.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,8 +98,9 @@ def default_training_run() -> tuple[int, str] | None:
 
     try:
         cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-        widths = [int(w) for sec in cfg.values() if isinstance(sec, dict) and "methods" in sec
-                  for w in sec.get("widths", [])]
+        widths = [
+            int(w) for sec in cfg.values() if isinstance(sec, dict) and "methods" in sec for w in sec.get("widths", [])
+        ]
         return (max(widths), cfg.get("dtype", "float32")) if widths else None
     except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
         return None
@@ -111,14 +113,40 @@ def run_train(rep: Report, sz: Sizes, device: torch.device) -> None:
             t = bench_train_step.measure(m, dtype, reps=sz.train_reps, device=device)
             tag = f"m={m:.0e} {_dtype_name(dtype)}"
             med = {k: v[0] for k, v in t.items()}
-            rep.add("train", f"{tag} naive autograd step", f"{med['naive'] * 1e3:.3f}; {t['naive'][1] * 1e3:.3f}", "ms (median; min)")
-            rep.add("train", f"{tag} hrta loss_and_grad + update", f"{med['hrta'] * 1e3:.3f}; {t['hrta'][1] * 1e3:.3f}", "ms (median; min)")
-            rep.add("train", f"{tag} hrta.train.train per step", f"{med['train'] * 1e3:.3f}; {t['train'][1] * 1e3:.3f}", "ms (median; min)")
-            rep.add("train", f"{tag} one-pass bound (write+read n×m)", f"{med['bound'] * 1e3:.3f}; {t['bound'][1] * 1e3:.3f}", "ms (median; min)")
-            rep.ratio(f"train {tag} naive/hrta (median)", med["naive"] / med["hrta"], ">=", bench_train_step.naive_target(m))
+            rep.add(
+                "train",
+                f"{tag} naive autograd step",
+                f"{med['naive'] * 1e3:.3f}; {t['naive'][1] * 1e3:.3f}",
+                "ms (median; min)",
+            )
+            rep.add(
+                "train",
+                f"{tag} hrta loss_and_grad + update",
+                f"{med['hrta'] * 1e3:.3f}; {t['hrta'][1] * 1e3:.3f}",
+                "ms (median; min)",
+            )
+            rep.add(
+                "train",
+                f"{tag} hrta.train.train per step",
+                f"{med['train'] * 1e3:.3f}; {t['train'][1] * 1e3:.3f}",
+                "ms (median; min)",
+            )
+            rep.add(
+                "train",
+                f"{tag} one-pass bound (write+read n×m)",
+                f"{med['bound'] * 1e3:.3f}; {t['bound'][1] * 1e3:.3f}",
+                "ms (median; min)",
+            )
+            rep.ratio(
+                f"train {tag} naive/hrta (median)", med["naive"] / med["hrta"], ">=", bench_train_step.naive_target(m)
+            )
             issue = " [issue 6: widest default width]" if widest == (m, _dtype_name(dtype)) else ""
-            rep.ratio(f"train {tag} hrta/bound (median){issue}", med["hrta"] / med["bound"], "<=",
-                      bench_train_step.BOUND_TARGET)
+            rep.ratio(
+                f"train {tag} hrta/bound (median){issue}",
+                med["hrta"] / med["bound"],
+                "<=",
+                bench_train_step.BOUND_TARGET,
+            )
 
 
 def run_ntk(rep: Report, sz: Sizes, device: torch.device, threads: int) -> None:
@@ -134,7 +162,9 @@ def run_ntk(rep: Report, sz: Sizes, device: torch.device, threads: int) -> None:
             rep.add("ntk", f"n={sz.ntk_n} m={f['m']:.0e} torch.func extra peak {mem}", f["extra_peak_mb"], "MB", ".0f")
         how = "extrapolated linearly in m" if r["func_extrapolated"] else "measured"
         rep.add("ntk", f"{tag} torch.func ({how})", f"{r['func_time_s']:.4g}; {r['func_extra_mb']:.0f}", "s; MB")
-        rep.add("ntk", f"trace rel. diff closed vs torch.func, m={r['func'][0]['m']:.0e}", r["trace_rel_diff"], "", ".1e")
+        rep.add(
+            "ntk", f"trace rel. diff closed vs torch.func, m={r['func'][0]['m']:.0e}", r["trace_rel_diff"], "", ".1e"
+        )
         rep.ratio(f"ntk {tag} torch.func/closed time", r["speed_ratio"], ">=", bench_ntk.SPEED_TARGET)
         rep.ratio(f"ntk {tag} torch.func/closed extra memory", r["memory_ratio"], ">=", bench_ntk.MEMORY_TARGET)
         rep.ratio(f"ntk {tag} closed/two-GEMM time", r["gemm_ratio"], "<=", bench_ntk.GEMM_TARGET)
@@ -158,15 +188,21 @@ def run_overhead(rep: Report, sz: Sizes) -> dict:
     rep.add("overhead", f"{tag}: in one process", b["batched_s"], "s", ".2f")
     rep.add("overhead", f"{tag}: saved by batching", f"{b['saved_s']:.2f} ({100 * b['saved_fraction']:.0f} %)", "s")
     rep.add("overhead", "per-job overhead (saved / (runs − 1))", b["per_job_overhead_s"], "s", ".2f")
-    rep.ratio(f"overhead import hrta / one run's compute (m={b['m']}, {b['steps']} steps)",
-              imp["hrta"] / b["compute_s"], "<=", 1.0)
+    rep.ratio(
+        f"overhead import hrta / one run's compute (m={b['m']}, {b['steps']} steps)",
+        imp["hrta"] / b["compute_s"],
+        "<=",
+        1.0,
+    )
     return imp
 
 
 def git_commit() -> str:
     """HEAD's short hash, with "+changes" when tracked files differ from it."""
+
     def git(*a):
         return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
@@ -176,17 +212,32 @@ def run_pipeline(rep: Report, which: str, threads_note: str, import_hrta_s: floa
     snakemake = Path(sys.executable).with_name("snakemake")
     with tempfile.TemporaryDirectory(prefix="hrta-bench-") as tmp:
         # the committed tree (git HEAD), so the time belongs to a commit and not to edits in progress
-        archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=REPO, check=True,
-                                 capture_output=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", "HEAD"], cwd=REPO, check=True, capture_output=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=tmp,
-                   PATH=f"{snakemake.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        env = dict(
+            os.environ,
+            PYTHONHASHSEED="0",
+            PYTHONPATH=tmp,
+            PATH=f"{snakemake.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
         # outputs in a separate directory, as tests/conftest.py runs it: from the repository root,
         # Snakemake would deep-merge --configfile into the Snakefile's default config/config.yaml
         work = Path(tmp, "work")
         work.mkdir()
-        cmd = [str(snakemake), "--snakefile", str(Path(tmp, "Snakefile")), "--directory", str(work),
-               "--cores", "2", "--configfile", str(Path(tmp, config)), "--forceall"]
+        cmd = [
+            str(snakemake),
+            "--snakefile",
+            str(Path(tmp, "Snakefile")),
+            "--directory",
+            str(work),
+            "--cores",
+            "2",
+            "--configfile",
+            str(Path(tmp, config)),
+            "--forceall",
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         wall = time.perf_counter() - t0
@@ -198,8 +249,12 @@ def run_pipeline(rep: Report, which: str, threads_note: str, import_hrta_s: floa
             with open(tsv) as fh:
                 jobs += [float(r["s"]) for r in csv.DictReader(fh, delimiter="\t")]
         if jobs:
-            rep.add("pipeline", f"{which}: jobs with a benchmark: file (count; median; min wall)",
-                    f"{len(jobs)}; {statistics.median(jobs):.2f}; {min(jobs):.2f}", "s")
+            rep.add(
+                "pipeline",
+                f"{which}: jobs with a benchmark: file (count; median; min wall)",
+                f"{len(jobs)}; {statistics.median(jobs):.2f}; {min(jobs):.2f}",
+                "s",
+            )
             if import_hrta_s is not None:
                 # a job whose wall time is under twice the import time spent more on the import than on compute
                 short = sum(w < 2 * import_hrta_s for w in jobs)
@@ -216,16 +271,24 @@ def machine(device: torch.device, threads: int) -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    text = (f"{cpu}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), torch {torch.__version__}, "
-            f"{threads} torch threads, Python {platform.python_version()}")
+    text = (
+        f"{cpu}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), torch {torch.__version__}, "
+        f"{threads} torch threads, Python {platform.python_version()}"
+    )
     if device.type == "cuda":
         text += f", GPU {torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
     return text
 
 
 def write_markdown(path: Path, rep: Report, header: list[str]) -> None:
-    lines = ["# hrta benchmark results", "", *[f"- {h}" for h in header], "",
-             "| section | quantity | value | unit |", "|---|---|---:|---|"]
+    lines = [
+        "# hrta benchmark results",
+        "",
+        *[f"- {h}" for h in header],
+        "",
+        "| section | quantity | value | unit |",
+        "|---|---|---:|---|",
+    ]
     lines += [f"| {s} | {q} | {v} | {u} |" for s, q, v, u in rep.rows]
     lines += ["", "| ratio | value | target | verdict |", "|---|---:|---|---|"]
     lines += [f"| {n} | {v:.3g} | {t} | {'PASS' if ok else 'MISS'} |" for n, v, t, ok in rep.ratios]
@@ -237,8 +300,9 @@ def _widths(text: str) -> list[int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes (< 60 s): a check that everything runs")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
@@ -246,8 +310,13 @@ def main() -> None:
     ap.add_argument("--widths", help="train-step widths, e.g. 1e5,1e6")
     ap.add_argument("--ntk-widths", help="empirical_ntk widths, e.g. 1e5,1e6")
     ap.add_argument("--func-widths", help="widths at which torch.func runs (others are extrapolated)")
-    ap.add_argument("--pipeline", nargs="?", const="smoke", choices=("smoke", "default"),
-                    help="also time the pipeline (smoke, or default: minutes)")
+    ap.add_argument(
+        "--pipeline",
+        nargs="?",
+        const="smoke",
+        choices=("smoke", "default"),
+        help="also time the pipeline (smoke, or default: minutes)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     args = ap.parse_args()
     sections = [s for s in args.only.split(",") if s]
@@ -274,10 +343,12 @@ def main() -> None:
         sz.func_widths = _widths(args.func_widths)
 
     started = time.perf_counter()
-    header = [f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
-              f"machine: {machine(device, args.threads)}",
-              f"device: {device}; sizes: {'quick' if args.quick else 'full'}; commit {git_commit()}",
-              f"command: {' '.join([Path(sys.executable).name, 'benchmarks/run_all.py', *sys.argv[1:]])}"]
+    header = [
+        f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"machine: {machine(device, args.threads)}",
+        f"device: {device}; sizes: {'quick' if args.quick else 'full'}; commit {git_commit()}",
+        f"command: {' '.join([Path(sys.executable).name, 'benchmarks/run_all.py', *sys.argv[1:]])}",
+    ]
     for h in header:
         print(h)
     rep = Report()
@@ -295,7 +366,9 @@ def main() -> None:
             imp = bench_overhead.import_times(sz.import_reps)
         run_pipeline(rep, args.pipeline, f"{args.threads} threads, --cores 2", imp["hrta"])
     total = time.perf_counter() - started
-    header.append(f"benchmark wall time: {total:.0f} s; {sum(ok for *_, ok in rep.ratios)}/{len(rep.ratios)} ratios PASS")
+    header.append(
+        f"benchmark wall time: {total:.0f} s; {sum(ok for *_, ok in rep.ratios)}/{len(rep.ratios)} ratios PASS"
+    )
     print(header[-1])
     write_markdown(args.out, rep, header)
     print(f"wrote {args.out}")

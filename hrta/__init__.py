@@ -1,2 +1,3 @@
 """hrta: Homotopy Relaxation Training Algorithms for wide two-layer networks (Yang, Chen, Hao 2023)."""
+
 __version__ = "0.1.0"

@@ -4,6 +4,7 @@ s = 0 is the identity, s = 1 the base activation (ReLU in the paper), s ∈ (1, 
 paper's *relaxation* (σ_{3/2}(z) = −½z + 3/2·ReLU(z)) and, for base = ReLU, s = 2 gives |z|.
 For ReLU, σ_s(z) = ReLU(z) + (s − 1)·ReLU(−z) = (1 − s/2)·z + (s/2)·|z|.
 """
+
 from __future__ import annotations
 
 import math

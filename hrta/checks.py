@@ -1,4 +1,5 @@
 """Argument checks shared by the modules: each returns the clean value or raises ValueError naming it."""
+
 from __future__ import annotations
 
 import math

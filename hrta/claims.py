@@ -21,6 +21,7 @@ Conventions
   the data and under-covers badly, while the t-interval is exact for log-normal ratios and widens
   honestly as the number of seeds shrinks. The t quantile is computed here (no scipy dependency).
 """
+
 from __future__ import annotations
 
 import math
@@ -206,11 +207,12 @@ class SpeedupStats:
     def describe(self) -> str:
         """One line with the numbers a verdict rests on."""
         rs = ", ".join(f"{r:.3g}" for r in self.ratios)
-        parts = [f"speed-up {self.geo_mean:.3g}× [95% CI {self.ci_low:.3g}, {self.ci_high:.3g}]",
-                 f"per seed ({rs})"]
+        parts = [f"speed-up {self.geo_mean:.3g}× [95% CI {self.ci_low:.3g}, {self.ci_high:.3g}]", f"per seed ({rs})"]
         if self.n_only_method or self.n_only_baseline or self.n_neither:
-            parts.append(f"only method reached tol: {self.n_only_method}, only baseline: "
-                         f"{self.n_only_baseline}, neither: {self.n_neither}")
+            parts.append(
+                f"only method reached tol: {self.n_only_method}, only baseline: "
+                f"{self.n_only_baseline}, neither: {self.n_neither}"
+            )
         if self.n_diverged_method or self.n_diverged_baseline:
             parts.append(f"diverged runs: method {self.n_diverged_method}, baseline {self.n_diverged_baseline}")
         return "; ".join(parts)
@@ -326,9 +328,11 @@ def verdict_monotone(xs: Sequence[float], ys: Sequence[float], resolved: Sequenc
         span += f" ({n_dropped} unresolved dropped)"
     if bad.size:
         i = bad[0]
-        return Verdict(NOT_SUPPORTED, RULE_MONOTONE,
-                       f"{span}; {bad.size} non-increasing step(s), first x={x[i]:.3g}→{x[i + 1]:.3g}: "
-                       f"{y[i]:.4g}→{y[i + 1]:.4g}")
+        return Verdict(
+            NOT_SUPPORTED,
+            RULE_MONOTONE,
+            f"{span}; {bad.size} non-increasing step(s), first x={x[i]:.3g}→{x[i + 1]:.3g}: {y[i]:.4g}→{y[i + 1]:.4g}",
+        )
     return Verdict(SUPPORTED, RULE_MONOTONE, f"{span}; strictly increasing")
 
 
@@ -438,8 +442,14 @@ CLAIM_COLUMNS = ["id", "claim", "evidence", "verdict", "measured", "rule"]
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
     """One row per claim with columns CLAIM_COLUMNS."""
     rows = [
-        {"id": c.id, "claim": c.sentence, "evidence": c.evidence, "verdict": c.verdict.label,
-         "measured": c.measured, "rule": c.verdict.rule}
+        {
+            "id": c.id,
+            "claim": c.sentence,
+            "evidence": c.evidence,
+            "verdict": c.verdict.label,
+            "measured": c.measured,
+            "rule": c.verdict.rule,
+        }
         for c in claims
     ]
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
@@ -449,7 +459,9 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_claims_markdown(claims: Sequence[Claim], title: str = "Claims and computed verdicts", preamble: str = "") -> str:
+def render_claims_markdown(
+    claims: Sequence[Claim], title: str = "Claims and computed verdicts", preamble: str = ""
+) -> str:
     """CLAIMS.md: a summary table (claim, evidence, verdict) then, per claim, the rule, the numbers
     and each part's verdict."""
     lines = [f"# {title}", ""]
@@ -460,8 +472,13 @@ def render_claims_markdown(claims: Sequence[Claim], title: str = "Claims and com
         lines.append(f"| {c.id} | {_md_cell(c.sentence)} | {_md_cell(c.evidence)} | **{c.verdict.label}** |")
     lines.append("")
     for c in claims:
-        lines += [f"## Claim {c.id}: {c.sentence}", "", f"- **Verdict:** {c.verdict.label}",
-                  f"- **Evidence:** {c.evidence}", f"- **Rule:** {c.verdict.rule}"]
+        lines += [
+            f"## Claim {c.id}: {c.sentence}",
+            "",
+            f"- **Verdict:** {c.verdict.label}",
+            f"- **Evidence:** {c.evidence}",
+            f"- **Rule:** {c.verdict.rule}",
+        ]
         if c.parts:
             lines.append("- **Parts:**")
             for name, v in c.parts.items():
@@ -476,7 +493,9 @@ def render_claims_markdown(claims: Sequence[Claim], title: str = "Claims and com
 RUN_COLUMNS = ("method", "seed", "steps_to_tol", "diverged", "budget")
 
 
-def speedup_table(runs: pd.DataFrame, baseline: str, group_cols: Sequence[str] = (), level: float = 0.95) -> pd.DataFrame:
+def speedup_table(
+    runs: pd.DataFrame, baseline: str, group_cols: Sequence[str] = (), level: float = 0.95
+) -> pd.DataFrame:
     """Paired speed-up of every method over ``baseline`` within each group, with its verdict.
 
     ``runs`` has one row per run with columns RUN_COLUMNS (``steps_to_tol`` = math.inf when the
@@ -506,7 +525,9 @@ def speedup_table(runs: pd.DataFrame, baseline: str, group_cols: Sequence[str] =
             seeds = sorted(base.index)
             budgets = set(base.loc[seeds, "budget"]) | set(mg.loc[seeds, "budget"])
             if len(budgets) != 1:
-                raise ValueError(f"group {dict(zip(group_cols, key))}: method {method!r} and baseline differ in budget {budgets}")
+                raise ValueError(
+                    f"group {dict(zip(group_cols, key))}: method {method!r} and baseline differ in budget {budgets}"
+                )
             budgets_value = budgets.pop()
             stats = paired_speedup(
                 base.loc[seeds, "steps_to_tol"].to_numpy(float),
@@ -522,16 +543,30 @@ def speedup_table(runs: pd.DataFrame, baseline: str, group_cols: Sequence[str] =
                 # Diagnostic only (no verdict): the speed-up if an intermediate σ_s network counted.
                 extra["speedup_first_below"] = paired_speedup(
                     base.loc[seeds, "steps_first_below"].to_numpy(float),
-                    mg.loc[seeds, "steps_first_below"].to_numpy(float), budgets_value, level).geo_mean
-            rows.append({
-                **dict(zip(group_cols, key)), "method": method, "n_seeds": len(seeds),
-                "speedup": stats.geo_mean, "ci_low": stats.ci_low, "ci_high": stats.ci_high,
-                "n_only_method": stats.n_only_method, "n_only_baseline": stats.n_only_baseline,
-                "n_neither": stats.n_neither, "n_diverged_method": stats.n_diverged_method,
-                "n_diverged_baseline": stats.n_diverged_baseline,
-                "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
-                "verdict": verdict.label, "numbers": verdict.numbers, "rule": verdict.rule, **extra,
-            })
+                    mg.loc[seeds, "steps_first_below"].to_numpy(float),
+                    budgets_value,
+                    level,
+                ).geo_mean
+            rows.append(
+                {
+                    **dict(zip(group_cols, key)),
+                    "method": method,
+                    "n_seeds": len(seeds),
+                    "speedup": stats.geo_mean,
+                    "ci_low": stats.ci_low,
+                    "ci_high": stats.ci_high,
+                    "n_only_method": stats.n_only_method,
+                    "n_only_baseline": stats.n_only_baseline,
+                    "n_neither": stats.n_neither,
+                    "n_diverged_method": stats.n_diverged_method,
+                    "n_diverged_baseline": stats.n_diverged_baseline,
+                    "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
+                    "verdict": verdict.label,
+                    "numbers": verdict.numbers,
+                    "rule": verdict.rule,
+                    **extra,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -550,7 +585,9 @@ RULE_TOLERANCE = (
 )
 
 
-def baseline_tolerance(histories: Sequence[pd.DataFrame], statuses: Sequence[str], budget: int, fraction: float) -> float:
+def baseline_tolerance(
+    histories: Sequence[pd.DataFrame], statuses: Sequence[str], budget: int, fraction: float
+) -> float:
     """Loosest loss the baseline reaches at step ⌊fraction·budget⌋ over its seeds: max_i L_i(⌊fraction·T⌋).
 
     Diverged baseline runs are left out; NaN if all diverged. The tolerance comes from the
@@ -565,8 +602,9 @@ def baseline_tolerance(histories: Sequence[pd.DataFrame], statuses: Sequence[str
     return max(finite) if finite else math.nan
 
 
-def add_steps_to_tolerance(runs: pd.DataFrame, histories: pd.DataFrame, group_cols: Sequence[str], baseline: str,
-                           fraction: float) -> pd.DataFrame:
+def add_steps_to_tolerance(
+    runs: pd.DataFrame, histories: pd.DataFrame, group_cols: Sequence[str], baseline: str, fraction: float
+) -> pd.DataFrame:
     """``runs`` with columns ``tolerance`` (per group, :func:`baseline_tolerance`), ``steps_to_tol``
     (:func:`steps_to_tolerance`), ``steps_first_below`` (:func:`steps_first_below`, a diagnostic)
     and ``diverged`` added.
@@ -576,7 +614,10 @@ def add_steps_to_tolerance(runs: pd.DataFrame, histories: pd.DataFrame, group_co
     A group whose baseline diverged on every seed gets tolerance NaN and steps_to_tol inf for all.
     """
     keys = [*group_cols, "method", "seed"]
-    for name, table, cols in (("runs", runs, [*keys, "status", "budget"]), ("histories", histories, [*keys, "step", "train_loss"])):
+    for name, table, cols in (
+        ("runs", runs, [*keys, "status", "budget"]),
+        ("histories", histories, [*keys, "step", "train_loss"]),
+    ):
         missing = [c for c in cols if c not in table.columns]
         if missing:
             raise ValueError(f"{name} table lacks column(s) {missing}")
@@ -598,8 +639,10 @@ def add_steps_to_tolerance(runs: pd.DataFrame, histories: pd.DataFrame, group_co
         g["tolerance"] = tol
         g["diverged"] = [is_diverged(hist[tuple(r[k] for k in keys)], r["status"]) for _, r in g.iterrows()]
         for col, fn in (("steps_to_tol", steps_to_tolerance), ("steps_first_below", steps_first_below)):
-            g[col] = [fn(hist[tuple(r[k] for k in keys)], tol, r["status"]) if math.isfinite(tol) else math.inf
-                      for _, r in g.iterrows()]
+            g[col] = [
+                fn(hist[tuple(r[k] for k in keys)], tol, r["status"]) if math.isfinite(tol) else math.inf
+                for _, r in g.iterrows()
+            ]
         out.append(g)
     return pd.concat(out, ignore_index=True)
 

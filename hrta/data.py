@@ -13,6 +13,7 @@ so its odd part is linear and its even part a multiple of |x|: it cannot fit the
 1-D target (e.g. Runge's function), and the NTK restricted to inputs ±x is degenerate.
 Appending a column of ones (x ↦ (x, 1)) plays the role of a bias and removes both limitations.
 """
+
 from __future__ import annotations
 
 import json
@@ -144,7 +145,12 @@ TARGETS: dict[str, Target] = {
             "franke2d: Franke's function (sum of three Gaussian bumps minus one dip) on [0, 1]²",
         ),
         Target(
-            "sphere", 3, "unit sphere S^2 in R^3", uniform_sphere, sphere, "sphere: f(x) = x₁x₂ + x₃² + ½·sin(πx₃) on S²"
+            "sphere",
+            3,
+            "unit sphere S^2 in R^3",
+            uniform_sphere,
+            sphere,
+            "sphere: f(x) = x₁x₂ + x₃² + ½·sin(πx₃) on S²",
         ),
     )
 }
@@ -182,17 +188,13 @@ def check_arrays(X_train, y_train, X_test, y_test, source: str = "dataset") -> N
         if y.ndim != 1:
             raise DataError(f"{source}: y_{split} must be 1-D (n,), got shape {y.shape}")
         if y.shape[0] != X.shape[0]:
-            raise DataError(
-                f"{source}: y_{split} has {y.shape[0]} labels but X_{split} has {X.shape[0]} rows"
-            )
+            raise DataError(f"{source}: y_{split} has {y.shape[0]} labels but X_{split} has {X.shape[0]} rows")
     if X_train.shape[0] == 0:
         raise DataError(f"{source}: X_train is empty (0 rows)")
     if X_train.shape[1] == 0:
         raise DataError(f"{source}: X_train has 0 columns")
     if X_test.shape[1] != X_train.shape[1]:
-        raise DataError(
-            f"{source}: X_test has {X_test.shape[1]} columns but X_train has {X_train.shape[1]}"
-        )
+        raise DataError(f"{source}: X_test has {X_test.shape[1]} columns but X_train has {X_train.shape[1]}")
     for name, arr in arrays.items():
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         if bad:

@@ -12,6 +12,7 @@ the same config on the CPU.
 This module must not import torch at module level: figure and table jobs use it and should not pay
 for the torch import.
 """
+
 from __future__ import annotations
 
 import contextlib

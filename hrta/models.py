@@ -11,6 +11,7 @@ Deep network (the paper's "deep neural networks" extension), widths n_1..n_L::
 
 all weights N(0, 1), the homotopy activation on every hidden layer.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,10 @@ def resolve_dtype(dtype: str | torch.dtype = "float32") -> torch.dtype:
 
 
 def _check_width(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int,)) and not (
-        isinstance(value, float) and value.is_integer()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int,))
+        and not (isinstance(value, float) and value.is_integer())
     ):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     value = int(value)
@@ -89,9 +92,7 @@ def check_inputs(X: torch.Tensor, d: int) -> None:
         raise ValueError("inputs contain NaN or inf")
 
 
-def homotopy_and_derivative_(
-    Z: torch.Tensor, s: float, base: str, D: torch.Tensor, E: torch.Tensor
-) -> torch.Tensor:
+def homotopy_and_derivative_(Z: torch.Tensor, s: float, base: str, D: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
     """In place: Z ← σ_s(Z) = (1 − s)Z + s·base(Z) and D ← σ_s'(Z) = (1 − s) + s·base'(Z).
 
     For the smooth bases: tanh' = 1 − tanh², gelu(z) = zΦ(z), gelu'(z) = Φ(z) + zφ(z).
@@ -251,13 +252,13 @@ class TwoLayerNet(nn.Module):
         def pattern(j: int, k: int) -> torch.Tensor:
             # 1[XW_bᵀ > 0] for columns j..j+k, in place in the float dtype (no second n×k buffer).
             # (n, m) orientation with (d, ·)-shaped products: measured faster than (m, n) on CPU.
-            return torch.mm(X, W[j:j + k].T, out=buf["Z"][: n * k].view(n, k)).gt_(0)
+            return torch.mm(X, W[j : j + k].T, out=buf["Z"][: n * k].view(n, k)).gt_(0)
 
         torch.mul(W.T, a, out=aW)  # (a ⊙ W)ᵀ, (d, m)
         torch.sum(aW, 1, out=wa)  # Wᵀa
         V.zero_()
         for j, k in blocks:
-            V.addmm_(aW[:, j:j + k], pattern(j, k).T)  # += (P_b (a⊙W)_b)ᵀ, (d, n)
+            V.addmm_(aW[:, j : j + k], pattern(j, k).T)  # += (P_b (a⊙W)_b)ᵀ, (d, n)
         V.mul_(s).add_(wa[:, None], alpha=1.0 - s).mul_(Xt)
         torch.sum(V, 0, out=r)
         r.mul_(inv_sqrt_m).sub_(y)  # residual f − y
@@ -272,10 +273,10 @@ class TwoLayerNet(nn.Module):
             P = pattern(j, k) if len(blocks) > 1 else buf["Z"][: n * k].view(n, k)
             H = torch.mm(rX, P, out=buf["dc"][: d * k].view(d, k))  # (P_bᵀ(r ⊙ X))ᵀ
             H.mul_(s).add_(xr[:, None], alpha=1.0 - s)  # H_bᵀ, H_k = Σ_i r_i σ_s'(z_ik) x_i
-            torch.mul(H.T, a[j:j + k, None], out=grad_W[j:j + k])
+            torch.mul(H.T, a[j : j + k, None], out=grad_W[j : j + k])
             if self.train_output:
-                prod = torch.mul(W[j:j + k].T, H, out=buf["dc2"][: d * k].view(d, k))
-                torch.sum(prod, 0, out=grad_a[j:j + k])  # w_k·H_k = Σ_i r_i σ_s(z_ik)
+                prod = torch.mul(W[j : j + k].T, H, out=buf["dc2"][: d * k].view(d, k))
+                torch.sum(prod, 0, out=grad_a[j : j + k])  # w_k·H_k = Σ_i r_i σ_s(z_ik)
         grad_W.mul_(c)
         if not self.train_output:
             return loss, grad_W, None

@@ -22,6 +22,7 @@ E[u|v|], E[sign u] vanish by the symmetry (u, v) → (−u, −v), and with θ t
     E[σ_s σ_s]  = |x||x'| [(1 − s/2)² cos θ + (s/2)² (2/π)(sin θ + (π/2 − θ) cos θ)]
                                                             (E[|u||v|]: arc-cosine kernel of degree 1)
 """
+
 from __future__ import annotations
 
 import math

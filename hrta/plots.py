@@ -7,6 +7,7 @@ PNG and PDF with a provenance sidecar (:func:`hrta.io.write_metadata`). Tables a
 Imports are lazy where they are expensive: table jobs import this module without matplotlib or
 seaborn (seaborn pulls in scipy.stats, about 3 s per process), and nothing here imports torch.
 """
+
 from __future__ import annotations
 
 import math
@@ -138,6 +139,7 @@ def mean_std(mean: float, std: float, digits: int = 3) -> str:
 
 def markdown_table(df: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table of the (already formatted) DataFrame."""
+
     def cell(value) -> str:
         return str(value).replace("|", "\\|")  # a bare '|' would end the cell
 
@@ -150,10 +152,27 @@ def markdown_table(df: pd.DataFrame) -> str:
 
 # Plain-ASCII LaTeX for the characters the tables use, so the .tex compiles with pdflatex too.
 _TEX_ESCAPES = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$",
-    "±": r"$\pm$", "→": r"$\to$", "≤": r"$\le$", "−": r"$-$", "·": r"$\cdot$", "²": r"$^2$",
-    "λ": r"$\lambda$", "κ": r"$\kappa$", "ρ": r"$\rho$", "Σ": r"$\Sigma$", "Δ": r"$\Delta$", "∞": r"$\infty$",
-    "‖": r"$\|$", "|": r"$|$", "—": "--",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "_": r"\_",
+    "#": r"\#",
+    "$": r"\$",
+    "±": r"$\pm$",
+    "→": r"$\to$",
+    "≤": r"$\le$",
+    "−": r"$-$",
+    "·": r"$\cdot$",
+    "²": r"$^2$",
+    "λ": r"$\lambda$",
+    "κ": r"$\kappa$",
+    "ρ": r"$\rho$",
+    "Σ": r"$\Sigma$",
+    "Δ": r"$\Delta$",
+    "∞": r"$\infty$",
+    "‖": r"$\|$",
+    "|": r"$|$",
+    "—": "--",
 }
 
 

@@ -15,6 +15,7 @@ Use::
     check_memory(need, cap_mb=1024, what="training width m=1000000, n=100, float64")
     # ResourceError: training width m=1000000, n=100, float64 needs ≈ 2.3 GB > cap 1.0 GB; ...
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,9 @@ def _base(base: str) -> str:
 # training
 
 
-def two_layer_buffer_elements(b: int, m: int, d: int, base: str = "relu", itemsize: int = 4,
-                              device: str = "cpu") -> int:
+def two_layer_buffer_elements(
+    b: int, m: int, d: int, base: str = "relu", itemsize: int = 4, device: str = "cpu"
+) -> int:
     """Elements of the work buffers TwoLayerNet.loss_and_grad allocates for a batch of b rows
     (TwoLayerNet._fast_buffers; one set per distinct batch size, kept for the model's lifetime)::
 
@@ -75,9 +77,19 @@ def two_layer_buffer_elements(b: int, m: int, d: int, base: str = "relu", itemsi
     return elements
 
 
-def two_layer_train_mb(n: int, m: int, d: int, *, base: str = "relu", optimizer: str = "gd",
-                       batch_size: int | None = None, n_test: int = 0, train_output: bool = True,
-                       dtype: str = "float32", device: str = "cpu") -> float:
+def two_layer_train_mb(
+    n: int,
+    m: int,
+    d: int,
+    *,
+    base: str = "relu",
+    optimizer: str = "gd",
+    batch_size: int | None = None,
+    n_test: int = 0,
+    train_output: bool = True,
+    dtype: str = "float32",
+    device: str = "cpu",
+) -> float:
     """Peak memory (MB) of ``hrta.train.train`` on a TwoLayerNet of width m, n training rows of
     dimension d (constant feature included) and n_test test rows, in ``dtype``::
 
@@ -121,8 +133,9 @@ def two_layer_train_mb(n: int, m: int, d: int, *, base: str = "relu", optimizer:
 _EMPIRICAL_CHUNK_TEMPORARIES = {"relu": 6, "tanh": 6, "gelu": 7}
 
 
-def empirical_ntk_mb(n: int, m: int, d: int, *, base: str = "relu", train_output: bool = True,
-                     dtype: str = "float32") -> float:
+def empirical_ntk_mb(
+    n: int, m: int, d: int, *, base: str = "relu", train_output: bool = True, dtype: str = "float32"
+) -> float:
     """Peak memory (MB) of ``hrta.ntk.empirical_ntk`` for a TwoLayerNet (two_layer_ntk, chunked)::
 
         8 · [ max(k·n·c + 2n²,  3·n·c + 4n²)     chunk temporaries with K_out, K_in; at the end
@@ -145,8 +158,9 @@ def empirical_ntk_mb(n: int, m: int, d: int, *, base: str = "relu", train_output
     return (8 * elements64 + cast) / MB
 
 
-def analytic_ntk_mb(n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_QUADRATURE_NODES,
-                    dtype: str = "float64") -> float:
+def analytic_ntk_mb(
+    n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_QUADRATURE_NODES, dtype: str = "float64"
+) -> float:
     """Peak memory (MB) of ``hrta.ntk.analytic_ntk`` on n inputs of dimension d (computed in float64)::
 
         8 · max( 5n²,                       e_ss, e_dd, X Xᵀ ⊙ e_dd, K + e_ss, K + Kᵀ and its half
@@ -228,30 +242,42 @@ def check_memory(estimate_mb: float, cap_mb: float | None, what: str, *, key: st
 # belt-and-braces check inside the job scripts)
 
 
-def train_job_mb(*, n: int, n_test: int, d: int, width: int, model: dict, optimizers: dict,
-                 dtype: str, device: str = "cpu") -> float:
+def train_job_mb(
+    *, n: int, n_test: int, d: int, width: int, model: dict, optimizers: dict, dtype: str, device: str = "cpu"
+) -> float:
     """Peak memory (MB) of one pipeline training job (scripts/train.py): its runs are sequential, so
     the peak is the largest two_layer_train_mb over its optimizer settings. ``model`` and
     ``optimizers`` are the config's e3/e4 ``model`` and ``optimizers`` sections."""
     device = "cpu" if device == "cpu" else "cuda"
     return max(
-        two_layer_train_mb(n, width, d, base=model.get("base", "relu"), optimizer=opt["optimizer"],
-                           batch_size=opt.get("batch_size"), n_test=n_test,
-                           train_output=model.get("train_output", True), dtype=dtype, device=device)
+        two_layer_train_mb(
+            n,
+            width,
+            d,
+            base=model.get("base", "relu"),
+            optimizer=opt["optimizer"],
+            batch_size=opt.get("batch_size"),
+            n_test=n_test,
+            train_output=model.get("train_output", True),
+            dtype=dtype,
+            device=device,
+        )
         for opt in optimizers.values()
     )
 
 
-def kernel_job_mb(*, n: int, d: int, width: int | None, base: str, layers: Sequence[str], dtype: str,
-                  cached_kernels: int = 0) -> float:
+def kernel_job_mb(
+    *, n: int, d: int, width: int | None, base: str, layers: Sequence[str], dtype: str, cached_kernels: int = 0
+) -> float:
     """Peak memory (MB) of one kernel job: the analytic NTK (width None) or the empirical NTK at
     ``width`` next to its analytic reference; ``cached_kernels`` n×n float64 kernels held meanwhile."""
     analytic = analytic_ntk_mb(n, d, base=base, dtype="float64")
     held = 8 * n * n * cached_kernels / MB
     if width is None:
         return analytic + held
-    empirical = max(empirical_ntk_mb(n, width, d, base=base, train_output=(layer == "both"), dtype=dtype)
-                    for layer in layers)
+    empirical = max(
+        empirical_ntk_mb(n, width, d, base=base, train_output=(layer == "both"), dtype=dtype) for layer in layers
+    )
     return max(analytic, empirical + 8 * n * n / MB) + held
 
 
@@ -272,25 +298,45 @@ def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3
         n, n_test, d = _dataset_sizes(config["datasets"][sec["dataset"]])
         model = sec.get("model", {})
         for width in sec["widths"]:
-            mb = train_job_mb(n=n, n_test=n_test, d=d, width=width, model=model, optimizers=sec["optimizers"],
-                              dtype=dtype, device=device)
+            mb = train_job_mb(
+                n=n,
+                n_test=n_test,
+                d=d,
+                width=width,
+                model=model,
+                optimizers=sec["optimizers"],
+                dtype=dtype,
+                device=device,
+            )
             jobs.append((f"train job {exp} width m={width} (n={n}, n_test={n_test}, d={d}, {dtype})", mb))
         if exp == "e4":
             layers = ["both" if model.get("train_output", True) else "first"]
             s_count = len({s for m in sec["methods"].values() for s in _schedule_s(m["schedule"])})
             for width in sec["widths"]:
-                mb = kernel_job_mb(n=n, d=d, width=width, base=model.get("base", "relu"), layers=layers,
-                                   dtype=dtype, cached_kernels=s_count)
+                mb = kernel_job_mb(
+                    n=n,
+                    d=d,
+                    width=width,
+                    base=model.get("base", "relu"),
+                    layers=layers,
+                    dtype=dtype,
+                    cached_kernels=s_count,
+                )
                 jobs.append((f"kernel job e4_theory width m={width} (n={n}, d={d}, {dtype})", mb))
     e2 = config.get("e2")
     if e2:
         n, _, d = _dataset_sizes(config["datasets"][e2["dataset"]])
         cached = len(e2["layers"]) * len(e2["s_empirical"])
-        jobs.append((f"kernel job e2_analytic (n={n}, d={d})",
-                     kernel_job_mb(n=n, d=d, width=None, base=e2["base"], layers=e2["layers"], dtype=dtype)))
+        jobs.append(
+            (
+                f"kernel job e2_analytic (n={n}, d={d})",
+                kernel_job_mb(n=n, d=d, width=None, base=e2["base"], layers=e2["layers"], dtype=dtype),
+            )
+        )
         for width in e2["widths"]:
-            mb = kernel_job_mb(n=n, d=d, width=width, base=e2["base"], layers=e2["layers"], dtype=dtype,
-                               cached_kernels=cached)
+            mb = kernel_job_mb(
+                n=n, d=d, width=width, base=e2["base"], layers=e2["layers"], dtype=dtype, cached_kernels=cached
+            )
             jobs.append((f"kernel job e2_empirical width m={width} (n={n}, d={d}, {dtype})", mb))
     return jobs
 

@@ -12,6 +12,7 @@ it is the last stage's final s, so the parameters after the last update are eval
 String form: comma-separated stages, e.g. "0.5x2000,1x8000" or "0.5:1x1000,1x9000".
 List (YAML) form: [{s: 0.5, steps: 2000}, {s: [0.5, 1.0], steps: 1000}].
 """
+
 from __future__ import annotations
 
 import bisect

@@ -13,6 +13,7 @@ the kernel-scaled rate of a stage is lr = c / λ_max(K_s/n) with K_s the infinit
 (:func:`hrta.ntk.analytic_ntk`) on the training inputs and c = ``fraction`` (c = 1 is half the
 stability limit). A ramp stage uses the largest λ_max over its two end points.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,17 @@ from .schedules import Schedule, parse_schedule
 from .train import HISTORY_COLUMNS, TrainConfig, TrainResult, train
 
 MODEL_KINDS = ("two_layer", "deep")
-OPTIMIZER_KEYS = ("optimizer", "lr", "lr_schedule", "lr_gamma", "lr_step_every", "lr_min", "batch_size",
-                  "adam_betas", "adam_eps")
+OPTIMIZER_KEYS = (
+    "optimizer",
+    "lr",
+    "lr_schedule",
+    "lr_gamma",
+    "lr_step_every",
+    "lr_min",
+    "batch_size",
+    "adam_betas",
+    "adam_eps",
+)
 
 
 def build_model(spec: Mapping[str, Any], d: int, seed: int, dtype: str = "float64", device: str = "cpu") -> nn.Module:
@@ -40,19 +50,42 @@ def build_model(spec: Mapping[str, Any], d: int, seed: int, dtype: str = "float6
     if kind == "two_layer":
         if "width" not in spec:
             raise ValueError("model spec of kind 'two_layer' needs 'width'")
-        return TwoLayerNet(d, spec["width"], base=base, seed=seed, output_init=spec.get("output_init", "gaussian"),
-                           train_output=spec.get("train_output", True), dtype=dtype, device=device)
+        return TwoLayerNet(
+            d,
+            spec["width"],
+            base=base,
+            seed=seed,
+            output_init=spec.get("output_init", "gaussian"),
+            train_output=spec.get("train_output", True),
+            dtype=dtype,
+            device=device,
+        )
     if kind == "deep":
         if "widths" not in spec:
             raise ValueError("model spec of kind 'deep' needs 'widths' (hidden-layer widths)")
-        return DeepNet(d, list(spec["widths"]), base=base, seed=seed, train_output=spec.get("train_output", True),
-                       dtype=dtype, device=device)
+        return DeepNet(
+            d,
+            list(spec["widths"]),
+            base=base,
+            seed=seed,
+            train_output=spec.get("train_output", True),
+            dtype=dtype,
+            device=device,
+        )
     raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
 
 
-def train_config(optimizer: Mapping[str, Any], schedule, *, lr: float | None = None, log_every: int = 10,
-                 dtype: str = "float64", device: str = "cpu", divergence_threshold: float = 1e12,
-                 seed: int = 0) -> TrainConfig:
+def train_config(
+    optimizer: Mapping[str, Any],
+    schedule,
+    *,
+    lr: float | None = None,
+    log_every: int = 10,
+    dtype: str = "float64",
+    device: str = "cpu",
+    divergence_threshold: float = 1e12,
+    seed: int = 0,
+) -> TrainConfig:
     """TrainConfig from an optimizer setting (config keys OPTIMIZER_KEYS; ``label`` ignored), ``lr``
     overriding the setting's rate when given."""
     unknown = set(optimizer) - set(OPTIMIZER_KEYS) - {"label"}
@@ -63,8 +96,15 @@ def train_config(optimizer: Mapping[str, Any], schedule, *, lr: float | None = N
         kwargs["adam_betas"] = tuple(kwargs["adam_betas"])
     if lr is not None:
         kwargs["lr"] = float(lr)
-    return TrainConfig(schedule=schedule, log_every=log_every, dtype=dtype, device=device,
-                       divergence_threshold=divergence_threshold, seed=seed, **kwargs)
+    return TrainConfig(
+        schedule=schedule,
+        log_every=log_every,
+        dtype=dtype,
+        device=device,
+        divergence_threshold=divergence_threshold,
+        seed=seed,
+        **kwargs,
+    )
 
 
 def kernel_lambda_max(X, s: float, base: str = "relu", layers: str = "both") -> float:
@@ -103,8 +143,9 @@ def train_stagewise(model: nn.Module, X, y, schedule, lrs: Sequence[float], base
         raise ValueError(f"need one learning rate per stage: {len(schedule.stages)} stages, {len(lrs)} rates")
     parts, offset, result = [], 0, None
     for i, (stage, lr) in enumerate(zip(schedule.stages, lrs)):
-        cfg = TrainConfig(**{**base_config.__dict__, "schedule": Schedule((stage,)), "lr": float(lr),
-                             "lr_schedule": "constant"})
+        cfg = TrainConfig(
+            **{**base_config.__dict__, "schedule": Schedule((stage,)), "lr": float(lr), "lr_schedule": "constant"}
+        )
         result = train(model, X, y, cfg)
         h = result.history.copy()
         h["step"] += offset
@@ -117,6 +158,11 @@ def train_stagewise(model: nn.Module, X, y, schedule, lrs: Sequence[float], base
         if result.status != "ok":
             break
     history = pd.concat(parts, ignore_index=True)[list(HISTORY_COLUMNS)]
-    return TrainResult(history=history, status=result.status, final_train_loss=result.final_train_loss,
-                       final_test_loss=result.final_test_loss, steps_done=int(history["step"].iloc[-1]),
-                       config=base_config)
+    return TrainResult(
+        history=history,
+        status=result.status,
+        final_train_loss=result.final_train_loss,
+        final_test_loss=result.final_test_loss,
+        steps_done=int(history["step"].iloc[-1]),
+        config=base_config,
+    )

@@ -21,6 +21,7 @@ run, or an unreadable one, raises CheckpointError naming the file. P is deleted 
 (ok or diverged): the caller writes the final output. The checkpoint options are arguments of
 ``train``, not TrainConfig fields, because they change where a run is stored, never its result.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -107,8 +108,10 @@ class TrainConfig:
                 raise ValueError("optimizer 'sgd' needs batch_size")
             _positive_int("batch_size", self.batch_size)
         elif self.batch_size is not None:
-            raise ValueError(f"batch_size is only used by optimizer 'sgd', got batch_size={self.batch_size!r} "
-                             f"with optimizer {self.optimizer!r}")
+            raise ValueError(
+                f"batch_size is only used by optimizer 'sgd', got batch_size={self.batch_size!r} "
+                f"with optimizer {self.optimizer!r}"
+            )
         _positive_int("log_every", self.log_every)
         resolve_dtype(self.dtype)
         resolve_device(self.device)
@@ -154,7 +157,9 @@ def _as_data(name: str, value: Any, dtype: torch.dtype, device: torch.device) ->
         tensor = torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{name} is not a numeric array: {err}") from None
-    if not (tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8)):
+    if not (
+        tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8)
+    ):
         raise ValueError(f"{name} must be a real numeric array, got dtype {tensor.dtype}")
     tensor = tensor.to(dtype=dtype, device=device)
     if not torch.isfinite(tensor).all():
@@ -170,8 +175,9 @@ def _check_pair(x_name: str, X: torch.Tensor, y_name: str, y: torch.Tensor, d: i
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"{y_name} must have shape ({X.shape[0]},) to match {x_name} {tuple(X.shape)}, "
-                         f"got {tuple(y.shape)}")
+        raise ValueError(
+            f"{y_name} must have shape ({X.shape[0]},) to match {x_name} {tuple(X.shape)}, got {tuple(y.shape)}"
+        )
     return y.contiguous()
 
 
@@ -184,9 +190,11 @@ def _trained_parameters(model: nn.Module) -> list[nn.Parameter]:
 def _loss_and_grads_fn(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list]]:
     """(X, y) -> (loss, gradients in the order of _trained_parameters)."""
     if isinstance(model, TwoLayerNet):
+
         def fast(X, y):
             loss, grad_W, grad_a = model.loss_and_grad(X, y)
             return loss, [grad_W] if grad_a is None else [grad_W, grad_a]
+
         return fast
 
     params = _trained_parameters(model)
@@ -196,6 +204,7 @@ def _loss_and_grads_fn(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor
             loss = 0.5 * torch.mean((model(X) - y) ** 2)
             grads = torch.autograd.grad(loss, params)
         return loss.detach(), list(grads)
+
     return generic
 
 
@@ -225,8 +234,8 @@ class _Adam:
 
     def step(self, grads, lr: float) -> None:
         self.t += 1
-        bc1 = 1.0 - self.beta1 ** self.t
-        bc2 = 1.0 - self.beta2 ** self.t
+        bc1 = 1.0 - self.beta1**self.t
+        bc2 = 1.0 - self.beta2**self.t
         with torch.no_grad():
             for p, g, m, v, den in zip(self.params, grads, self.m, self.v, self.denom):
                 m.mul_(self.beta1).add_(g, alpha=1.0 - self.beta1)
@@ -271,13 +280,16 @@ class _BatchStream:
         if self.perm is None or self.pos >= self.n:
             self.perm = torch.randperm(self.n, generator=self.gen).to(self.device)
             self.pos = 0
-        batch = self.perm[self.pos:self.pos + self.batch_size]
+        batch = self.perm[self.pos : self.pos + self.batch_size]
         self.pos += self.batch_size
         return batch
 
     def state(self) -> dict:
-        return {"generator": self.gen.get_state(), "perm": None if self.perm is None else self.perm.cpu(),
-                "pos": self.pos}
+        return {
+            "generator": self.gen.get_state(),
+            "perm": None if self.perm is None else self.perm.cpu(),
+            "pos": self.pos,
+        }
 
     def load_state(self, state: dict) -> None:
         self.gen.set_state(state["generator"])
@@ -295,8 +307,19 @@ def _batches(n: int, batch_size: int, seed: int, device: torch.device) -> _Batch
 
 CHECKPOINT_FORMAT = "hrta.train checkpoint"
 CHECKPOINT_VERSION = 1
-_CHECKPOINT_KEYS = ("format", "version", "fingerprint", "config", "step", "elapsed_s", "s", "model",
-                    "optimizer", "batches", "history")
+_CHECKPOINT_KEYS = (
+    "format",
+    "version",
+    "fingerprint",
+    "config",
+    "step",
+    "elapsed_s",
+    "s",
+    "model",
+    "optimizer",
+    "batches",
+    "history",
+)
 
 
 class CheckpointError(ValueError):
@@ -362,13 +385,16 @@ def _load_checkpoint(path: Path, fingerprint: dict, config: TrainConfig, total: 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for truncated/garbled files
-        raise CheckpointError(f"{where} is unreadable ({type(err).__name__}: {err}); "
-                              f"delete it to restart the run from step 0") from None
+        raise CheckpointError(
+            f"{where} is unreadable ({type(err).__name__}: {err}); delete it to restart the run from step 0"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{where} is not an hrta.train checkpoint; delete it to restart the run from step 0")
     if state.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(f"{where} has format version {state.get('version')!r}, this code reads "
-                              f"version {CHECKPOINT_VERSION}; delete it to restart the run from step 0")
+        raise CheckpointError(
+            f"{where} has format version {state.get('version')!r}, this code reads "
+            f"version {CHECKPOINT_VERSION}; delete it to restart the run from step 0"
+        )
     missing = [key for key in _CHECKPOINT_KEYS if key not in state]
     if missing:
         raise CheckpointError(f"{where} lacks {', '.join(missing)}; delete it to restart the run from step 0")
@@ -383,15 +409,26 @@ def _load_checkpoint(path: Path, fingerprint: dict, config: TrainConfig, total: 
     if stored.get("model") != fingerprint["model"]:
         differs.append("initial model differs (architecture, seed or weights)")
     if differs:
-        raise CheckpointError(f"{where} was written by a different run ({'; '.join(differs)}); "
-                              f"refusing to resume; delete it or use another checkpoint_path")
+        raise CheckpointError(
+            f"{where} was written by a different run ({'; '.join(differs)}); "
+            f"refusing to resume; delete it or use another checkpoint_path"
+        )
     if not (isinstance(state["step"], int) and 0 < state["step"] < total):
         raise CheckpointError(f"{where} has step {state['step']!r} outside (0, {total}); delete it")
     return state
 
 
-def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, y_test=None, *,
-          checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int | None = None) -> TrainResult:
+def train(
+    model: nn.Module,
+    X_train,
+    y_train,
+    config: TrainConfig,
+    X_test=None,
+    y_test=None,
+    *,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+) -> TrainResult:
     """Train ``model`` in place under ``config``; see the module docstring for the conventions.
 
     ``checkpoint_path`` and ``checkpoint_every`` (given together) turn on checkpoint/resume: the state
@@ -464,13 +501,22 @@ def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, 
     t = first
     for t in range(first, total + 1):
         if ckpt_path is not None and t > first and t % checkpoint_every == 0 and t < total:
-            _atomic_torch_save({
-                "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "fingerprint": fingerprint,
-                "config": _canonical_config(config), "step": t, "elapsed_s": time.perf_counter() - start,
-                "s": float(model.s), "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "optimizer": {"kind": config.optimizer, **(adam.state() if adam is not None else {})},
-                "batches": batches.state() if batches is not None else None, "history": list(rows),
-            }, ckpt_path)
+            _atomic_torch_save(
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "version": CHECKPOINT_VERSION,
+                    "fingerprint": fingerprint,
+                    "config": _canonical_config(config),
+                    "step": t,
+                    "elapsed_s": time.perf_counter() - start,
+                    "s": float(model.s),
+                    "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                    "optimizer": {"kind": config.optimizer, **(adam.state() if adam is not None else {})},
+                    "batches": batches.state() if batches is not None else None,
+                    "history": list(rows),
+                },
+                ckpt_path,
+            )
         s = schedule.s_at(t)
         if s != model.s:
             model.s = s
@@ -490,7 +536,8 @@ def train(model: nn.Module, X_train, y_train, config: TrainConfig, X_test=None, 
         else:
             train_loss = batch_loss = _full_loss(model, X, y)
         diverged = not (math.isfinite(batch_loss) and batch_loss <= threshold) or (
-            log and not (math.isfinite(train_loss) and train_loss <= threshold))
+            log and not (math.isfinite(train_loss) and train_loss <= threshold)
+        )
         if log or diverged:
             if not full_batch and not log:
                 train_loss = _full_loss(model, X, y)

@@ -5,6 +5,7 @@
 * claims_e6_lr_grid — E6 final training loss vs learning rate per method (claim 7).
 * claims_e7_sensitivity — E7 speed-up vs the number of samples n and the input dimension d.
 """
+
 import math
 import time
 
@@ -26,13 +27,17 @@ def outputs(name):
 
 
 def save(fig, name, cfg):
-    save_figure(fig, outputs(name), cfg, rule=smk.rule, inputs=list(smk.input),
-                timings={"job": time.perf_counter() - start})
+    save_figure(
+        fig, outputs(name), cfg, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start}
+    )
 
 
 def label(row):
-    parts = [str(row[c]) if c != "width" else f"m={int(row[c])}"
-             for c in ("cell", "optimizer", "width", "lr_choice") if c in row and pd.notna(row[c])]
+    parts = [
+        str(row[c]) if c != "width" else f"m={int(row[c])}"
+        for c in ("cell", "optimizer", "width", "lr_choice")
+        if c in row and pd.notna(row[c])
+    ]
     return f"{row['method']} ({', '.join(parts)})"
 
 
@@ -41,11 +46,15 @@ def finite_or(x, fallback):
 
 
 # ---- speed-up forest plot ---------------------------------------------------------------------
-panels = [("e3", "E3 — HRTA vs ReLU (claims 4, 5)"), ("e5", "E5 — extensions (claim 6)"),
-          ("e6", "E6 — fairness: best / kernel-scaled lr (claim 7)")]
+panels = [
+    ("e3", "E3 — HRTA vs ReLU (claims 4, 5)"),
+    ("e5", "E5 — extensions (claim 6)"),
+    ("e6", "E6 — fairness: best / kernel-scaled lr (claim 7)"),
+]
 heights = [max(1, (speedups.experiment == e).sum()) for e, _ in panels]
-fig, axes = subplots(len(panels), 1, width=FULL_WIDTH, panel_height=1.0,
-                     gridspec_kw={"height_ratios": heights}, sharex=True)
+fig, axes = subplots(
+    len(panels), 1, width=FULL_WIDTH, panel_height=1.0, gridspec_kw={"height_ratios": heights}, sharex=True
+)
 fig.set_size_inches(FULL_WIDTH, 0.8 + 0.22 * sum(heights))
 for ax, (exp, title) in zip(axes[:, 0], panels):
     rows = speedups[speedups.experiment == exp].reset_index(drop=True)
@@ -67,9 +76,15 @@ finite = speedups[["ci_low", "speedup", "ci_high"]].to_numpy(float)
 finite = finite[np.isfinite(finite) & (finite > 0)]
 if finite.size:
     axes[-1, 0].set_xlim(max(finite.min(), 1 / 30) / 1.3, min(finite.max(), 30) * 1.3)
-axes[-1, 0].set_xlabel("speed-up = baseline steps / method steps to tolerance (geometric mean, 95% CI; axis clipped at 1/30 and 30)")
-handles = [axes[0, 0].plot([], [], "o", color=colour, ms=3, label=verdict)[0] for verdict, colour in VERDICT_COLOURS.items()]
-handles += axes[0, 0].plot([], [], "D", mfc="none", color="0.3", ms=3.5, label="first step ≤ tol under any s (diagnostic)")
+axes[-1, 0].set_xlabel(
+    "speed-up = baseline steps / method steps to tolerance (geometric mean, 95% CI; axis clipped at 1/30 and 30)"
+)
+handles = [
+    axes[0, 0].plot([], [], "o", color=colour, ms=3, label=verdict)[0] for verdict, colour in VERDICT_COLOURS.items()
+]
+handles += axes[0, 0].plot(
+    [], [], "D", mfc="none", color="0.3", ms=3.5, label="first step ≤ tol under any s (diagnostic)"
+)
 fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=6)
 save(fig, "claims_speedups", dict(smk.params.claims))
 
@@ -91,7 +106,9 @@ for r, opt in enumerate(opts):
                 continue
             wide = sel.pivot(index="step", columns="seed", values="train_loss").dropna()
             mean, lo, hi = geometric_band(wide.to_numpy(), axis=1)
-            n_div = (runs[(runs.cell == model) & (runs.optimizer == opt) & (runs.method == method)].status != "ok").sum()
+            n_div = (
+                runs[(runs.cell == model) & (runs.optimizer == opt) & (runs.method == method)].status != "ok"
+            ).sum()
             name = e5["methods"][method].get("label", method) + (f" ({n_div} diverged)" if n_div else "")
             ax.plot(wide.index, mean, color=colours[method], label=name)
             ax.fill_between(wide.index, lo, hi, color=colours[method], alpha=0.2, lw=0)
@@ -121,19 +138,36 @@ for c, opt in enumerate(opts6):
     ax = axes[0, c]
     for k, method in enumerate(methods6):
         sel = grid[(grid.optimizer == opt) & (grid.method == method)]
-        by_lr = sel.groupby("lr_value")["loss"].apply(lambda v: float(np.exp(np.log(v).mean())) if v.notna().all() else np.nan)
-        ax.plot(by_lr.index, by_lr.values, "o-", color=colours[method], ms=3,
-                label=e6["methods"][method].get("label", method))
+        by_lr = sel.groupby("lr_value")["loss"].apply(
+            lambda v: float(np.exp(np.log(v).mean())) if v.notna().all() else np.nan
+        )
+        ax.plot(
+            by_lr.index,
+            by_lr.values,
+            "o-",
+            color=colours[method],
+            ms=3,
+            label=e6["methods"][method].get("label", method),
+        )
         div = sel.groupby("lr_value")["loss"].apply(lambda v: v.isna().sum())
         for lr, n_div in div.items():
             if n_div:
-                ax.annotate(f"{n_div}×div", (lr, 0.99 - 0.06 * k), xycoords=("data", "axes fraction"), fontsize=5,
-                            ha="center", va="top", color=colours[method])
+                ax.annotate(
+                    f"{n_div}×div",
+                    (lr, 0.99 - 0.06 * k),
+                    xycoords=("data", "axes fraction"),
+                    fontsize=5,
+                    ha="center",
+                    va="top",
+                    color=colours[method],
+                )
         kern = runs6[(runs6.lr_factor.astype(str) == "kernel") & (runs6.optimizer == opt) & (runs6.method == method)]
         if len(kern) and (kern.status == "ok").all():
             ax.axhline(float(np.exp(np.log(kern.final_train_loss).mean())), color=colours[method], ls=":", lw=1)
     if e6.get("kernel_lr") and e6["kernel_lr"]["optimizer"] == opt:
-        ax.plot([], [], ls=":", color="0.3", label=f"dotted: η = {e6['kernel_lr']['fraction']:g}/λ_max(K_s/n) per stage")
+        ax.plot(
+            [], [], ls=":", color="0.3", label=f"dotted: η = {e6['kernel_lr']['fraction']:g}/λ_max(K_s/n) per stage"
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     lrs = sorted(grid.loc[grid.optimizer == opt, "lr_value"].unique())
@@ -153,16 +187,34 @@ rows7["d"] = rows7.target.map(lambda t: TARGETS[t].d)
 ref = smk.params.e7_reference
 fig, axes = subplots(1, 2, width=FULL_WIDTH, panel_height=2.2, sharey=True)
 colours = palette([m for m in e7["methods"] if m != e7["baseline"]])
-for ax, (xcol, keep, xlabel) in zip(axes[0], [
+for ax, (xcol, keep, xlabel) in zip(
+    axes[0],
+    [
         ("n", rows7.target == ref["target"], "number of training samples n"),
-        ("d", rows7.n == ref["n_train"], "input dimension d (" + ", ".join(f"{t}: {TARGETS[t].d}" for t in e7["targets"]) + ")")]):
+        (
+            "d",
+            rows7.n == ref["n_train"],
+            "input dimension d (" + ", ".join(f"{t}: {TARGETS[t].d}" for t in e7["targets"]) + ")",
+        ),
+    ],
+):
     for (opt, method), g in rows7[keep].groupby(["optimizer", "method"], sort=False):
         g = g.sort_values(xcol)
         y = g.speedup.to_numpy(float)
-        err = [np.maximum(y - g.ci_low.fillna(g.speedup).to_numpy(float), 0),
-               np.maximum(g.ci_high.fillna(g.speedup).to_numpy(float) - y, 0)]
-        ax.errorbar(g[xcol], y, yerr=err, fmt="o-", ms=3, capsize=2, color=colours.get(method),
-                    label=f"{e7['methods'][method].get('label', method)} ({opt})")
+        err = [
+            np.maximum(y - g.ci_low.fillna(g.speedup).to_numpy(float), 0),
+            np.maximum(g.ci_high.fillna(g.speedup).to_numpy(float) - y, 0),
+        ]
+        ax.errorbar(
+            g[xcol],
+            y,
+            yerr=err,
+            fmt="o-",
+            ms=3,
+            capsize=2,
+            color=colours.get(method),
+            label=f"{e7['methods'][method].get('label', method)} ({opt})",
+        )
     ax.axhline(1.0, color="k", lw=0.8, ls="--")
     ax.set_xlabel(xlabel)
     ax.set_yscale("log")

@@ -3,6 +3,7 @@
 Nothing here is typed by hand but the claim sentences: every verdict is a rule of hrta.claims applied
 to this run's data (E2 spectra and kernel errors, E4 rates, the speed-ups of E3 and E5–E7).
 """
+
 import time
 
 import numpy as np
@@ -31,9 +32,13 @@ def speedup_parts(exp, name_cols, methods=None):
     parts = {}
     for _, row in rows.iterrows():
         name = ", ".join(f"{c}={value(row[c])}" for c in name_cols)
-        parts[name] = C.Verdict(row["verdict"], row["rule"], f"{row['numbers']}; tolerance {row['tolerance']:.3g}; "
-                                f"diagnostic, counting the first logged step ≤ tol under any s: "
-                                f"{row['speedup_first_below']:.3g}×")
+        parts[name] = C.Verdict(
+            row["verdict"],
+            row["rule"],
+            f"{row['numbers']}; tolerance {row['tolerance']:.3g}; "
+            f"diagnostic, counting the first logged step ≤ tol under any s: "
+            f"{row['speedup_first_below']:.3g}×",
+        )
     return parts
 
 
@@ -51,70 +56,132 @@ claims = []
 # 1 — λ_min of the analytic kernel vs s on the open interval (0, 2), per layer choice.
 analytic = pd.read_csv(smk.input.e2_analytic)
 inside = analytic[(analytic["s"] > 0) & (analytic["s"] < 2)]
-parts = {f"layers={layers}": C.verdict_monotone(g["s"], g["lambda_min"], g["lambda_min_resolved"])
-         for layers, g in inside.groupby("layers", sort=False)}
-claims.append(claim("1", "λ_min of the infinite-width NTK of σ_s (of K_s/n) grows with s on (0, 2), for the "
-                    "both-layer and the first-layer kernel.", "figures/e2_spectrum.png; figures/tables/e2_spectrum.csv",
-                    parts))
+parts = {
+    f"layers={layers}": C.verdict_monotone(g["s"], g["lambda_min"], g["lambda_min_resolved"])
+    for layers, g in inside.groupby("layers", sort=False)
+}
+claims.append(
+    claim(
+        "1",
+        "λ_min of the infinite-width NTK of σ_s (of K_s/n) grows with s on (0, 2), for the "
+        "both-layer and the first-layer kernel.",
+        "figures/e2_spectrum.png; figures/tables/e2_spectrum.csv",
+        parts,
+    )
+)
 
 # 2 — empirical kernel → analytic kernel as the width grows, per (layers, s).
 empirical = pd.concat([pd.read_csv(p) for p in smk.input.e2_empirical], ignore_index=True)
-parts = {f"layers={layers}, s={s:g}": C.verdict_decreasing_with_width(g["width"], g["rel_error"])
-         for (layers, s), g in empirical.groupby(["layers", "s"], sort=False)}
-claims.append(claim("2", "The empirical NTK approaches the infinite-width kernel as the width grows "
-                    "(‖K_emp − K_∞‖_F/‖K_∞‖_F decreases with m).", "figures/e2_kernel_error.png", parts))
+parts = {
+    f"layers={layers}, s={s:g}": C.verdict_decreasing_with_width(g["width"], g["rel_error"])
+    for (layers, s), g in empirical.groupby(["layers", "s"], sort=False)
+}
+claims.append(
+    claim(
+        "2",
+        "The empirical NTK approaches the infinite-width kernel as the width grows "
+        "(‖K_emp − K_∞‖_F/‖K_∞‖_F decreases with m).",
+        "figures/e2_kernel_error.png",
+        parts,
+    )
+)
 
 # 3 — measured GD decay exponent vs the NTK prediction (analytic kernel), better at larger widths.
 rates = pd.read_csv(smk.input.e4_rates)
 rates = rates[(rates["status"] == "ok") & np.isfinite(rates["kappa_ratio_analytic"])]
 rates = rates.assign(mismatch=(rates["kappa_ratio_analytic"] - 1.0).abs())
-parts = {f"method={m}": C.verdict_rate_matches_ntk(g["width"], g["mismatch"], cfg["rate_tolerance"])
-         for m, g in rates.groupby("method", sort=False)}
-claims.append(claim("3", "Full-batch GD loss decays at the rate the NTK predicts, and the match is better at "
-                    "larger widths.", "figures/e4_rates.png; figures/e4_curves.png; figures/tables/e4_match_vs_width.csv",
-                    parts, "mismatch = |κ_measured/κ_predicted − 1|, κ = −log(per-step loss factor) over the last "
-                    "fit window of each GD stage, prediction from the analytic kernel"))
+parts = {
+    f"method={m}": C.verdict_rate_matches_ntk(g["width"], g["mismatch"], cfg["rate_tolerance"])
+    for m, g in rates.groupby("method", sort=False)
+}
+claims.append(
+    claim(
+        "3",
+        "Full-batch GD loss decays at the rate the NTK predicts, and the match is better at larger widths.",
+        "figures/e4_rates.png; figures/e4_curves.png; figures/tables/e4_match_vs_width.csv",
+        parts,
+        "mismatch = |κ_measured/κ_predicted − 1|, κ = −log(per-step loss factor) over the last "
+        "fit window of each GD stage, prediction from the analytic kernel",
+    )
+)
 
 # 4 — HRTA vs the ReLU baseline (E3), each HRTA schedule × optimizer × width.
-claims.append(claim("4", "HRTA (0.5→1 and 1.5→1) reaches a loss tolerance in fewer steps than the ReLU baseline, "
-                    "under GD and under Adam, at each width.", "figures/e3_loss.png; figures/claims_speedups.png; "
-                    "figures/tables/claims_speedups.csv", speedup_parts("e3", ["optimizer", "width", "method"],
-                                                                         cfg["hrta_methods"]), tol_note))
+claims.append(
+    claim(
+        "4",
+        "HRTA (0.5→1 and 1.5→1) reaches a loss tolerance in fewer steps than the ReLU baseline, "
+        "under GD and under Adam, at each width.",
+        "figures/e3_loss.png; figures/claims_speedups.png; figures/tables/claims_speedups.csv",
+        speedup_parts("e3", ["optimizer", "width", "method"], cfg["hrta_methods"]),
+        tol_note,
+    )
+)
 
 # 5 — a relaxation stage (s > 1) vs staying at s = 1 (E3).
-claims.append(claim("5", "A relaxation stage (s > 1) speeds up training compared with staying at s = 1.",
-                    "figures/e3_loss.png; figures/claims_speedups.png",
-                    speedup_parts("e3", ["optimizer", "width", "method"], cfg["relaxation_methods"]), tol_note))
+claims.append(
+    claim(
+        "5",
+        "A relaxation stage (s > 1) speeds up training compared with staying at s = 1.",
+        "figures/e3_loss.png; figures/claims_speedups.png",
+        speedup_parts("e3", ["optimizer", "width", "method"], cfg["relaxation_methods"]),
+        tol_note,
+    )
+)
 
 # 6 — extensions (E5): other bases and a three-layer network.
-claims.append(claim("6", "The speed-up carries over to other activations (homotopy between the identity and tanh, "
-                    "GELU) and to a three-layer network.", "figures/claims_e5_extensions.png; figures/claims_speedups.png",
-                    speedup_parts("e5", ["cell", "optimizer", "method"]), tol_note))
+claims.append(
+    claim(
+        "6",
+        "The speed-up carries over to other activations (homotopy between the identity and tanh, "
+        "GELU) and to a three-layer network.",
+        "figures/claims_e5_extensions.png; figures/claims_speedups.png",
+        speedup_parts("e5", ["cell", "optimizer", "method"]),
+        tol_note,
+    )
+)
 
 # 7 — fairness (E6): each method at its own best learning rate, and at the kernel-scaled rate.
 steps = pd.read_csv(smk.input.steps)
 best = steps[(steps["experiment"] == "e6") & (steps["lr_choice"] == "best")]
 factors = [float(f) for f in smk.params.e6["lr_factors"]]
-at_edge = best["lr_factor"].astype(float).isin([min(factors), max(factors)]) if len(factors) > 1 else best["lr_factor"] == best["lr_factor"]
-edge_note = (f"best learning rate at an end of the grid (factors {factors}) for {int(at_edge.sum())} of {len(best)} "
-             "method × optimizer × seed runs — where it is, the optimum may lie outside the grid")
-claims.append(claim("7", "The speed-up survives when each method gets its own best learning rate from a grid, and "
-                    "when the GD rate is scaled to 1/λ_max(K_s/n).", "figures/claims_e6_lr_grid.png; "
-                    "figures/claims_speedups.png", speedup_parts("e6", ["optimizer", "lr_choice", "method"]),
-                    f"{tol_note}; {edge_note}"))
+at_edge = (
+    best["lr_factor"].astype(float).isin([min(factors), max(factors)])
+    if len(factors) > 1
+    else best["lr_factor"] == best["lr_factor"]
+)
+edge_note = (
+    f"best learning rate at an end of the grid (factors {factors}) for {int(at_edge.sum())} of {len(best)} "
+    "method × optimizer × seed runs — where it is, the optimum may lie outside the grid"
+)
+claims.append(
+    claim(
+        "7",
+        "The speed-up survives when each method gets its own best learning rate from a grid, and "
+        "when the GD rate is scaled to 1/λ_max(K_s/n).",
+        "figures/claims_e6_lr_grid.png; figures/claims_speedups.png",
+        speedup_parts("e6", ["optimizer", "lr_choice", "method"]),
+        f"{tol_note}; {edge_note}",
+    )
+)
 
 # E7 has no verdict of its own: it shows where the speed-up grows or vanishes.
 e7 = speedups[speedups["experiment"] == "e7"]
-e7_lines = ["## Sensitivity (E7, no verdict): speed-up by data set", "",
-            "| cell | optimizer | method | speed-up [95% CI] | verdict |", "|---|---|---|---|---|"]
+e7_lines = [
+    "## Sensitivity (E7, no verdict): speed-up by data set",
+    "",
+    "| cell | optimizer | method | speed-up [95% CI] | verdict |",
+    "|---|---|---|---|---|",
+]
 for _, r in e7.iterrows():
-    e7_lines.append(f"| {r['cell']} | {r['optimizer']} | {r['method']} | {r['speedup']:.3g} "
-                    f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}] | {r['verdict']} |")
+    e7_lines.append(
+        f"| {r['cell']} | {r['optimizer']} | {r['method']} | {r['speedup']:.3g} "
+        f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}] | {r['verdict']} |"
+    )
 
 preamble = (
     "Generated by the `claims_report` rule from this run's data; no verdict is typed by hand. "
     "Speed-up = baseline steps / method steps until the training loss stays at or below a tolerance "
-    "(\"stays\": the loss jumps when s switches, and only the final network counts), paired by seed; "
+    '("stays": the loss jumps when s switches, and only the final network counts), paired by seed; '
     f"{tol_note}. A diverged run counts as never reaching the tolerance. "
     "Intervals are 95% Student-t intervals (on log speed-ups, or on log-log slopes). "
     "Each claim holds only if every part holds (see the rule under each claim)."

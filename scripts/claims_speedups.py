@@ -7,6 +7,7 @@ tolerance give per-seed ratios baseline/method, their geometric mean, 95% t-inte
 (hrta.claims.speedup_table). E6 first keeps, for each optimizer × method × seed, the learning rate
 of the grid with the lowest final training loss ("best"), and separately the kernel-scaled rate.
 """
+
 import time
 
 import pandas as pd
@@ -58,8 +59,11 @@ grid = runs6[runs6["lr_factor"] != "kernel"]
 best = C.best_by_final_loss(grid, ["optimizer", "method", "seed"], "lr_factor").assign(lr_choice="best")
 kernel = runs6[runs6["lr_factor"] == "kernel"].assign(lr_choice="kernel")
 chosen = pd.concat([best, kernel], ignore_index=True)
-hist6 = hist6.merge(chosen[["optimizer", "method", "seed", "lr_factor", "lr_choice"]],
-                    on=["optimizer", "method", "seed", "lr_factor"], how="inner")
+hist6 = hist6.merge(
+    chosen[["optimizer", "method", "seed", "lr_factor", "lr_choice"]],
+    on=["optimizer", "method", "seed", "lr_factor"],
+    how="inner",
+)
 t, r = speedups("e6", chosen, hist6, ["optimizer", "lr_choice"])
 tables.append(t)
 steps.append(r)
@@ -67,8 +71,13 @@ steps.append(r)
 table = pd.concat(tables, ignore_index=True)
 steps = pd.concat(steps, ignore_index=True)
 for out in smk.output:
-    write_metadata(out, dict(smk.params.claims), rule=smk.rule, inputs=list(smk.input),
-                   timings={"job": time.perf_counter() - start})
+    write_metadata(
+        out,
+        dict(smk.params.claims),
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
 write_csv(table, smk.output.speedups)
 write_csv(steps, smk.output.steps)
 for row in table.itertuples():

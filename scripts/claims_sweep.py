@@ -7,6 +7,7 @@ optimizer's configured lr times every factor of ``lr_factors`` (E6's grid; [1] e
 Writes the concatenated histories (no wall-clock column, so the file is byte-identical between runs)
 and one row per run.
 """
+
 import time
 
 import pandas as pd
@@ -27,8 +28,12 @@ data_spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
 ds = make_dataset(**data_spec)
 model_spec = cfg["model"]
 layers = "both" if model_spec.get("train_output", True) else "first"
-common = dict(log_every=cfg["log_every"], dtype=cfg["dtype"], device=cfg["device"],
-              divergence_threshold=cfg["divergence_threshold"])
+common = dict(
+    log_every=cfg["log_every"],
+    dtype=cfg["dtype"],
+    device=cfg["device"],
+    divergence_threshold=cfg["divergence_threshold"],
+)
 
 # (optimizer name, lr factor or "kernel", optimizer setting)
 plans = [(name, factor, opt) for name, opt in cfg["optimizers"].items() for factor in cfg["lr_factors"]]
@@ -54,15 +59,40 @@ for seed in cfg["seeds"]:
                 lr_text = f"{opt['lr'] * factor:.4g}"
             wall = time.perf_counter() - t0
             hist = result.history.drop(columns=["elapsed_s", "test_loss"])
-            labels = {"cell": cfg["cell"], "optimizer": opt_name, "lr_factor": str(factor), "method": method, "seed": seed}
+            labels = {
+                "cell": cfg["cell"],
+                "optimizer": opt_name,
+                "lr_factor": str(factor),
+                "method": method,
+                "seed": seed,
+            }
             for col, value in reversed(labels.items()):
                 hist.insert(0, col, value)
             histories.append(hist)
-            runs.append({**labels, "lr": lr_text, "schedule": str(schedule), "budget": schedule.total_steps,
-                         "status": result.status, "steps_done": result.steps_done,
-                         "final_train_loss": result.final_train_loss, "wall_s": round(wall, 3)})
-            log.info("%s seed=%d %-8s lr×%-6s %-10s %s: %d steps, train loss %.3e (%.2f s)", cfg["cell"], seed,
-                     opt_name, factor, method, result.status, result.steps_done, result.final_train_loss, wall)
+            runs.append(
+                {
+                    **labels,
+                    "lr": lr_text,
+                    "schedule": str(schedule),
+                    "budget": schedule.total_steps,
+                    "status": result.status,
+                    "steps_done": result.steps_done,
+                    "final_train_loss": result.final_train_loss,
+                    "wall_s": round(wall, 3),
+                }
+            )
+            log.info(
+                "%s seed=%d %-8s lr×%-6s %-10s %s: %d steps, train loss %.3e (%.2f s)",
+                cfg["cell"],
+                seed,
+                opt_name,
+                factor,
+                method,
+                result.status,
+                result.steps_done,
+                result.final_train_loss,
+                wall,
+            )
 
 # wall_s is the only non-deterministic column: keep it in the sidecar, not in the runs table.
 runs = pd.DataFrame(runs)

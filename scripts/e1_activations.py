@@ -1,4 +1,5 @@
 """Rule `e1_activations`: σ_s(z) and σ_s'(z) on a grid of z for each configured s."""
+
 import time
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Rule `e2_analytic`: spectrum of the infinite-width NTK K_s/n on a fine grid of s (plus the s
 values where empirical kernels are measured, so the two can be compared exactly), per layer choice."""
+
 import time
 
 import numpy as np
@@ -20,9 +21,14 @@ cfg, grid = smk.params.settings, smk.params.s_grid
 ds = load_dataset(smk.input.dataset)
 X = torch.as_tensor(ds.X_train, dtype=torch.float64)
 n = X.shape[0]
-check_memory(kernel_job_mb(n=n, d=ds.d, width=None, base=cfg["base"], layers=cfg["layers"], dtype=cfg["dtype"]),
-             smk.config.get("resources", {}).get("max_mem_mb"), f"kernel job e2_analytic (n={n}, d={ds.d})")
-s_values = sorted(set(np.linspace(grid["start"], grid["stop"], grid["num"]).tolist()) | set(map(float, smk.params.s_empirical)))
+check_memory(
+    kernel_job_mb(n=n, d=ds.d, width=None, base=cfg["base"], layers=cfg["layers"], dtype=cfg["dtype"]),
+    smk.config.get("resources", {}).get("max_mem_mb"),
+    f"kernel job e2_analytic (n={n}, d={ds.d})",
+)
+s_values = sorted(
+    set(np.linspace(grid["start"], grid["stop"], grid["num"]).tolist()) | set(map(float, smk.params.s_empirical))
+)
 rows = []
 for layers in cfg["layers"]:
     for s in s_values:
@@ -36,7 +42,13 @@ for layers in cfg["layers"]:
         )
 table = pd.DataFrame(rows)
 out = smk.output[0]
-write_metadata(out, dict(cfg, s_grid=grid, s_empirical=list(smk.params.s_empirical)), rule=smk.rule, inputs=[smk.input.dataset],
-               timings={"job": time.perf_counter() - start}, extra={"normalization": "eigenvalues of K_s/n"})
+write_metadata(
+    out,
+    dict(cfg, s_grid=grid, s_empirical=list(smk.params.s_empirical)),
+    rule=smk.rule,
+    inputs=[smk.input.dataset],
+    timings={"job": time.perf_counter() - start},
+    extra={"normalization": "eigenvalues of K_s/n"},
+)
 write_csv(table, out)
 log.info("%d spectra (%d unresolved λ_min) -> %s", len(table), int((~table.lambda_min_resolved).sum()), out)

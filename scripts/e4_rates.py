@@ -9,6 +9,7 @@ next to the asymptotic prediction (1 − lr·λ_min(K_s/n))² (predicted_rate_an
 Decay exponents κ = −log ρ are compared as ratios κ_measured / κ_predicted (1 = perfect match);
 curve_gap_* = max over the stage of |log10 L_measured − log10 L_predicted| (decades).
 """
+
 import time
 
 import numpy as np
@@ -50,8 +51,14 @@ for key, group in stages.groupby(keys):
     width, seed, opt, method, stage = key
     by_kernel = group.set_index("kernel")
     first = group.iloc[0]
-    row = dict(zip(keys, key), s=first.s, start_step=int(first.start_step), steps=int(first.steps), lr=first.lr,
-               status=status.loc[(width, seed, method, opt)])
+    row = dict(
+        zip(keys, key),
+        s=first.s,
+        start_step=int(first.start_step),
+        steps=int(first.steps),
+        lr=first.lr,
+        status=status.loc[(width, seed, method, opt)],
+    )
     measured = hist_groups.get(key)
     if measured is None or row["status"] != "ok":  # diverged: every rate column present, NaN
         row["measured_rate"] = np.nan
@@ -80,7 +87,8 @@ for key, group in stages.groupby(keys):
 
 rates = pd.DataFrame(rows).sort_values(keys, kind="stable").reset_index(drop=True)
 out = smk.output[0]
-write_metadata(out, {"fit_window": fit_window}, rule=smk.rule, inputs=list(smk.input),
-               timings={"job": time.perf_counter() - start})
+write_metadata(
+    out, {"fit_window": fit_window}, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start}
+)
 write_csv(rates, out)
 log.info("%d stage rates -> %s", len(rates), out)

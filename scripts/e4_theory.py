@@ -10,6 +10,7 @@ For each seed, method and constant-s stage k (s_k, start step t_k, T_k steps):
     switch of s changes the function, which the linearized dynamics of one kernel cannot predict.
 Curves are written at the steps the training history logs, so they line up with the measured ones.
 """
+
 import time
 
 import numpy as np
@@ -38,10 +39,16 @@ X = torch.as_tensor(ds.X_train, dtype=torch.float64)
 y = torch.as_tensor(ds.y_train, dtype=torch.float64)
 n = X.shape[0]
 log_every = cfg["log_every"]
-s_count = len({s for m in cfg["methods"].values() for st in parse_schedule(m["schedule"]).stages for s in (st.s_start, st.s_end)})
-check_memory(kernel_job_mb(n=n, d=ds.d, width=width, base=model_cfg["base"], layers=[layers], dtype=cfg["dtype"],
-                           cached_kernels=s_count),
-             smk.config.get("resources", {}).get("max_mem_mb"), f"kernel job e4_theory width m={width} (n={n}, d={ds.d}, {cfg['dtype']})")
+s_count = len(
+    {s for m in cfg["methods"].values() for st in parse_schedule(m["schedule"]).stages for s in (st.s_start, st.s_end)}
+)
+check_memory(
+    kernel_job_mb(
+        n=n, d=ds.d, width=width, base=model_cfg["base"], layers=[layers], dtype=cfg["dtype"], cached_kernels=s_count
+    ),
+    smk.config.get("resources", {}).get("max_mem_mb"),
+    f"kernel job e4_theory width m={width} (n={n}, d={ds.d}, {cfg['dtype']})",
+)
 analytic = {}
 
 
@@ -52,8 +59,17 @@ def analytic_kernel(s):
 
 
 def new_model(s, seed):
-    return TwoLayerNet(ds.d, width, s=s, base=model_cfg["base"], seed=seed, output_init=model_cfg["output_init"],
-                       train_output=model_cfg["train_output"], dtype=cfg["dtype"], device=cfg["device"])
+    return TwoLayerNet(
+        ds.d,
+        width,
+        s=s,
+        base=model_cfg["base"],
+        seed=seed,
+        output_init=model_cfg["output_init"],
+        train_output=model_cfg["train_output"],
+        dtype=cfg["dtype"],
+        device=cfg["device"],
+    )
 
 
 def residual(model):
@@ -81,8 +97,15 @@ for seed in smk.params.seeds:
                 last = k == len(schedule.stages) - 1
                 if k > 0:  # replay the previous stage to reach the measured run's state at t_k
                     prev = schedule.stages[k - 1]
-                    tc = TrainConfig(schedule=str(prev), optimizer="gd", lr=lr, log_every=prev.steps,
-                                     dtype=cfg["dtype"], device=str(model.W.device), seed=seed)
+                    tc = TrainConfig(
+                        schedule=str(prev),
+                        optimizer="gd",
+                        lr=lr,
+                        log_every=prev.steps,
+                        dtype=cfg["dtype"],
+                        device=str(model.W.device),
+                        seed=seed,
+                    )
                     train(model, ds.X_train, ds.y_train, tc)
                 model.s = s
                 r_k = residual(model)
@@ -91,20 +114,42 @@ for seed in smk.params.seeds:
                 js = logged_steps(t_k, T, last)
                 for kind, K in kernels.items():
                     sp = spectrum(K / n)
-                    stages.append({
-                        "width": width, "seed": seed, "optimizer": opt_name, "method": method, "stage": k, "s": s,
-                        "start_step": t_k, "steps": T, "lr": lr, "kernel": kind,
-                        "lambda_min": sp.lambda_min, "lambda_max": sp.lambda_max,
-                        "lambda_min_resolved": sp.lambda_min_resolved,
-                        "lr_lambda_max": lr * sp.lambda_max,
-                        "predicted_rate": (1.0 - lr * sp.lambda_min) ** 2 if sp.lambda_min_resolved else np.nan,
-                        "loss_at_start": float(r_k.square().sum() / (2 * n)),
-                    })
+                    stages.append(
+                        {
+                            "width": width,
+                            "seed": seed,
+                            "optimizer": opt_name,
+                            "method": method,
+                            "stage": k,
+                            "s": s,
+                            "start_step": t_k,
+                            "steps": T,
+                            "lr": lr,
+                            "kernel": kind,
+                            "lambda_min": sp.lambda_min,
+                            "lambda_max": sp.lambda_max,
+                            "lambda_min_resolved": sp.lambda_min_resolved,
+                            "lr_lambda_max": lr * sp.lambda_max,
+                            "predicted_rate": (1.0 - lr * sp.lambda_min) ** 2 if sp.lambda_min_resolved else np.nan,
+                            "loss_at_start": float(r_k.square().sum() / (2 * n)),
+                        }
+                    )
                     pred = predict_loss_curve(K, r_k, lr, T)
-                    curves.append(pd.DataFrame({
-                        "width": width, "seed": seed, "optimizer": opt_name, "method": method, "kernel": kind, "stage": k, "s": s,
-                        "step": [t_k + j for j in js], "predicted_loss": pred[js],
-                    }))
+                    curves.append(
+                        pd.DataFrame(
+                            {
+                                "width": width,
+                                "seed": seed,
+                                "optimizer": opt_name,
+                                "method": method,
+                                "kernel": kind,
+                                "stage": k,
+                                "s": s,
+                                "step": [t_k + j for j in js],
+                                "predicted_loss": pred[js],
+                            }
+                        )
+                    )
                 t_k += T
     log.info("width %d seed %d done (%.1f s)", width, seed, time.perf_counter() - start)
 
@@ -112,10 +157,18 @@ curves = pd.concat(curves, ignore_index=True)
 stages = pd.DataFrame(stages)
 meta = dict(cfg, width=width, seeds=list(smk.params.seeds))
 for key in ("curves", "stages"):
-    write_metadata(smk.output[key], meta, rule=smk.rule, inputs=[smk.input.dataset], seeds=smk.params.seeds,
-                   timings={"job": time.perf_counter() - start},
-                   extra={"kernels": "analytic = infinite width; empirical = finite width at initialization",
-                          "normalization": "eigenvalues of K/n, loss (1/2n)||r||^2"})
+    write_metadata(
+        smk.output[key],
+        meta,
+        rule=smk.rule,
+        inputs=[smk.input.dataset],
+        seeds=smk.params.seeds,
+        timings={"job": time.perf_counter() - start},
+        extra={
+            "kernels": "analytic = infinite width; empirical = finite width at initialization",
+            "normalization": "eigenvalues of K/n, loss (1/2n)||r||^2",
+        },
+    )
 write_csv(curves, smk.output.curves)
 write_csv(stages, smk.output.stages)
 log.info("%d stage predictions -> %s", len(stages), smk.output.stages)

@@ -1,4 +1,5 @@
 """Rule `figure_e1_activations`: σ_s(z) and σ_s'(z) for the configured s values."""
+
 import time
 
 import pandas as pd

@@ -8,6 +8,7 @@ seeds). λ_min below the eigensolver's resolution floor is not a measurement and
 figures/e2_kernel_error: ‖K_emp − K_∞‖_F/‖K_∞‖_F vs width m on log-log axes (geometric mean over
 seeds, band exp(mean ± std of log error): the error is spread over decades), one line per s, one panel per layer choice;
 dashed: the Monte-Carlo rate m^{-1/2}."""
+
 import time
 
 import numpy as np
@@ -28,8 +29,11 @@ def spectrum_figure():
     widths = sorted(empirical.width.unique())
     colours = palette(["analytic"] + [int(w) for w in widths])
     markers = dict(zip(widths, "osD^v<>"))
-    quantities = [("lambda_min", r"$\lambda_{\min}(K_s/n)$", True), ("lambda_max", r"$\lambda_{\max}(K_s/n)$", False),
-                  ("condition_number", r"condition number $\kappa(K_s)$", True)]
+    quantities = [
+        ("lambda_min", r"$\lambda_{\min}(K_s/n)$", True),
+        ("lambda_max", r"$\lambda_{\max}(K_s/n)$", False),
+        ("condition_number", r"condition number $\kappa(K_s)$", True),
+    ]
     layers_list = list(e2["layers"])
     fig, axes = subplots(len(layers_list), 3, width=FULL_WIDTH, panel_height=1.9)
     span = float(e2["s_grid"]["stop"] - e2["s_grid"]["start"]) or 1.0
@@ -48,8 +52,17 @@ def spectrum_figure():
                     continue
                 st = g.groupby("s")[col].agg(["mean", "std"]).reset_index()
                 offset = (k - (len(widths) - 1) / 2) * 0.012 * span  # keep error bars of different widths apart
-                ax.errorbar(st.s + offset, st["mean"], yerr=st["std"].fillna(0.0), fmt=markers[w], ms=3, capsize=1.5,
-                            lw=0.8, color=colours[int(w)], label=f"$m={int(w)}$")
+                ax.errorbar(
+                    st.s + offset,
+                    st["mean"],
+                    yerr=st["std"].fillna(0.0),
+                    fmt=markers[w],
+                    ms=3,
+                    capsize=1.5,
+                    lw=0.8,
+                    color=colours[int(w)],
+                    label=f"$m={int(w)}$",
+                )
             unresolved = a[~a.lambda_min_resolved.astype(bool)]
             if needs_resolved and len(unresolved):
                 ax.axvspan(unresolved.s.min() - 1e-9, unresolved.s.max() + 1e-9, color="0.85", lw=0, zorder=0)
@@ -58,7 +71,14 @@ def spectrum_figure():
             ax.set_title(f"{'both layers' if layers == 'both' else 'first layer'} trained", fontsize=7)
     handles, labels = axes[0, 1].get_legend_handles_labels()  # λ_max panel: every width has points
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
-    save_figure(fig, [smk.output.spectrum_png, smk.output.spectrum_pdf], e2, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})
+    save_figure(
+        fig,
+        [smk.output.spectrum_png, smk.output.spectrum_pdf],
+        e2,
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
     log.info("spectrum figure written")
 
 
@@ -75,17 +95,36 @@ def kernel_error_figure():
         for s in s_values:
             table = g[g.s == s].pivot(index="width", columns="seed", values="rel_error").sort_index()
             mean, lo, hi = geometric_band(table.to_numpy().T)
-            ax.errorbar(table.index, mean, yerr=[mean - lo, hi - mean], marker="o", ms=3, capsize=1.5,
-                        color=colours[s], label=f"s = {s:g}")
+            ax.errorbar(
+                table.index,
+                mean,
+                yerr=[mean - lo, hi - mean],
+                marker="o",
+                ms=3,
+                capsize=1.5,
+                color=colours[s],
+                label=f"s = {s:g}",
+            )
         widths = np.array(sorted(g.width.unique()), float)
         ref = np.exp(np.log(g[g.width == widths[0]].rel_error).mean()) * np.sqrt(widths[0] / widths)
         ax.plot(widths, ref, "k--", lw=0.8, label=r"$\propto m^{-1/2}$")
-        ax.set(xscale="log", yscale="log", xlabel="width $m$",
-               title=f"{'both layers' if layers == 'both' else 'first layer'} trained")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="width $m$",
+            title=f"{'both layers' if layers == 'both' else 'first layer'} trained",
+        )
     axes[0, 0].set_ylabel(r"$\|K_{\mathrm{emp}}-K_\infty\|_F/\|K_\infty\|_F$")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=3)
-    save_figure(fig, [smk.output.error_png, smk.output.error_pdf], e2, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})
+    save_figure(
+        fig,
+        [smk.output.error_png, smk.output.error_pdf],
+        e2,
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
     log.info("kernel-error figure written")
 
 

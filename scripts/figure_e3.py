@@ -1,6 +1,7 @@
 """Rule `figure_e3_loss`: E3 training loss vs step (log scale), one row per optimizer, one column per
 width; line = geometric mean over seeds, band = exp(mean ± std of log L); dotted verticals mark each
 method's switches of s (in the method's colour). Diverged runs are left out and listed in their panel."""
+
 import time
 
 import numpy as np
@@ -30,7 +31,9 @@ for i, opt in enumerate(optimizer_order):
             spec = methods[method]
             sel = runs[(runs.optimizer == opt) & (runs.width == width) & (runs.method == method)]
             ok_seeds = sel[sel.status == "ok"].seed.tolist()
-            g = hist[(hist.optimizer == opt) & (hist.width == width) & (hist.method == method) & hist.seed.isin(ok_seeds)]
+            g = hist[
+                (hist.optimizer == opt) & (hist.width == width) & (hist.method == method) & hist.seed.isin(ok_seeds)
+            ]
             label = spec.get("label", method)
             if len(sel) > len(ok_seeds):
                 diverged.append(f"{label} {len(sel) - len(ok_seeds)}/{len(sel)}")
@@ -45,13 +48,27 @@ for i, opt in enumerate(optimizer_order):
         ax.set_yscale("log")
         ax.set_title(f"{optimizers[opt].get('label', opt)}, $m = {width}$")
         if diverged:
-            ax.text(0.99, 0.97, "diverged (left out): " + ", ".join(diverged), transform=ax.transAxes, ha="right",
-                    va="top", fontsize="x-small", color="0.3")
+            ax.text(
+                0.99,
+                0.97,
+                "diverged (left out): " + ", ".join(diverged),
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize="x-small",
+                color="0.3",
+            )
         ax.set_xlabel("step $t$")
         if j == 0:
             ax.set_ylabel(r"training loss $L(\theta_t)$")
 handles, labels = axes[0, 0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="outside lower center", ncols=len(method_order))
-save_figure(fig, smk.output, {"methods": methods, "optimizers": optimizers}, rule=smk.rule, inputs=list(smk.input),
-            timings={"job": time.perf_counter() - start})
+save_figure(
+    fig,
+    smk.output,
+    {"methods": methods, "optimizers": optimizers},
+    rule=smk.rule,
+    inputs=list(smk.input),
+    timings={"job": time.perf_counter() - start},
+)
 log.info("figure written")

@@ -10,6 +10,7 @@ figures/e4_curves: measured GD training loss (solid) with the NTK prediction
 predict_loss_curve overlaid, analytic K_∞ (dashed) and empirical K at initialization (dotted),
 each stage predicted from the state at its start; one row per method, one column per width;
 geometric mean over seeds. Dotted verticals mark the switches of s."""
+
 import time
 
 import numpy as np
@@ -33,8 +34,10 @@ def rates_figure():
     colours = palette([int(w) for w in widths])
     s_values = sorted(rates.s.unique())
     markers = dict(zip(s_values, "o^sDv<>"))
-    panels = [("curve_rate_analytic", r"predicted (curve, $K_\infty$): $1-\rho$"),
-              ("predicted_rate_analytic", r"$1-(1-\eta\,\lambda_{\min}(K_\infty/n))^2$")]
+    panels = [
+        ("curve_rate_analytic", r"predicted (curve, $K_\infty$): $1-\rho$"),
+        ("predicted_rate_analytic", r"$1-(1-\eta\,\lambda_{\min}(K_\infty/n))^2$"),
+    ]
     fig, axes = subplots(1, 2, panel_height=2.1)
     for j, (col, xlabel) in enumerate(panels):
         ax = axes[0, j]
@@ -54,8 +57,14 @@ def rates_figure():
     for s in s_values:
         axes[0, 1].scatter([], [], color="0.4", marker=markers[s], s=14, label=f"$s={s:g}$")
     fig.legend(*axes[0, 1].get_legend_handles_labels(), loc="outside lower center", ncols=3)
-    save_figure(fig, [smk.output.rates_png, smk.output.rates_pdf], {"methods": methods}, rule=smk.rule, inputs=list(smk.input),
-                timings={"job": time.perf_counter() - start})
+    save_figure(
+        fig,
+        [smk.output.rates_png, smk.output.rates_pdf],
+        {"methods": methods},
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
     log.info("rates figure written")
 
 
@@ -67,7 +76,11 @@ def curves_figure():
     optimizer = hist.optimizer.iloc[0]
     colours = palette(["measured", "analytic", "empirical"])
     styles = {"measured": "-", "analytic": "--", "empirical": ":"}
-    labels = {"measured": "measured GD", "analytic": r"NTK prediction, $K_\infty$", "empirical": r"NTK prediction, $K_{\mathrm{emp}}(\theta_0)$"}
+    labels = {
+        "measured": "measured GD",
+        "analytic": r"NTK prediction, $K_\infty$",
+        "empirical": r"NTK prediction, $K_{\mathrm{emp}}(\theta_0)$",
+    }
     fig, axes = subplots(len(method_order), len(widths), width=FULL_WIDTH, panel_height=1.7, sharey="row", sharex=True)
     for i, method in enumerate(method_order):
         spec = methods[method]
@@ -80,8 +93,12 @@ def curves_figure():
             h = h[~h.seed.isin(diverged)]
             series = {"measured": h.pivot(index="step", columns="seed", values="train_loss")}
             for kernel in ("analytic", "empirical"):
-                c = curves[(curves.method == method) & (curves.width == width) & (curves.kernel == kernel)
-                           & (curves.optimizer == optimizer)]
+                c = curves[
+                    (curves.method == method)
+                    & (curves.width == width)
+                    & (curves.kernel == kernel)
+                    & (curves.optimizer == optimizer)
+                ]
                 series[kernel] = c.pivot(index="step", columns="seed", values="predicted_loss")
             for name, table in series.items():
                 table = table.sort_index().dropna(axis=1)
@@ -98,8 +115,14 @@ def curves_figure():
             if j == 0:
                 ax.set_ylabel(r"$L(\theta_t)$")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
-    save_figure(fig, [smk.output.curves_png, smk.output.curves_pdf], {"methods": methods}, rule=smk.rule, inputs=list(smk.input),
-                timings={"job": time.perf_counter() - start})
+    save_figure(
+        fig,
+        [smk.output.curves_png, smk.output.curves_pdf],
+        {"methods": methods},
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
     log.info("curves figure written")
 
 

@@ -1,4 +1,5 @@
 """Rule `dataset`: draw one named dataset (hrta.data.make_dataset) and save it as .npz."""
+
 import time
 
 from hrta.data import make_dataset, save_dataset

@@ -2,6 +2,7 @@
 the analytic (infinite-width) kernel and the empirical kernel at each width (mean ± std over seeds) —
 and the relative kernel error ‖K_emp − K_∞‖_F/‖K_∞‖_F. Unresolved λ_min (below the float64
 resolution floor of the eigensolver) are excluded from the statistics and counted."""
+
 import time
 
 import numpy as np
@@ -30,21 +31,48 @@ for layers in analytic.layers.unique():
     for s in s_values:
         a = analytic[(analytic.layers == layers) & np.isclose(analytic.s, s)].iloc[0]
         resolved = bool(a.lambda_min_resolved)
-        rows.append(dict(layers=layers, s=s, kernel="analytic", width=0,
-                         lambda_min_mean=a.lambda_min if resolved else np.nan, lambda_min_std=np.nan,
-                         lambda_max_mean=a.lambda_max, lambda_max_std=np.nan,
-                         condition_number_mean=a.condition_number if resolved else np.nan, condition_number_std=np.nan,
-                         rel_error_mean=0.0, rel_error_std=np.nan, n_seeds=1, n_resolved=int(resolved)))
+        rows.append(
+            dict(
+                layers=layers,
+                s=s,
+                kernel="analytic",
+                width=0,
+                lambda_min_mean=a.lambda_min if resolved else np.nan,
+                lambda_min_std=np.nan,
+                lambda_max_mean=a.lambda_max,
+                lambda_max_std=np.nan,
+                condition_number_mean=a.condition_number if resolved else np.nan,
+                condition_number_std=np.nan,
+                rel_error_mean=0.0,
+                rel_error_std=np.nan,
+                n_seeds=1,
+                n_resolved=int(resolved),
+            )
+        )
         for width, g in empirical[(empirical.layers == layers) & np.isclose(empirical.s, s)].groupby("width"):
             ok = g[g.lambda_min_resolved.astype(bool)]
             lmin, lmin_sd = stats(ok.lambda_min)
             lmax, lmax_sd = stats(g.lambda_max)
             cond, cond_sd = stats(ok.condition_number)
             err, err_sd = stats(g.rel_error)
-            rows.append(dict(layers=layers, s=s, kernel="empirical", width=int(width),
-                             lambda_min_mean=lmin, lambda_min_std=lmin_sd, lambda_max_mean=lmax, lambda_max_std=lmax_sd,
-                             condition_number_mean=cond, condition_number_std=cond_sd,
-                             rel_error_mean=err, rel_error_std=err_sd, n_seeds=len(g), n_resolved=len(ok)))
+            rows.append(
+                dict(
+                    layers=layers,
+                    s=s,
+                    kernel="empirical",
+                    width=int(width),
+                    lambda_min_mean=lmin,
+                    lambda_min_std=lmin_sd,
+                    lambda_max_mean=lmax,
+                    lambda_max_std=lmax_sd,
+                    condition_number_mean=cond,
+                    condition_number_std=cond_sd,
+                    rel_error_mean=err,
+                    rel_error_std=err_sd,
+                    n_seeds=len(g),
+                    n_resolved=len(ok),
+                )
+            )
 numbers = pd.DataFrame(rows)
 
 
@@ -55,19 +83,33 @@ def cell(mean, std, n_resolved, n_seeds):
     return text if n_resolved == n_seeds else f"{text} ({n_resolved}/{n_seeds} resolved)"
 
 
-pretty = pd.DataFrame({
-    "layers": numbers.layers,
-    "s": numbers.s.map(lambda s: format_number(s, 3)),
-    "kernel": [("m = ∞" if r.kernel == "analytic" else f"m = {r.width}") for r in numbers.itertuples()],
-    "λ_min(K/n)": [cell(r.lambda_min_mean, r.lambda_min_std, r.n_resolved, r.n_seeds) for r in numbers.itertuples()],
-    "λ_max(K/n)": [mean_std(r.lambda_max_mean, r.lambda_max_std) for r in numbers.itertuples()],
-    "condition number": [cell(r.condition_number_mean, r.condition_number_std, r.n_resolved, r.n_seeds)
-                         for r in numbers.itertuples()],
-    "‖K − K_∞‖/‖K_∞‖": [("0" if r.kernel == "analytic" else mean_std(r.rel_error_mean, r.rel_error_std))
-                         for r in numbers.itertuples()],
-})
+pretty = pd.DataFrame(
+    {
+        "layers": numbers.layers,
+        "s": numbers.s.map(lambda s: format_number(s, 3)),
+        "kernel": [("m = ∞" if r.kernel == "analytic" else f"m = {r.width}") for r in numbers.itertuples()],
+        "λ_min(K/n)": [
+            cell(r.lambda_min_mean, r.lambda_min_std, r.n_resolved, r.n_seeds) for r in numbers.itertuples()
+        ],
+        "λ_max(K/n)": [mean_std(r.lambda_max_mean, r.lambda_max_std) for r in numbers.itertuples()],
+        "condition number": [
+            cell(r.condition_number_mean, r.condition_number_std, r.n_resolved, r.n_seeds) for r in numbers.itertuples()
+        ],
+        "‖K − K_∞‖/‖K_∞‖": [
+            ("0" if r.kernel == "analytic" else mean_std(r.rel_error_mean, r.rel_error_std))
+            for r in numbers.itertuples()
+        ],
+    }
+)
 paths = {ext: str(smk.output[ext]) for ext in ("csv", "md", "tex")}
-write_table(numbers, pretty, paths, {"s_values": s_values}, rule=smk.rule, inputs=list(smk.input),
-            caption="E2: spectrum of the NTK K_s/n, infinite width (m = ∞) and empirical at width m "
-                    "(mean ± std over seeds); width 0 in the CSV is the analytic kernel")
+write_table(
+    numbers,
+    pretty,
+    paths,
+    {"s_values": s_values},
+    rule=smk.rule,
+    inputs=list(smk.input),
+    caption="E2: spectrum of the NTK K_s/n, infinite width (m = ∞) and empirical at width m "
+    "(mean ± std over seeds); width 0 in the CSV is the analytic kernel",
+)
 log.info("table written in %.1f s", time.perf_counter() - start)

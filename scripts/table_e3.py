@@ -5,6 +5,7 @@ A run that diverged is excluded from the means and counted in `n_diverged` (the 
 say "(k/n diverged)"); a tolerance a run never reached is excluded from the step statistics and shows
 in `n_reached` < `n_seeds`.
 """
+
 import time
 
 import numpy as np
@@ -27,10 +28,10 @@ order = {"optimizer": list(smk.params.optimizer_order), "method": list(smk.param
 
 
 def sort(df):
-    return df.assign(
-        _o=df.optimizer.map(order["optimizer"].index), _m=df.method.map(order["method"].index)
-    ).sort_values(["_o", "width", "_m"] + [c for c in ("budget", "tolerance") if c in df], kind="stable").drop(
-        columns=["_o", "_m"]
+    return (
+        df.assign(_o=df.optimizer.map(order["optimizer"].index), _m=df.method.map(order["method"].index))
+        .sort_values(["_o", "width", "_m"] + [c for c in ("budget", "tolerance") if c in df], kind="stable")
+        .drop(columns=["_o", "_m"])
     )
 
 
@@ -55,17 +56,34 @@ for (opt, width, method), group in hist.groupby(["optimizer", "width", "method"]
     for b in budgets:
         values = np.array([loss_at(run, b) for run in per_seed])
         ok = values[np.isfinite(values)]
-        budget_rows.append(dict(optimizer=opt, width=width, method=method, budget=b,
-                                loss_mean=ok.mean() if len(ok) else np.nan,
-                                loss_std=ok.std(ddof=1) if len(ok) > 1 else np.nan,
-                                n_seeds=n_seeds, n_diverged=n_div))
+        budget_rows.append(
+            dict(
+                optimizer=opt,
+                width=width,
+                method=method,
+                budget=b,
+                loss_mean=ok.mean() if len(ok) else np.nan,
+                loss_std=ok.std(ddof=1) if len(ok) > 1 else np.nan,
+                n_seeds=n_seeds,
+                n_diverged=n_div,
+            )
+        )
     for tol in tolerances:
         values = np.array([steps_to(run, tol) for run in per_seed])
         ok = values[np.isfinite(values)]
-        tol_rows.append(dict(optimizer=opt, width=width, method=method, tolerance=tol,
-                             steps_mean=ok.mean() if len(ok) else np.nan,
-                             steps_std=ok.std(ddof=1) if len(ok) > 1 else np.nan,
-                             n_reached=len(ok), n_seeds=n_seeds, n_diverged=n_div))
+        tol_rows.append(
+            dict(
+                optimizer=opt,
+                width=width,
+                method=method,
+                tolerance=tol,
+                steps_mean=ok.mean() if len(ok) else np.nan,
+                steps_std=ok.std(ddof=1) if len(ok) > 1 else np.nan,
+                n_reached=len(ok),
+                n_seeds=n_seeds,
+                n_diverged=n_div,
+            )
+        )
 
 budget = sort(pd.DataFrame(budget_rows)).reset_index(drop=True)
 tol = sort(pd.DataFrame(tol_rows)).reset_index(drop=True)
@@ -74,7 +92,11 @@ tol = sort(pd.DataFrame(tol_rows)).reset_index(drop=True)
 def pretty(df, column_of, cell):
     out = []
     for (opt, width, method), g in df.groupby(["optimizer", "width", "method"], sort=False):
-        row = {"optimizer": optimizers[opt].get("label", opt), "m": width, "method": methods[method].get("label", method)}
+        row = {
+            "optimizer": optimizers[opt].get("label", opt),
+            "m": width,
+            "method": methods[method].get("label", method),
+        }
         for r in g.itertuples(index=False):
             row[column_of(r)] = cell(r)
         out.append(row)
@@ -99,10 +121,24 @@ budget_pretty = pretty(budget, lambda r: f"L at step {r.budget}", budget_cell)
 tol_pretty = pretty(tol, lambda r: f"steps to L ≤ {format_number(r.tolerance, 2)}", tol_cell)
 slice_ = {"budgets": budgets, "tolerances": tolerances, "methods": methods, "optimizers": optimizers}
 inputs = list(smk.input)
-write_table(budget, budget_pretty, output_paths(smk.output, "budget"), slice_, rule=smk.rule, inputs=inputs,
-            caption="E3: training loss L = (1/2n)Σ(f(x_i) − y_i)² at fixed step budgets, mean ± std over seeds "
-                    "(diverged runs left out and counted)")
-write_table(tol, tol_pretty, output_paths(smk.output, "tol"), slice_, rule=smk.rule, inputs=inputs,
-            caption="E3: steps to reach the training-loss tolerance, mean ± std over seeds "
-                    "(seeds that reached it / all, when not all did)")
+write_table(
+    budget,
+    budget_pretty,
+    output_paths(smk.output, "budget"),
+    slice_,
+    rule=smk.rule,
+    inputs=inputs,
+    caption="E3: training loss L = (1/2n)Σ(f(x_i) − y_i)² at fixed step budgets, mean ± std over seeds "
+    "(diverged runs left out and counted)",
+)
+write_table(
+    tol,
+    tol_pretty,
+    output_paths(smk.output, "tol"),
+    slice_,
+    rule=smk.rule,
+    inputs=inputs,
+    caption="E3: steps to reach the training-loss tolerance, mean ± std over seeds "
+    "(seeds that reached it / all, when not all did)",
+)
 log.info("tables written in %.1f s", time.perf_counter() - start)

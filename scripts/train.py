@@ -13,6 +13,7 @@ when its run ends, and the job's checkpoint directory when the job ends. A check
 configuration is discarded with a warning. Before training, the job's estimated memory
 (hrta.resources.train_job_mb) is checked against `resources.max_mem_mb`.
 """
+
 import shutil
 import time
 from pathlib import Path
@@ -41,10 +42,21 @@ ds = load_dataset(smk.input.dataset)
 n = ds.X_train.shape[0]
 layers = "both" if model_cfg["train_output"] else "first"
 X64 = torch.as_tensor(ds.X_train, dtype=torch.float64)
-need_mb = train_job_mb(n=n, n_test=ds.X_test.shape[0], d=ds.d, width=width, model=model_cfg,
-                       optimizers=cfg["optimizers"], dtype=cfg["dtype"], device=cfg["device"])
-check_memory(need_mb, smk.config.get("resources", {}).get("max_mem_mb"),
-             f"train job {cfg['experiment']} width m={width} (n={n}, n_test={ds.X_test.shape[0]}, d={ds.d}, {cfg['dtype']})")
+need_mb = train_job_mb(
+    n=n,
+    n_test=ds.X_test.shape[0],
+    d=ds.d,
+    width=width,
+    model=model_cfg,
+    optimizers=cfg["optimizers"],
+    dtype=cfg["dtype"],
+    device=cfg["device"],
+)
+check_memory(
+    need_mb,
+    smk.config.get("resources", {}).get("max_mem_mb"),
+    f"train job {cfg['experiment']} width m={width} (n={n}, n_test={ds.X_test.shape[0]}, d={ds.d}, {cfg['dtype']})",
+)
 checkpoint_every = int(smk.config.get("checkpoint_every", 500))
 history_path = Path(smk.output.history)
 checkpoint_dir = Path("data", "checkpoints", *history_path.with_suffix("").parts[1:])
@@ -56,19 +68,37 @@ def train_resumable(model, tc, name):
     if path.exists():
         log.info("%s: resuming from checkpoint %s", name, path)
     try:
-        return train(model, ds.X_train, ds.y_train, tc, X_test=ds.X_test, y_test=ds.y_test,
-                     checkpoint_path=path, checkpoint_every=checkpoint_every)
+        return train(
+            model,
+            ds.X_train,
+            ds.y_train,
+            tc,
+            X_test=ds.X_test,
+            y_test=ds.y_test,
+            checkpoint_path=path,
+            checkpoint_every=checkpoint_every,
+        )
     except CheckpointError as err:
         log.warning("%s; discarding it and restarting the run", err)
         path.unlink()
-        return train(model, ds.X_train, ds.y_train, tc, X_test=ds.X_test, y_test=ds.y_test,
-                     checkpoint_path=path, checkpoint_every=checkpoint_every)
+        return train(
+            model,
+            ds.X_train,
+            ds.y_train,
+            tc,
+            X_test=ds.X_test,
+            y_test=ds.y_test,
+            checkpoint_path=path,
+            checkpoint_every=checkpoint_every,
+        )
 
 
 def lr_lambda_max(schedule, lr):
     """max over the schedule's s of lr·λ_max(K_s/n), K_s the analytic NTK (GD is stable iff < 2)."""
     s_values = sorted({s for st in schedule.stages for s in (st.s_start, st.s_end)})
-    return max(lr * spectrum(analytic_ntk(X64, s, layers=layers, base=model_cfg["base"]) / n).lambda_max for s in s_values)
+    return max(
+        lr * spectrum(analytic_ntk(X64, s, layers=layers, base=model_cfg["base"]) / n).lambda_max for s in s_values
+    )
 
 
 TRAIN_KEYS = ("optimizer", "lr", "lr_schedule", "lr_gamma", "lr_step_every", "lr_min", "batch_size", "adam_eps")
@@ -127,8 +157,16 @@ for opt_name, opt in cfg["optimizers"].items():
         )
         log.info(
             "m=%d seed=%d %-10s %-6s %s: %d steps, train loss %.3e, test loss %.3e, lr·λ_max(K_s/n) %.3g (%.1f s)",
-            width, seed, method, opt_name, result.status, result.steps_done,
-            result.final_train_loss, result.final_test_loss, margin, timings[f"{method}/{opt_name}"],
+            width,
+            seed,
+            method,
+            opt_name,
+            result.status,
+            result.steps_done,
+            result.final_train_loss,
+            result.final_test_loss,
+            margin,
+            timings[f"{method}/{opt_name}"],
         )
 
 history = pd.concat(histories, ignore_index=True)

@@ -1,4 +1,5 @@
 """Shared fixtures: run the Snakemake workflow as a subprocess in a temporary directory."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None, tim
         cmd += ["--configfile", str(configfile)]
     cmd += list(args)
     env = dict(os.environ, PYTHONHASHSEED="0")
-    return subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """Homotopy activation identities (σ_s(z) = (1 − s)z + s·base(z))."""
+
 import math
 
 import pytest

@@ -1,5 +1,6 @@
 """hrta.train checkpoint/resume: interrupted + resumed runs are bit-identical to uninterrupted ones;
 checkpoints of other runs, corrupt files and stale temporaries are handled; a real SIGKILL/SIGINT."""
+
 import os
 import signal
 import subprocess
@@ -29,12 +30,18 @@ def data(n=24, d=2, seed=0):
 
 CASES = {
     # name: (model factory, config kwargs)
-    "gd-tanh-float64": (lambda: TwoLayerNet(2, 48, base="tanh", seed=3, dtype="float64"),
-                        dict(optimizer="gd", lr=0.5, dtype="float64")),
-    "sgd-relu-float32": (lambda: TwoLayerNet(2, 48, seed=3),
-                         dict(optimizer="sgd", lr=0.2, batch_size=5, seed=7, lr_schedule="cosine", lr_min=0.01)),
-    "adam-gelu-float32": (lambda: TwoLayerNet(2, 48, base="gelu", seed=3, output_init="sign"),
-                          dict(optimizer="adam", lr=0.01, lr_schedule="step", lr_step_every=6)),
+    "gd-tanh-float64": (
+        lambda: TwoLayerNet(2, 48, base="tanh", seed=3, dtype="float64"),
+        dict(optimizer="gd", lr=0.5, dtype="float64"),
+    ),
+    "sgd-relu-float32": (
+        lambda: TwoLayerNet(2, 48, seed=3),
+        dict(optimizer="sgd", lr=0.2, batch_size=5, seed=7, lr_schedule="cosine", lr_min=0.01),
+    ),
+    "adam-gelu-float32": (
+        lambda: TwoLayerNet(2, 48, base="gelu", seed=3, output_init="sign"),
+        dict(optimizer="adam", lr=0.01, lr_schedule="step", lr_step_every=6),
+    ),
     "adam-deepnet-float32": (lambda: DeepNet(2, (16, 12), seed=3), dict(optimizer="adam", lr=0.01)),
 }
 
@@ -170,8 +177,14 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, monkeypatch):
     assert str(ckpt) in msg and "different run" in msg and "lr: checkpoint 0.1, this run 0.2" in msg
     assert ckpt.is_file()  # never deleted behind the user's back
     with pytest.raises(CheckpointError, match="schedule"):
-        train(TwoLayerNet(2, 16, seed=0), X, y, TrainConfig("0.5x7,1x13", lr=0.1), checkpoint_path=ckpt,
-              checkpoint_every=4)
+        train(
+            TwoLayerNet(2, 16, seed=0),
+            X,
+            y,
+            TrainConfig("0.5x7,1x13", lr=0.1),
+            checkpoint_path=ckpt,
+            checkpoint_every=4,
+        )
 
 
 def test_checkpoint_of_other_data_or_model_is_refused(tmp_path, monkeypatch):
@@ -278,8 +291,12 @@ def test_killed_process_resumes_to_identical_result(sig, tmp_path):
     """A separate process is killed after its first checkpoint; rerunning (here in-process, same
     thread count) completes with the history and parameters of an uninterrupted run."""
     ckpt = tmp_path / "ckpt.pt"
-    victim = subprocess.Popen([sys.executable, "-c", WORKLOAD + "\nrun(__import__('sys').argv[1])\n", str(ckpt)],
-                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    victim = subprocess.Popen(
+        [sys.executable, "-c", WORKLOAD + "\nrun(__import__('sys').argv[1])\n", str(ckpt)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     ref, ref_model = workload()()
     deadline = time.monotonic() + 60
     while not ckpt.exists() and victim.poll() is None and time.monotonic() < deadline:

@@ -1,4 +1,5 @@
 """Verdict rules of hrta.claims on synthetic data whose answer is known."""
+
 from __future__ import annotations
 
 import math
@@ -235,8 +236,13 @@ def test_claims_table_and_markdown():
     stats = speedup_from_rates([0.010, 0.011, 0.009], [0.020, 0.021, 0.019])
     part = C.verdict_speedup(stats)
     claims = [
-        C.Claim("4", "HRTA is faster | really", "fig_training.png", C.combine_verdicts({"m=1000": part}),
-                parts={"m=1000": part}),
+        C.Claim(
+            "4",
+            "HRTA is faster | really",
+            "fig_training.png",
+            C.combine_verdicts({"m=1000": part}),
+            parts={"m=1000": part},
+        ),
         C.Claim("5", "Relaxation helps", "tab.csv", C.verdict_speedup(speedup_from_rates([0.01] * 3, [0.005] * 3))),
     ]
     table = C.claims_table(claims)
@@ -255,20 +261,40 @@ def runs_table(rates_by_method: dict, tol=1e-3, width=100):
         for seed, r in enumerate(rates):
             status = "diverged" if r is None else "ok"
             h = history(r if r is not None else 0.0)
-            rows.append({"width": width, "method": method, "seed": seed, "budget": BUDGET,
-                         "steps_to_tol": C.steps_to_tolerance(h, tol, status), "diverged": status == "diverged"})
+            rows.append(
+                {
+                    "width": width,
+                    "method": method,
+                    "seed": seed,
+                    "budget": BUDGET,
+                    "steps_to_tol": C.steps_to_tolerance(h, tol, status),
+                    "diverged": status == "diverged",
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_speedup_table_groups_and_verdicts():
-    runs = pd.concat([
-        runs_table({"relu": [0.010, 0.011, 0.009], "fast": [0.020, 0.022, 0.019], "slow": [0.005, 0.0055, 0.0045]}, width=100),
-        runs_table({"relu": [0.010, 0.011, 0.009], "fast": [0.020, None, None], "slow": [0.005, 0.0055, 0.0045]}, width=1000),
-    ])
+    runs = pd.concat(
+        [
+            runs_table(
+                {"relu": [0.010, 0.011, 0.009], "fast": [0.020, 0.022, 0.019], "slow": [0.005, 0.0055, 0.0045]},
+                width=100,
+            ),
+            runs_table(
+                {"relu": [0.010, 0.011, 0.009], "fast": [0.020, None, None], "slow": [0.005, 0.0055, 0.0045]},
+                width=1000,
+            ),
+        ]
+    )
     t = C.speedup_table(runs, "relu", ["width"])
     got = {(r.width, r.method): r.verdict for r in t.itertuples()}
-    assert got == {(100, "fast"): C.SUPPORTED, (100, "slow"): C.NOT_SUPPORTED,
-                   (1000, "fast"): C.INCONCLUSIVE, (1000, "slow"): C.NOT_SUPPORTED}
+    assert got == {
+        (100, "fast"): C.SUPPORTED,
+        (100, "slow"): C.NOT_SUPPORTED,
+        (1000, "fast"): C.INCONCLUSIVE,
+        (1000, "slow"): C.NOT_SUPPORTED,
+    }
     assert t.set_index(["width", "method"]).loc[(1000, "fast"), "n_diverged_method"] == 2
     parts = C.parts_from_table(t, ["width", "method"])
     assert parts["width=100, method=fast"].label == C.SUPPORTED
@@ -292,9 +318,16 @@ def long_histories(spec: dict):
     for (group, method, seed), rate in spec.items():
         h = history(0.01 if rate is None else rate, blowup_at=300 if rate is None else None)
         hs.append(h.assign(group=group, method=method, seed=seed))
-        runs.append({"group": group, "method": method, "seed": seed, "budget": BUDGET,
-                     "status": "diverged" if rate is None else "ok",
-                     "final_train_loss": float(h["train_loss"].iloc[-1])})
+        runs.append(
+            {
+                "group": group,
+                "method": method,
+                "seed": seed,
+                "budget": BUDGET,
+                "status": "diverged" if rate is None else "ok",
+                "final_train_loss": float(h["train_loss"].iloc[-1]),
+            }
+        )
     return pd.DataFrame(runs), pd.concat(hs, ignore_index=True)
 
 
@@ -326,10 +359,15 @@ def test_add_steps_to_tolerance_then_speedup():
 
 
 def test_best_by_final_loss_skips_diverged():
-    runs = pd.DataFrame({
-        "method": ["m"] * 3 + ["n"] * 2, "seed": [0] * 5, "lr": [0.1, 1.0, 10.0, 0.1, 10.0],
-        "final_train_loss": [0.5, 0.1, 1e-9, math.nan, 2.0], "status": ["ok", "ok", "diverged", "diverged", "ok"],
-    })
+    runs = pd.DataFrame(
+        {
+            "method": ["m"] * 3 + ["n"] * 2,
+            "seed": [0] * 5,
+            "lr": [0.1, 1.0, 10.0, 0.1, 10.0],
+            "final_train_loss": [0.5, 0.1, 1e-9, math.nan, 2.0],
+            "status": ["ok", "ok", "diverged", "diverged", "ok"],
+        }
+    )
     best = C.best_by_final_loss(runs, ["method", "seed"], "lr")
     assert best.set_index("method")["lr"].to_dict() == {"m": 1.0, "n": 10.0}
 

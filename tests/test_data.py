@@ -1,4 +1,5 @@
 """Tests for hrta.data: targets, seeded draws, the constant feature, validated atomic storage."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@ with a GPU, CUDA results against the CPU in float64 (training, loss/gradient, NT
 
 benchmarks/gpu_check.sh runs this file on a GPU machine; without CUDA the GPU tests are skipped.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,9 @@ def run(device, optimizer="gd", m=64, base="relu", dtype="float64", train_output
     model = TwoLayerNet(2, m, s=0.5, base=base, seed=3, dtype=dtype, device=device, train_output=train_output)
     extra = {"batch_size": 8} if optimizer == "sgd" else {}
     lr = 1e-2 if optimizer == "adam" else 0.5
-    cfg = TrainConfig("0.5x15,1x15", optimizer=optimizer, lr=lr, log_every=5, dtype=dtype, device=device,
-                      seed=1, **extra)
+    cfg = TrainConfig(
+        "0.5x15,1x15", optimizer=optimizer, lr=lr, log_every=5, dtype=dtype, device=device, seed=1, **extra
+    )
     return model, train(model, X, y, cfg, X_test=X[:8], y_test=y[:8])
 
 
@@ -173,8 +175,12 @@ def test_empirical_ntk_on_cuda_matches_cpu(train_output, base):
     torch.testing.assert_close(K_gpu.cpu(), K_cpu, rtol=1e-10, atol=1e-12)
     # the generic autograd path (DeepNet) too
     deep = dict(s=0.5, seed=4, dtype="float64", train_output=train_output)
-    torch.testing.assert_close(empirical_ntk(DeepNet(3, (40, 30), device="cuda", **deep), X).cpu(),
-                               empirical_ntk(DeepNet(3, (40, 30), **deep), X), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(
+        empirical_ntk(DeepNet(3, (40, 30), device="cuda", **deep), X).cpu(),
+        empirical_ntk(DeepNet(3, (40, 30), **deep), X),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 @needs_cuda

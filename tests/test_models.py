@@ -1,4 +1,5 @@
 """TwoLayerNet / DeepNet: construction, identities, to_relu, hand-written loss and gradient."""
+
 import math
 
 import pytest
@@ -135,7 +136,7 @@ def test_deepnet_ntk_scaling_output_variance_is_order_one():
     for width in (64, 512):
         with torch.no_grad():
             f = torch.stack([DeepNet(d, (width, width), seed=k, dtype="float64")(X) for k in range(seeds)])
-        second_moments.append((f ** 2).mean().item())
+        second_moments.append((f**2).mean().item())
     for value in second_moments:
         assert 0.25 * 0.6 < value < 0.25 * 1.6
     # NTK parameterization: no growth with width (standard parameterization would grow ∝ width).
@@ -147,10 +148,11 @@ def test_two_layer_output_variance_order_one():
     X = X / X.norm(dim=1, keepdim=True) * math.sqrt(3.0)  # |x|² = 3: w·x ~ N(0, 3), E[ReLU²] = 3/2
     with torch.no_grad():
         f = torch.stack([TwoLayerNet(3, 2048, seed=k, dtype="float64")(X) for k in range(40)])
-    assert 1.5 * 0.6 < (f ** 2).mean().item() < 1.5 * 1.6
+    assert 1.5 * 0.6 < (f**2).mean().item() < 1.5 * 1.6
 
 
 # ---- hand-written loss and gradient ------------------------------------------------------------
+
 
 def autograd_loss_and_grad(net, X, y):
     net.zero_grad()
@@ -260,9 +262,7 @@ def test_deepnet_functional_call_jacobian_reaches_every_layer():
     params = {k: v.detach() for k, v in net.named_parameters()}
     jac = jacrev(lambda p: functional_call(net, p, (X,)))(params)
     for name, p in net.named_parameters():
-        expected = torch.stack(
-            [torch.autograd.grad(net(X)[i], p)[0] for i in range(X.shape[0])]
-        )
+        expected = torch.stack([torch.autograd.grad(net(X)[i], p)[0] for i in range(X.shape[0])])
         assert jac[name].abs().max() > 0, name
         torch.testing.assert_close(jac[name], expected, rtol=1e-12, atol=1e-12)
 

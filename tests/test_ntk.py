@@ -1,4 +1,5 @@
 """Tests for hrta.ntk: analytic NTK (closed form + quadrature), empirical NTK, spectrum, linearized GD."""
+
 from __future__ import annotations
 
 import math
@@ -185,7 +186,12 @@ def test_property_symmetric_psd(seed, s, n, d, layers):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), s=st.floats(-1.0, 3.0), c=st.floats(1e-3, 1e3), layers=st.sampled_from(("both", "first")))
+@given(
+    seed=st.integers(0, 10_000),
+    s=st.floats(-1.0, 3.0),
+    c=st.floats(1e-3, 1e3),
+    layers=st.sampled_from(("both", "first")),
+)
 def test_property_relu_homogeneity(seed, s, c, layers):
     # ReLU base: E[σσ] is 1-homogeneous in each argument, E[σ'σ'] depends on the angle only.
     X = _points(5, 3, seed)
@@ -399,7 +405,11 @@ def test_wide_net_gd_follows_linearized_prediction():
 
 def test_spectrum_scalars_summarize_without_eigenvalues():
     sp = spectrum(torch.diag(torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)))
-    assert sp.scalars() == {"lambda_min": sp.lambda_min, "lambda_max": sp.lambda_max,
-                            "condition_number": sp.condition_number, "resolution_floor": sp.resolution_floor,
-                            "lambda_min_resolved": sp.lambda_min_resolved}
+    assert sp.scalars() == {
+        "lambda_min": sp.lambda_min,
+        "lambda_max": sp.lambda_max,
+        "condition_number": sp.condition_number,
+        "resolution_floor": sp.resolution_floor,
+        "lambda_min_resolved": sp.lambda_min_resolved,
+    }
     assert sp.scalars()["condition_number"] == pytest.approx(4.0)

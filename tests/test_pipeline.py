@@ -1,6 +1,7 @@
 """The Snakemake workflow: dry run of the default config, lint, a full smoke run in a temporary
 directory (every figure and table present and holding data, a second run has nothing to do), and
 config validation that stops before any job with a message naming the key."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,22 @@ from conftest import CONFIGS, REPO, run_snakemake, snakemake_command
 
 FIGURES = ["e1_activations", "e2_spectrum", "e2_kernel_error", "e3_loss", "e4_rates", "e4_curves"]
 TABLES = ["e2_spectrum", "e3_loss_at_budget", "e3_steps_to_tolerance", "e4_rates", "e4_match_vs_width"]
-RULES = ["dataset", "e1_activations", "train", "e2_analytic", "e2_empirical", "e4_theory", "e4_rates",
-         "table_e2_spectrum", "table_e3", "table_e4", "figure_e1_activations", "figures_e2", "figure_e3_loss",
-         "figures_e4"]
+RULES = [
+    "dataset",
+    "e1_activations",
+    "train",
+    "e2_analytic",
+    "e2_empirical",
+    "e4_theory",
+    "e4_rates",
+    "table_e2_spectrum",
+    "table_e3",
+    "table_e4",
+    "figure_e1_activations",
+    "figures_e2",
+    "figure_e3_loss",
+    "figures_e4",
+]
 
 
 def test_dry_run_default_config(tmp_path):
@@ -34,8 +48,14 @@ def test_dry_run_default_config(tmp_path):
 def test_lint_clean():
     import subprocess
 
-    result = subprocess.run(snakemake_command() + ["--lint", "--snakefile", str(REPO / "Snakefile")], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    result = subprocess.run(
+        snakemake_command() + ["--lint", "--snakefile", str(REPO / "Snakefile")],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout
     assert "Lints for" not in result.stdout, result.stdout
 
@@ -104,6 +124,7 @@ def _set(path_keys, value):
         for key in path_keys[:-1]:
             node = node[key]
         node[path_keys[-1]] = value
+
     return edit
 
 
@@ -112,11 +133,18 @@ def _set(path_keys, value):
     [
         (_set(["e3", "widthz"], [10]), r"unknown key 'e3\.widthz'"),
         (_set(["e3", "widths"], [-5, 100]), r"key 'e3\.widths\[0\]': -5 is less than the minimum of 1"),
-        (_set(["e3", "methods", "hrta_0.5", "schedule"], "0.5y20,1x40"),
-         r"key 'e3\.methods\.hrta_0\.5\.schedule': malformed schedule '0\.5y20,1x40'"),
-        (_set(["e4", "methods", "relu", "schedule"], "3x60"),
-         r"key 'e4\.methods\.relu\.schedule': stage 1 \(3x60\) has s = 3\.0, outside"),
-        (_set(["e3", "optimizers", "gd", "optimizer"], "lbfgs"), r"key 'e3\.optimizers\.gd\.optimizer': 'lbfgs' is not one of"),
+        (
+            _set(["e3", "methods", "hrta_0.5", "schedule"], "0.5y20,1x40"),
+            r"key 'e3\.methods\.hrta_0\.5\.schedule': malformed schedule '0\.5y20,1x40'",
+        ),
+        (
+            _set(["e4", "methods", "relu", "schedule"], "3x60"),
+            r"key 'e4\.methods\.relu\.schedule': stage 1 \(3x60\) has s = 3\.0, outside",
+        ),
+        (
+            _set(["e3", "optimizers", "gd", "optimizer"], "lbfgs"),
+            r"key 'e3\.optimizers\.gd\.optimizer': 'lbfgs' is not one of",
+        ),
     ],
     ids=["unknown-key", "negative-width", "malformed-schedule", "s-out-of-range", "unknown-optimizer"],
 )
@@ -144,7 +172,9 @@ def test_changing_one_value_reruns_only_what_depends_on_it(smoke_run, tmp_path):
     dry = run_snakemake(workdir, "-n", configfile=changed)
     assert dry.returncode == 0, dry.stdout
     # CLAIMS.md reads the E4 rates (claim 3), so it is redone too.
-    assert _job_counts(dry.stdout) == {"e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "all": 1}, dry.stdout
+    assert _job_counts(dry.stdout) == {"e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "all": 1}, (
+        dry.stdout
+    )
 
 
 @pytest.mark.slow

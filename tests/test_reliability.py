@@ -3,6 +3,7 @@ resume, determinism, incrementality, atomic writes.
 
 The reference for byte comparisons is the session `smoke_run` fixture (tests/conftest.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,8 @@ from conftest import CONFIGS, SNAKEFILE, run_snakemake, snakemake_command
 
 SMOKE = CONFIGS / "smoke.yaml"
 TRAIN_TARGETS = [f"data/train/e3/w100_seed{s}.csv" for s in (0, 1)] + [
-    f"data/train/e4/w{w}_seed{s}.csv" for w in (50, 200) for s in (0, 1)]
+    f"data/train/e4/w{w}_seed{s}.csv" for w in (50, 200) for s in (0, 1)
+]
 
 
 def _write_config(path: Path, edit=None) -> Path:
@@ -89,8 +91,9 @@ def test_atomic_writes_get_ordinary_permissions_and_leave_nothing_on_failure(tmp
 @pytest.mark.slow
 def test_pipeline_outputs_have_ordinary_permissions(smoke_run):
     workdir = _ok(smoke_run)
-    files = [p for p in (workdir / "data").rglob("*") if p.is_file()] + \
-            [p for p in (workdir / "figures").rglob("*") if p.is_file()]
+    files = [p for p in (workdir / "data").rglob("*") if p.is_file()] + [
+        p for p in (workdir / "figures").rglob("*") if p.is_file()
+    ]
     assert files
     mask = os.umask(0o022)
     os.umask(mask)
@@ -158,8 +161,12 @@ def _huge_lr(config):
 @pytest.mark.slow
 def test_diverged_runs_are_recorded_and_marked(tmp_path):
     config = _write_config(tmp_path / "diverge.yaml", _huge_lr)
-    targets = ["figures/tables/e3_loss_at_budget.csv", "figures/e3_loss.png", "figures/tables/e4_rates.csv",
-               "figures/e4_rates.png"]
+    targets = [
+        "figures/tables/e3_loss_at_budget.csv",
+        "figures/e3_loss.png",
+        "figures/tables/e4_rates.csv",
+        "figures/e4_rates.png",
+    ]
     result = run_snakemake(tmp_path, *_targets(*targets), configfile=config)
     assert result.returncode == 0, result.stdout[-5000:]
     runs = pd.concat(pd.read_csv(p) for p in sorted((tmp_path / "data" / "train").glob("*/*_runs.csv")))
@@ -200,7 +207,9 @@ def test_diverged_runs_are_recorded_and_marked(tmp_path):
 
 
 def _checkpoints(workdir: Path) -> list[Path]:
-    return sorted((workdir / "data" / "checkpoints").rglob("*.pt")) if (workdir / "data" / "checkpoints").exists() else []
+    return (
+        sorted((workdir / "data" / "checkpoints").rglob("*.pt")) if (workdir / "data" / "checkpoints").exists() else []
+    )
 
 
 @pytest.mark.slow
@@ -213,10 +222,26 @@ def test_interrupted_training_resumes_to_identical_results(smoke_run, tmp_path, 
     config = _write_config(tmp_path / "ckpt.yaml", lambda c: c.update(checkpoint_every=1))  # checkpoint every step
     work = tmp_path / "work"
     work.mkdir()
-    cmd = snakemake_command() + ["--snakefile", str(SNAKEFILE), "--directory", str(work), "--cores", "2",
-                                 *TRAIN_TARGETS, "--configfile", str(config)]
-    proc = subprocess.Popen(cmd, cwd=work, env=dict(os.environ, PYTHONHASHSEED="0"), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    cmd = snakemake_command() + [
+        "--snakefile",
+        str(SNAKEFILE),
+        "--directory",
+        str(work),
+        "--cores",
+        "2",
+        *TRAIN_TARGETS,
+        "--configfile",
+        str(config),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=work,
+        env=dict(os.environ, PYTHONHASHSEED="0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not _checkpoints(work) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -267,7 +292,9 @@ def test_unusable_checkpoint_is_discarded_and_the_run_restarts(smoke_run, tmp_pa
     result = run_snakemake(tmp_path, *_targets(target), "--allowed-rules", "train", configfile=SMOKE)
     assert result.returncode == 0, result.stdout[-3000:]
     log = (tmp_path / "logs" / "train" / "e4" / "w50_seed0.log").read_text()
-    assert re.search(r"WARNING checkpoint file '.*relu__gd\.pt' is unreadable .*; discarding it and restarting the run", log, re.S), log
+    assert re.search(
+        r"WARNING checkpoint file '.*relu__gd\.pt' is unreadable .*; discarding it and restarting the run", log, re.S
+    ), log
     assert not stale.exists()
     for name in (target, target.replace(".csv", "_runs.csv")):
         assert (tmp_path / name).read_bytes() == (reference / name).read_bytes(), name
@@ -317,15 +344,29 @@ def _copy_workdir(src: Path, dst: Path) -> Path:
     [
         # one E3 width: its 2 training jobs (one per seed), the E3 table and figure, and the claims
         # computed from E3 (speed-ups, their table and figure, CLAIMS.md)
-        (lambda c: c["e3"].update(widths=[120]), {"train": 2, "table_e3": 1, "figure_e3_loss": 1, "claims_speedups": 1,
-                                                  "table_claims_speedups": 1, "figure_claims": 1, "claims_report": 1,
-                                                  "all": 1}),
+        (
+            lambda c: c["e3"].update(widths=[120]),
+            {
+                "train": 2,
+                "table_e3": 1,
+                "figure_e3_loss": 1,
+                "claims_speedups": 1,
+                "table_claims_speedups": 1,
+                "figure_claims": 1,
+                "claims_report": 1,
+                "all": 1,
+            },
+        ),
         # one E4 schedule: every E4 training job (4) and theory job (2), then rates, table, figures, CLAIMS.md
-        (lambda c: c["e4"]["methods"]["hrta_0.5"].update(schedule="0.5x20,1x40"),
-         {"train": 4, "e4_theory": 2, "e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "all": 1}),
+        (
+            lambda c: c["e4"]["methods"]["hrta_0.5"].update(schedule="0.5x20,1x40"),
+            {"train": 4, "e4_theory": 2, "e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "all": 1},
+        ),
         # one E2 width: only that width's empirical-kernel job, the E2 table and figures, CLAIMS.md
-        (lambda c: c["e2"].update(widths=[50, 300]), {"e2_empirical": 1, "table_e2_spectrum": 1, "figures_e2": 1,
-                                                      "claims_report": 1, "all": 1}),
+        (
+            lambda c: c["e2"].update(widths=[50, 300]),
+            {"e2_empirical": 1, "table_e2_spectrum": 1, "figures_e2": 1, "claims_report": 1, "all": 1},
+        ),
         # checkpoint_every changes no result: nothing to do
         (lambda c: c.update(checkpoint_every=7), {}),
     ],
@@ -357,7 +398,9 @@ def test_kernel_job_checks_the_memory_cap_on_the_data_it_reads(tmp_path):
     target = "data/e2/empirical_w50.csv"
     result = run_snakemake(tmp_path, *_targets(target), "--allowed-rules", "e2_empirical", configfile=config)
     assert result.returncode != 0, result.stdout[-3000:]
-    message = r"ResourceError: kernel job e2_empirical width m=50 \(n=20000, d=2, float64\) needs ≈ [\d.]+ GB > cap 1000 MB"
+    message = (
+        r"ResourceError: kernel job e2_empirical width m=50 \(n=20000, d=2, float64\) needs ≈ [\d.]+ GB > cap 1000 MB"
+    )
     assert re.search(message, result.stdout), result.stdout[-3000:]
     assert re.search(message, (tmp_path / "logs" / "ntk" / "e2_empirical_w50.log").read_text())
     assert not (tmp_path / target).exists()

@@ -1,4 +1,5 @@
 """hrta.resources: memory estimates against measured peak RSS, and the cap check."""
+
 import json
 import resource
 import subprocess
@@ -61,17 +62,23 @@ MEASURE = textwrap.dedent("""
 """)
 
 JOBS = {
-    "train-tanh-float64-gd": (dict(kind="train", n=2000, m=4000, d=3, base="tanh", dtype="float64", optimizer="gd"),
-                              lambda j: two_layer_train_mb(j["n"], j["m"], j["d"], base="tanh", dtype="float64")),
-    "train-relu-float32-adam": (dict(kind="train", n=100, m=1_500_000, d=3, base="relu", dtype="float32",
-                                     optimizer="adam"),
-                                lambda j: two_layer_train_mb(j["n"], j["m"], j["d"], optimizer="adam")),
-    "empirical-relu-float32": (dict(kind="empirical", n=2500, m=5000, d=3, base="relu", dtype="float32"),
-                               lambda j: empirical_ntk_mb(j["n"], j["m"], j["d"])),
-    "analytic-relu-float64": (dict(kind="analytic", n=2500, d=3),
-                              lambda j: analytic_ntk_mb(j["n"], j["d"])),
-    "jacobian-deepnet-float32": (dict(kind="jacobian", n=250, d=3, widths=[128, 128]),
-                                 lambda j: jacobian_ntk_mb(j["n"], 3 * 128 + 128 * 128 + 128, activations=256)),
+    "train-tanh-float64-gd": (
+        dict(kind="train", n=2000, m=4000, d=3, base="tanh", dtype="float64", optimizer="gd"),
+        lambda j: two_layer_train_mb(j["n"], j["m"], j["d"], base="tanh", dtype="float64"),
+    ),
+    "train-relu-float32-adam": (
+        dict(kind="train", n=100, m=1_500_000, d=3, base="relu", dtype="float32", optimizer="adam"),
+        lambda j: two_layer_train_mb(j["n"], j["m"], j["d"], optimizer="adam"),
+    ),
+    "empirical-relu-float32": (
+        dict(kind="empirical", n=2500, m=5000, d=3, base="relu", dtype="float32"),
+        lambda j: empirical_ntk_mb(j["n"], j["m"], j["d"]),
+    ),
+    "analytic-relu-float64": (dict(kind="analytic", n=2500, d=3), lambda j: analytic_ntk_mb(j["n"], j["d"])),
+    "jacobian-deepnet-float32": (
+        dict(kind="jacobian", n=250, d=3, widths=[128, 128]),
+        lambda j: jacobian_ntk_mb(j["n"], 3 * 128 + 128 * 128 + 128, activations=256),
+    ),
 }
 
 
@@ -82,9 +89,15 @@ def measured(tmp_path_factory):
         pytest.skip("needs Linux /proc/self/clear_refs to reset the peak RSS")
     out, names = {}, list(JOBS)
     for i in range(0, len(names), 2):
-        procs = {name: subprocess.Popen([sys.executable, "-c", MEASURE, json.dumps(JOBS[name][0])],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for name in names[i:i + 2]}
+        procs = {
+            name: subprocess.Popen(
+                [sys.executable, "-c", MEASURE, json.dumps(JOBS[name][0])],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name in names[i : i + 2]
+        }
         for name, proc in procs.items():
             stdout, stderr = proc.communicate(timeout=120)
             assert proc.returncode == 0, stderr
@@ -108,16 +121,19 @@ def test_training_formula_counts_the_buffers():
     expected = (d * m + m + n * (d + 1) + per_batch) * 8 / MB
     assert two_layer_train_mb(n, m, d, base="tanh", dtype="float64") == pytest.approx(expected, rel=1e-12)
     assert two_layer_train_mb(n, m, d, base="gelu", dtype="float64") == two_layer_train_mb(
-        n, m, d, base="tanh", dtype="float64")
+        n, m, d, base="tanh", dtype="float64"
+    )
     # ReLU on the CPU works in 4 MiB column blocks: no n×m term, so a much wider net fits
     relu = two_layer_train_mb(n, m, d, base="relu", dtype="float64")
     assert relu < two_layer_train_mb(n, m, d, base="tanh", dtype="float64") / 5
     assert two_layer_buffer_elements(n, m, d, "relu", 8, device="cuda") > n * m  # no blocking off the CPU
     # Adam adds three copies of the trained parameters; float64 doubles everything
     assert two_layer_train_mb(n, m, d, optimizer="adam") - two_layer_train_mb(n, m, d) == pytest.approx(
-        3 * (d * m + m) * 4 / MB)
+        3 * (d * m + m) * 4 / MB
+    )
     assert two_layer_train_mb(n, m, d, base="tanh", dtype="float64") == pytest.approx(
-        2 * two_layer_train_mb(n, m, d, base="tanh"))
+        2 * two_layer_train_mb(n, m, d, base="tanh")
+    )
     # SGD keeps buffer sets for the batch, the last partial batch and the full-loss evaluation
     sgd = two_layer_train_mb(n, m, d, optimizer="sgd", batch_size=30, base="tanh")
     assert sgd > two_layer_train_mb(n, m, d, base="tanh")
@@ -130,10 +146,12 @@ def test_ntk_formulas_scale_as_documented():
     assert analytic_ntk_mb(20000, 3) == pytest.approx(5 * 20000**2 * 8 / MB, rel=1e-3)
     # quadrature (tanh) grows like n·q² per row block: far more than ReLU at moderate n
     assert analytic_ntk_mb(1000, 3, base="tanh") > 4 * analytic_ntk_mb(1000, 3)
-    assert jacobian_ntk_mb(100, 10**6) == pytest.approx((10**6 + 2 * 100 * 10**6 + 4 * 100**2) * 8 / MB
-                                                       + 100**2 * 4 / MB)
+    assert jacobian_ntk_mb(100, 10**6) == pytest.approx(
+        (10**6 + 2 * 100 * 10**6 + 4 * 100**2) * 8 / MB + 100**2 * 4 / MB
+    )
     assert jacobian_ntk_mb(400, 4352, activations=128) == pytest.approx(
-        (4352 + 400 * 4352 + 2 * 400**2 * 128 + 4 * 400**2) * 8 / MB + 400**2 * 4 / MB)
+        (4352 + 400 * 4352 + 2 * 400**2 * 128 + 4 * 400**2) * 8 / MB + 400**2 * 4 / MB
+    )
 
 
 def test_check_memory_message_names_estimate_cap_and_key():
@@ -156,16 +174,19 @@ def test_check_memory_rejects_bad_caps(cap):
         check_memory(10, cap, "job")
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: two_layer_train_mb(0, 10, 2), "n"),
-    (lambda: two_layer_train_mb(10, 2.0, 2), "m"),
-    (lambda: two_layer_train_mb(10, 10, 2, optimizer="sgd"), "batch_size"),
-    (lambda: two_layer_train_mb(10, 10, 2, optimizer="lbfgs"), "optimizer"),
-    (lambda: two_layer_train_mb(10, 10, 2, dtype="float16"), "dtype"),
-    (lambda: empirical_ntk_mb(10, 10, 2, base="sigmoid"), "base"),
-    (lambda: analytic_ntk_mb(10, 2, nodes=1), "nodes"),
-    (lambda: jacobian_ntk_mb(10, -1), "P"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: two_layer_train_mb(0, 10, 2), "n"),
+        (lambda: two_layer_train_mb(10, 2.0, 2), "m"),
+        (lambda: two_layer_train_mb(10, 10, 2, optimizer="sgd"), "batch_size"),
+        (lambda: two_layer_train_mb(10, 10, 2, optimizer="lbfgs"), "optimizer"),
+        (lambda: two_layer_train_mb(10, 10, 2, dtype="float16"), "dtype"),
+        (lambda: empirical_ntk_mb(10, 10, 2, base="sigmoid"), "base"),
+        (lambda: analytic_ntk_mb(10, 2, nodes=1), "nodes"),
+        (lambda: jacobian_ntk_mb(10, -1), "P"),
+    ],
+)
 def test_estimators_validate_their_arguments(call, name):
     with pytest.raises(ValueError, match=name):
         call()

@@ -1,4 +1,5 @@
 """Schedules: grammar, validation messages, s_at / stage_at / boundaries conventions."""
+
 import math
 
 import pytest
@@ -10,7 +11,10 @@ from hrta.schedules import Schedule, ScheduleError, Stage, parse_schedule
 finite_s = st.floats(min_value=-10, max_value=10, allow_nan=False, allow_infinity=False)
 stage_strategy = st.builds(
     lambda s0, s1, ramp, steps: Stage(s0, s1 if ramp else s0, steps),
-    finite_s, finite_s, st.booleans(), st.integers(min_value=1, max_value=500),
+    finite_s,
+    finite_s,
+    st.booleans(),
+    st.integers(min_value=1, max_value=500),
 )
 schedule_strategy = st.lists(stage_strategy, min_size=1, max_size=6).map(lambda st_: Schedule(tuple(st_)))
 

@@ -1,4 +1,5 @@
 """hrta.sweeps: model specs, kernel-scaled learning rates, stage-wise training."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,9 @@ def test_build_model_kinds(ds):
 
 
 def test_train_config_lr_override_and_unknown_key():
-    cfg = sweeps.train_config({"optimizer": "adam", "lr": 1e-3, "label": "Adam", "adam_betas": [0.9, 0.99]},
-                              "1x10", lr=2e-3)
+    cfg = sweeps.train_config(
+        {"optimizer": "adam", "lr": 1e-3, "label": "Adam", "adam_betas": [0.9, 0.99]}, "1x10", lr=2e-3
+    )
     assert cfg.lr == 2e-3 and cfg.adam_betas == (0.9, 0.99)
     with pytest.raises(ValueError, match="lr_typo"):
         sweeps.train_config({"optimizer": "gd", "lr_typo": 1.0}, "1x10")
@@ -71,5 +73,6 @@ def test_stagewise_stops_at_divergence(ds):
     assert res.status == "diverged"
     assert res.history["step"].iloc[-1] < 40
     with pytest.raises(ValueError, match="Adam"):
-        sweeps.train_stagewise(net, ds.X_train, ds.y_train, "1x20",
-                               [0.1], sweeps.train_config({"optimizer": "adam", "lr": 0.1}, "1x20"))
+        sweeps.train_stagewise(
+            net, ds.X_train, ds.y_train, "1x20", [0.1], sweeps.train_config({"optimizer": "adam", "lr": 0.1}, "1x20")
+        )

@@ -1,4 +1,5 @@
 """hrta.train: optimizers, schedules of s and lr, logging, divergence, validation, determinism."""
+
 import math
 
 import numpy as np
@@ -22,8 +23,7 @@ def reference_losses(net, X, y, schedule, lr, steps, optimizer="gd", betas=(0.9,
     """Autograd + torch.optim reference: loss of the parameters before update t, under s_at(t)."""
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     params = [p for p in net.parameters() if p.requires_grad]
-    opt = (torch.optim.SGD(params, lr=lr) if optimizer == "gd"
-           else torch.optim.Adam(params, lr=lr, betas=betas, eps=eps))
+    opt = torch.optim.SGD(params, lr=lr) if optimizer == "gd" else torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
     losses = []
     for t in range(steps + 1):
         net.s = schedule.s_at(t)
@@ -131,10 +131,15 @@ def test_sgd_seed_changes_batch_order_and_epochs_are_permutations():
 
 def test_sgd_full_batch_equals_gd():
     X, y = data()
-    gd = train(TwoLayerNet(2, 40, seed=1, dtype="float64"), X, y,
-               TrainConfig("1x6", lr=0.2, log_every=1, dtype="float64"))
-    sgd = train(TwoLayerNet(2, 40, seed=1, dtype="float64"), X, y,
-                TrainConfig("1x6", optimizer="sgd", batch_size=len(y), lr=0.2, log_every=1, dtype="float64"))
+    gd = train(
+        TwoLayerNet(2, 40, seed=1, dtype="float64"), X, y, TrainConfig("1x6", lr=0.2, log_every=1, dtype="float64")
+    )
+    sgd = train(
+        TwoLayerNet(2, 40, seed=1, dtype="float64"),
+        X,
+        y,
+        TrainConfig("1x6", optimizer="sgd", batch_size=len(y), lr=0.2, log_every=1, dtype="float64"),
+    )
     # Same updates up to the order of summation over the permuted rows.
     np.testing.assert_allclose(sgd.history["train_loss"], gd.history["train_loss"], rtol=1e-12)
 
@@ -168,8 +173,9 @@ def test_learning_rate_schedules():
     assert learning_rate(cos, 50) == pytest.approx(0.45)
     assert learning_rate(cos, 100) == pytest.approx(0.1)
     X, y = data()
-    h = train(TwoLayerNet(2, 16), X, y, TrainConfig("1x40", lr=0.8, lr_schedule="step", lr_step_every=15,
-                                                     log_every=10)).history
+    h = train(
+        TwoLayerNet(2, 16), X, y, TrainConfig("1x40", lr=0.8, lr_schedule="step", lr_step_every=15, log_every=10)
+    ).history
     assert list(h["step"]) == [0, 10, 20, 30, 40]
     assert list(h["lr"]) == [0.8, 0.8, 0.4, 0.2, 0.2]
 
@@ -190,7 +196,10 @@ def test_tensor_inputs_and_column_targets_accepted():
 
 
 BAD_DATA = {
-    "nan in X": (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), "X_train contains NaN"),
+    "nan in X": (
+        lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y),
+        "X_train contains NaN",
+    ),
     "inf in y": (lambda X, y: (X, np.where(np.arange(y.size) == 2, np.inf, y)), "y_train contains NaN or inf"),
     "y length": (lambda X, y: (X, y[:-1]), r"y_train must have shape \(24,\)"),
     "X columns": (lambda X, y: (np.hstack([X, X]), y), r"X_train must have shape \(n, 2\) to match the model's d=2"),

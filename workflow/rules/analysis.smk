@@ -10,15 +10,15 @@ rule e4_rates:
         stages=expand("data/e4/stages_w{width}.csv", width=config["e4"]["widths"]),
     output:
         "data/e4/rates.csv",
-    params:
-        fit_window=config["e4"]["fit_window"],
     log:
         "logs/analysis/e4_rates.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: 1
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        fit_window=config["e4"]["fit_window"],
     script:
         "../../scripts/e4_rates.py"

@@ -15,24 +15,22 @@ rule claims_sweep:
     output:
         history="data/claims/{exp}/{cell}_history.csv",
         runs="data/claims/{exp}/{cell}_runs.csv",
-    params:
-        settings=lambda wc: claims_sweep_settings(wc.exp, wc.cell),
     log:
         "logs/claims/{exp}/{cell}.log",
     benchmark:
         "logs/benchmarks/claims/{exp}/{cell}.tsv"
-    threads: config["threads"]["train"]
-    resources:
-        mem_mb=RES["train_mem_mb"],
-        runtime=RES["train_runtime"],
-        gpu=GPU,
     wildcard_constraints:
         exp="|".join(CLAIMS_SWEEPS),
         cell=r"[A-Za-z0-9_.-]+",
     conda:
         "../envs/hrta.yaml"
-    conda:
-        "../envs/hrta.yaml"
+    threads: config["threads"]["train"]
+    resources:
+        mem_mb=RES["train_mem_mb"],
+        runtime=RES["train_runtime"],
+        gpu=GPU,
+    params:
+        settings=lambda wc: claims_sweep_settings(wc.exp, wc.cell),
     script:
         "../../scripts/claims_sweep.py"
 
@@ -40,25 +38,25 @@ rule claims_sweep:
 rule claims_speedups:
     """Paired speed-ups (baseline steps / method steps to a baseline-derived tolerance) for E3 and E5–E7."""
     input:
+        **{f"{exp}_{kind}": claims_sweep_files(exp, kind) for exp in CLAIMS_SWEEPS for kind in ("history", "runs")},
         e3_histories=train_files("e3"),
         e3_runs=train_files("e3", "runs"),
-        **{f"{exp}_{kind}": claims_sweep_files(exp, kind) for exp in CLAIMS_SWEEPS for kind in ("history", "runs")},
     output:
         speedups="data/claims/speedups.csv",
         steps="data/claims/steps_to_tolerance.csv",
-    params:
-        claims=canonical(config["claims"]),
-        baselines=canonical({"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in CLAIMS_SWEEPS}}),
     log:
         "logs/claims/speedups.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: 1
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        claims=canonical(config["claims"]),
+        baselines=canonical(
+            {"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in CLAIMS_SWEEPS}}
+        ),
     script:
         "../../scripts/claims_speedups.py"
 
@@ -69,18 +67,16 @@ rule table_claims_speedups:
         "data/claims/speedups.csv",
     output:
         **table_outputs("claims_speedups"),
-    params:
-        claims=canonical(config["claims"]),
     log:
         "logs/tables/claims_speedups.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: 1
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        claims=canonical(config["claims"]),
     script:
         "../../scripts/claims_table.py"
 
@@ -94,22 +90,20 @@ rule figure_claims:
         e6_runs=claims_sweep_files("e6", "runs"),
     output:
         **{k: v for name in CLAIMS_FIGURES for k, v in figure_outputs(name, "Claims", key=name).items()},
+    log:
+        "logs/figures/claims.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
     params:
         e5=canonical(config["e5"]),
         e6=canonical(config["e6"]),
         e7=canonical(config["e7"]),
         e7_reference=canonical(config["datasets"][config["e7"]["dataset"]]),
         claims=canonical(config["claims"]),
-    log:
-        "logs/figures/claims.log",
-    threads: config["threads"]["plot"]
-    resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
-    conda:
-        "../envs/hrta.yaml"
     script:
         "../../scripts/claims_figures.py"
 
@@ -125,20 +119,18 @@ rule claims_report:
     output:
         md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
         csv=report("figures/tables/claims.csv", caption="../report/claims_csv.rst", category="Claims"),
+    log:
+        "logs/claims/report.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: 1
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
     params:
         claims=canonical(config["claims"]),
         e3_baseline=canonical(config["claims"]["e3_baseline"]),
         e5=canonical(config["e5"]),
         e6=canonical(config["e6"]),
-    log:
-        "logs/claims/report.log",
-    threads: 1
-    resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
-    conda:
-        "../envs/hrta.yaml"
     script:
         "../../scripts/claims_report.py"

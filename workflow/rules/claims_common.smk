@@ -9,29 +9,43 @@ def _check_claims_config():
     for exp in CLAIMS_SWEEPS:
         section = config[exp]
         if section["dataset"] not in config["datasets"]:
-            raise WorkflowError(f"invalid config: key '{exp}.dataset': unknown dataset {section['dataset']!r}; "
-                                f"defined under 'datasets': {', '.join(config['datasets'])}")
+            raise WorkflowError(
+                f"invalid config: key '{exp}.dataset': unknown dataset {section['dataset']!r}; "
+                f"defined under 'datasets': {', '.join(config['datasets'])}"
+            )
         if section["baseline"] not in section["methods"]:
-            raise WorkflowError(f"invalid config: key '{exp}.baseline': {section['baseline']!r} is not one of "
-                                f"{exp}.methods ({', '.join(section['methods'])})")
-        totals = {name: check_schedule(m["schedule"], f"{exp}.methods.{name}.schedule").total_steps
-                  for name, m in section["methods"].items()}
+            raise WorkflowError(
+                f"invalid config: key '{exp}.baseline': {section['baseline']!r} is not one of "
+                f"{exp}.methods ({', '.join(section['methods'])})"
+            )
+        totals = {
+            name: check_schedule(m["schedule"], f"{exp}.methods.{name}.schedule").total_steps
+            for name, m in section["methods"].items()
+        }
         if len(set(totals.values())) > 1:
-            raise WorkflowError(f"invalid config: key '{exp}.methods': all schedules must have the same total "
-                                f"number of steps; got {totals}")
+            raise WorkflowError(
+                f"invalid config: key '{exp}.methods': all schedules must have the same total "
+                f"number of steps; got {totals}"
+            )
         for name, opt in section["optimizers"].items():
             if opt.get("lr_schedule") == "step" and "lr_step_every" not in opt:
-                raise WorkflowError(f"invalid config: key '{exp}.optimizers.{name}.lr_step_every': required "
-                                    "when lr_schedule is 'step'")
+                raise WorkflowError(
+                    f"invalid config: key '{exp}.optimizers.{name}.lr_step_every': required "
+                    "when lr_schedule is 'step'"
+                )
     kernel = config["e6"].get("kernel_lr")
     if kernel and config["e6"]["model"]["kind"] != "two_layer":
-        raise WorkflowError("invalid config: key 'e6.kernel_lr': the kernel-scaled rate uses the two-layer "
-                            "analytic kernel; e6.model.kind must be 'two_layer'")
+        raise WorkflowError(
+            "invalid config: key 'e6.kernel_lr': the kernel-scaled rate uses the two-layer "
+            "analytic kernel; e6.model.kind must be 'two_layer'"
+        )
     if kernel:
         opt = config["e6"]["optimizers"].get(kernel["optimizer"])
         if opt is None or opt["optimizer"] != "gd" or opt.get("lr_schedule", "constant") != "constant":
-            raise WorkflowError("invalid config: key 'e6.kernel_lr.optimizer': must name a GD optimizer of "
-                                "e6.optimizers with a constant learning rate")
+            raise WorkflowError(
+                "invalid config: key 'e6.kernel_lr.optimizer': must name a GD optimizer of "
+                "e6.optimizers with a constant learning rate"
+            )
     if config["claims"]["e3_baseline"] not in config["e3"]["methods"]:
         raise WorkflowError(f"invalid config: key 'claims.e3_baseline': not one of e3.methods")
     for key in ("hrta_methods", "relaxation_methods"):
@@ -70,21 +84,27 @@ def claims_sweep_settings(exp, cell):
     if exp == "e7":
         target, n_train = e7_cells()[cell]
         dataset.update(target=target, n_train=n_train, name=cell)
-    return canonical({
-        "experiment": exp,
-        "cell": cell,
-        "dataset": dataset,
-        "model": model,
-        "methods": {k: dict(v) for k, v in section["methods"].items()},
-        "optimizers": {k: dict(v) for k, v in section["optimizers"].items() if exp != "e6" or k == cell},
-        "lr_factors": list(section.get("lr_factors", [1.0])),
-        "kernel_lr": dict(section["kernel_lr"]) if section.get("kernel_lr") and (exp != "e6" or section["kernel_lr"]["optimizer"] == cell) else None,
-        "seeds": list(section["seeds"]),
-        "log_every": section["log_every"],
-        "divergence_threshold": section["divergence_threshold"],
-        "dtype": config["dtype"],
-        "device": config["device"],
-    })
+    return canonical(
+        {
+            "experiment": exp,
+            "cell": cell,
+            "dataset": dataset,
+            "model": model,
+            "methods": {k: dict(v) for k, v in section["methods"].items()},
+            "optimizers": {k: dict(v) for k, v in section["optimizers"].items() if exp != "e6" or k == cell},
+            "lr_factors": list(section.get("lr_factors", [1.0])),
+            "kernel_lr": (
+                dict(section["kernel_lr"])
+                if section.get("kernel_lr") and (exp != "e6" or section["kernel_lr"]["optimizer"] == cell)
+                else None
+            ),
+            "seeds": list(section["seeds"]),
+            "log_every": section["log_every"],
+            "divergence_threshold": section["divergence_threshold"],
+            "dtype": config["dtype"],
+            "device": config["device"],
+        }
+    )
 
 
 def claims_sweep_files(exp, kind):

@@ -91,7 +91,9 @@ def check_integers(config):
         for key in INTEGER_LISTS:
             for i, v in enumerate(config[exp].get(key, [])):
                 if not isinstance(v, int) or isinstance(v, bool):
-                    raise WorkflowError(f"invalid config: key '{exp}.{key}[{i}]': {v!r} is not an integer (write it without a decimal point)")
+                    raise WorkflowError(
+                        f"invalid config: key '{exp}.{key}[{i}]': {v!r} is not an integer (write it without a decimal point)"
+                    )
 
 
 def check_memory_cap(config):
@@ -188,17 +190,19 @@ def dataset_file(name):
 def train_settings(exp):
     """Everything a training job of experiment `exp` depends on, except its width and seed."""
     section = config[exp]
-    return canonical({
-        "experiment": exp,
-        "dataset": dataset_config(section["dataset"]),
-        "model": dict(section["model"]),
-        "methods": {k: dict(v) for k, v in section["methods"].items()},
-        "optimizers": {k: dict(v) for k, v in section["optimizers"].items()},
-        "log_every": section["log_every"],
-        "divergence_threshold": section["divergence_threshold"],
-        "dtype": config["dtype"],
-        "device": config["device"],
-    })
+    return canonical(
+        {
+            "experiment": exp,
+            "dataset": dataset_config(section["dataset"]),
+            "model": dict(section["model"]),
+            "methods": {k: dict(v) for k, v in section["methods"].items()},
+            "optimizers": {k: dict(v) for k, v in section["optimizers"].items()},
+            "log_every": section["log_every"],
+            "divergence_threshold": section["divergence_threshold"],
+            "dtype": config["dtype"],
+            "device": config["device"],
+        }
+    )
 
 
 def train_file(exp, width, seed, kind="history"):
@@ -222,13 +226,15 @@ def table_files(name):
 
 def e2_settings():
     e2 = config["e2"]
-    return canonical({
-        "dataset": dataset_config(e2["dataset"]),
-        "base": e2["base"],
-        "layers": list(e2["layers"]),
-        "dtype": config["dtype"],
-        "device": config["device"],
-    })
+    return canonical(
+        {
+            "dataset": dataset_config(e2["dataset"]),
+            "base": e2["base"],
+            "layers": list(e2["layers"]),
+            "dtype": config["dtype"],
+            "device": config["device"],
+        }
+    )
 
 
 def table_outputs(name):

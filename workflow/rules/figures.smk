@@ -14,16 +14,16 @@ rule figure_e1_activations:
         "data/e1/activations.csv",
     output:
         **figure_outputs("e1_activations", "E1 activations"),
-    params:
-        e1=canonical(config["e1"]),
     log:
         "logs/figures/e1_activations.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        e1=canonical(config["e1"]),
     script:
         "../../scripts/figure_e1.py"
 
@@ -36,16 +36,16 @@ rule figures_e2:
     output:
         **figure_outputs("e2_spectrum", "E2 NTK spectrum", key="spectrum"),
         **figure_outputs("e2_kernel_error", "E2 NTK spectrum", key="error"),
-    params:
-        e2=canonical(config["e2"]),
     log:
         "logs/figures/e2.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        e2=canonical(config["e2"]),
     script:
         "../../scripts/figure_e2.py"
 
@@ -57,19 +57,19 @@ rule figure_e3_loss:
         runs=train_files("e3", "runs"),
     output:
         **figure_outputs("e3_loss", "E3 HRTA vs ReLU"),
+    log:
+        "logs/figures/e3_loss.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
     params:
         methods=canonical(config["e3"]["methods"]),
         optimizers=canonical(config["e3"]["optimizers"]),
         method_order=order("e3", "methods"),
         optimizer_order=order("e3", "optimizers"),
-    log:
-        "logs/figures/e3_loss.log",
-    threads: config["threads"]["plot"]
-    resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
     script:
         "../../scripts/figure_e3.py"
 
@@ -83,16 +83,16 @@ rule figures_e4:
     output:
         **figure_outputs("e4_rates", "E4 theory vs practice", key="rates"),
         **figure_outputs("e4_curves", "E4 theory vs practice", key="curves"),
-    params:
-        methods=canonical(config["e4"]["methods"]),
-        method_order=order("e4", "methods"),
     log:
         "logs/figures/e4.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        methods=canonical(config["e4"]["methods"]),
+        method_order=order("e4", "methods"),
     script:
         "../../scripts/figure_e4.py"

@@ -9,18 +9,18 @@ rule e2_analytic:
         dataset=dataset_file(config["e2"]["dataset"]),
     output:
         "data/e2/analytic.csv",
-    params:
-        settings=e2_settings(),
-        s_grid=canonical(config["e2"]["s_grid"]),
-        s_empirical=config["e2"]["s_empirical"],
     log:
         "logs/ntk/e2_analytic.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
     resources:
         mem_mb=RES["ntk_mem_mb"],
         runtime=RES["ntk_runtime"],
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        settings=e2_settings(),
+        s_grid=canonical(config["e2"]["s_grid"]),
+        s_empirical=config["e2"]["s_empirical"],
     script:
         "../../scripts/e2_analytic.py"
 
@@ -31,24 +31,24 @@ rule e2_empirical:
         dataset=dataset_file(config["e2"]["dataset"]),
     output:
         "data/e2/empirical_w{width}.csv",
-    params:
-        settings=e2_settings(),
-        s_values=config["e2"]["s_empirical"],
-        seeds=config["e2"]["seeds"],
-        width=lambda wc: int(wc.width),
     log:
         "logs/ntk/e2_empirical_w{width}.log",
     benchmark:
         "logs/benchmarks/ntk/e2_empirical_w{width}.tsv"
+    wildcard_constraints:
+        width=r"[1-9]\d*",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
     resources:
         mem_mb=RES["ntk_mem_mb"],
         runtime=RES["ntk_runtime"],
         gpu=GPU,
-    wildcard_constraints:
-        width=r"[1-9]\d*",
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        settings=e2_settings(),
+        s_values=config["e2"]["s_empirical"],
+        seeds=config["e2"]["seeds"],
+        width=lambda wc: int(wc.width),
     script:
         "../../scripts/e2_empirical.py"
 
@@ -60,22 +60,22 @@ rule e4_theory:
     output:
         curves="data/e4/theory_w{width}.csv",
         stages="data/e4/stages_w{width}.csv",
-    params:
-        settings=train_settings("e4"),
-        seeds=config["e4"]["seeds"],
-        width=lambda wc: int(wc.width),
     log:
         "logs/ntk/e4_theory_w{width}.log",
     benchmark:
         "logs/benchmarks/ntk/e4_theory_w{width}.tsv"
+    wildcard_constraints:
+        width=r"[1-9]\d*",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
     resources:
         mem_mb=RES["ntk_mem_mb"],
         runtime=RES["ntk_runtime"],
         gpu=GPU,
-    wildcard_constraints:
-        width=r"[1-9]\d*",
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        settings=train_settings("e4"),
+        seeds=config["e4"]["seeds"],
+        width=lambda wc: int(wc.width),
     script:
         "../../scripts/e4_theory.py"

@@ -12,16 +12,16 @@ rule table_e2_spectrum:
         empirical=expand("data/e2/empirical_w{width}.csv", width=config["e2"]["widths"]),
     output:
         **table_outputs("e2_spectrum"),
-    params:
-        s_values=config["e2"]["s_empirical"],
     log:
         "logs/tables/e2_spectrum.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        s_values=config["e2"]["s_empirical"],
     script:
         "../../scripts/table_e2.py"
 
@@ -38,6 +38,14 @@ rule table_e3:
         tol_csv="figures/tables/e3_steps_to_tolerance.csv",
         tol_md="figures/tables/e3_steps_to_tolerance.md",
         tol_tex="figures/tables/e3_steps_to_tolerance.tex",
+    log:
+        "logs/tables/e3.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
     params:
         budgets=config["e3"]["budgets"],
         tolerances=config["e3"]["tolerances"],
@@ -45,14 +53,6 @@ rule table_e3:
         optimizers=canonical(config["e3"]["optimizers"]),
         method_order=order("e3", "methods"),
         optimizer_order=order("e3", "optimizers"),
-    log:
-        "logs/tables/e3.log",
-    threads: config["threads"]["plot"]
-    resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
     script:
         "../../scripts/table_e3.py"
 
@@ -68,16 +68,16 @@ rule table_e4:
         match_csv="figures/tables/e4_match_vs_width.csv",
         match_md="figures/tables/e4_match_vs_width.md",
         match_tex="figures/tables/e4_match_vs_width.tex",
-    params:
-        methods=canonical(config["e4"]["methods"]),
-        method_order=order("e4", "methods"),
     log:
         "logs/tables/e4.log",
+    conda:
+        "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
         mem_mb=RES["plot_mem_mb"],
         runtime=RES["plot_runtime"],
-    conda:
-        "../envs/hrta.yaml"
+    params:
+        methods=canonical(config["e4"]["methods"]),
+        method_order=order("e4", "methods"),
     script:
         "../../scripts/table_e4.py"

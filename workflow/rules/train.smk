@@ -10,24 +10,24 @@ rule train:
     output:
         history="data/train/{exp}/w{width}_seed{seed}.csv",
         runs="data/train/{exp}/w{width}_seed{seed}_runs.csv",
-    params:
-        settings=lambda wc: train_settings(wc.exp),
-        width=lambda wc: int(wc.width),
-        seed=lambda wc: int(wc.seed),
     log:
         "logs/train/{exp}/w{width}_seed{seed}.log",
     benchmark:
         "logs/benchmarks/train/{exp}/w{width}_seed{seed}.tsv"
-    threads: config["threads"]["train"]
-    resources:
-        mem_mb=RES["train_mem_mb"],
-        runtime=RES["train_runtime"],
-        gpu=GPU,
     wildcard_constraints:
         exp="|".join(TRAIN_EXPERIMENTS),
         width=r"[1-9]\d*",
         seed=r"\d+",
     conda:
         "../envs/hrta.yaml"
+    threads: config["threads"]["train"]
+    resources:
+        mem_mb=RES["train_mem_mb"],
+        runtime=RES["train_runtime"],
+        gpu=GPU,
+    params:
+        settings=lambda wc: train_settings(wc.exp),
+        width=lambda wc: int(wc.width),
+        seed=lambda wc: int(wc.seed),
     script:
         "../../scripts/train.py"

@@ -23,10 +23,7 @@ with open(snakemake.output.table, "w") as fh:  # noqa: F821
         n = len(recs)
         mean = {k: math.fsum(float(r[k]) for r in recs) / n for k in ("x", "relu", "homotopy")}
         active = sum(1 for r in recs if float(r["x"]) > 0) / n
-        fh.write(
-            f"{seed},{n},{mean['x']:.12e},{mean['relu']:.12e},"
-            f"{mean['homotopy']:.12e},{active:.6f}\n"
-        )
+        fh.write(f"{seed},{n},{mean['x']:.12e},{mean['relu']:.12e},{mean['homotopy']:.12e},{active:.6f}\n")
 
 with open(snakemake.output.meta, "w") as fh:  # noqa: F821
     json.dump(
