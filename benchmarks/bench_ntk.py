@@ -23,7 +23,7 @@ import resource
 import subprocess
 import sys
 import time
-from functools import lru_cache
+from functools import cache
 
 D = 3
 #: targets: torch.func / closed time ≥ 2, extra-memory ratio ≥ 10, closed / two GEMMs ≤ 1.5
@@ -130,7 +130,7 @@ def worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> di
     return result
 
 
-@lru_cache(maxsize=None)  # compare_ntk at several widths reuses the torch.func widths
+@cache  # compare_ntk at several widths reuses the torch.func widths
 def run_worker(method: str, n: int, m: int, threads: int, device: str = "cpu") -> dict:
     cmd = [
         sys.executable,

@@ -32,13 +32,13 @@ from hrta.train import TrainConfig, train
 KINDS = ("naive", "hrta", "train", "bound", "nm", "mn")
 
 
-def synchronize(device: torch.device) -> None:
+def synchronize(device: torch.device | None) -> None:
     """Wait for queued GPU work, so wall-clock times cover the kernels and not only their launch."""
-    if device.type == "cuda":
+    if device is not None and device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def timings(fns: dict, reps: int, warmup: int = 3, device: torch.device = torch.device("cpu")) -> dict:
+def timings(fns: dict, reps: int, warmup: int = 3, device: torch.device | None = None) -> dict:
     """(median, min) wall time of each function; the functions are timed round-robin so that load
     from other processes on a shared machine affects all of them alike."""
     for fn in fns.values():

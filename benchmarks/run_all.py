@@ -39,11 +39,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import torch  # noqa: E402
-
 import bench_ntk  # noqa: E402
 import bench_overhead  # noqa: E402
 import bench_train_step  # noqa: E402
+import torch  # noqa: E402
+
 from hrta.models import resolve_device  # noqa: E402
 
 SECTIONS = ("train", "ntk", "eig", "overhead", "pipeline")
@@ -344,7 +344,7 @@ def main() -> None:
 
     started = time.perf_counter()
     header = [
-        f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"machine: {machine(device, args.threads)}",
         f"device: {device}; sizes: {'quick' if args.quick else 'full'}; commit {git_commit()}",
         f"command: {' '.join([Path(sys.executable).name, 'benchmarks/run_all.py', *sys.argv[1:]])}",

@@ -25,8 +25,8 @@ Conventions
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -409,11 +409,11 @@ def combine_verdicts(parts: dict[str, Verdict]) -> Verdict:
     if not parts:
         return Verdict(INCONCLUSIVE, RULE_ALL, "no parts measured")
     labels = [v.label for v in parts.values()]
-    counts = ", ".join(f"{labels.count(l)} {l}" for l in VERDICTS if labels.count(l))
+    counts = ", ".join(f"{labels.count(label)} {label}" for label in VERDICTS if labels.count(label))
     detail = " | ".join(f"{name}: {v.label} ({v.numbers})" for name, v in parts.items())
     if NOT_SUPPORTED in labels:
         label = NOT_SUPPORTED
-    elif all(l == SUPPORTED for l in labels):
+    elif all(part == SUPPORTED for part in labels):
         label = SUPPORTED
     else:
         label = INCONCLUSIVE

@@ -25,8 +25,9 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 PACKAGES = ("hrta", "torch", "numpy", "pandas", "matplotlib", "seaborn", "snakemake")
 

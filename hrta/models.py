@@ -15,12 +15,12 @@ all weights N(0, 1), the homotopy activation on every hidden layer.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from .activations import Homotopy, check_base, check_s
+from .activations import Homotopy
 
 OUTPUT_INITS = ("gaussian", "sign")
 

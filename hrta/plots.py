@@ -11,8 +11,9 @@ seaborn (seaborn pulls in scipy.stats, about 3 s per process), and nothing here 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -213,7 +214,7 @@ def write_table(
     """Write one table: ``numbers`` to paths['csv']; ``pretty`` (formatted strings) to paths['md']
     (with the caption as a heading line) and paths['tex']; each with a provenance sidecar."""
     label = "tab:" + Path(paths["csv"]).stem
-    for key, path in paths.items():
+    for path in paths.values():
         write_metadata(path, config_slice, rule=rule, inputs=inputs, extra={"caption": caption})
     write_csv(numbers, paths["csv"])
     write_text(paths["md"], f"**{caption}**\n\n" + markdown_table(pretty))

@@ -17,7 +17,8 @@ stability limit). A ramp stage uses the largest λ_max over its two end points.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -29,9 +29,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,9 +96,8 @@ class TrainConfig:
         gamma = finite_real("lr_gamma", self.lr_gamma)
         if not 0 < gamma <= 1:
             raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
-        if self.lr_schedule == "step":
-            if self.lr_step_every is None:
-                raise ValueError("lr_schedule 'step' needs lr_step_every (the decay period in updates)")
+        if self.lr_schedule == "step" and self.lr_step_every is None:
+            raise ValueError("lr_schedule 'step' needs lr_step_every (the decay period in updates)")
         if self.lr_step_every is not None:
             _positive_int("lr_step_every", self.lr_step_every)
         lr_min = finite_real("lr_min", self.lr_min)

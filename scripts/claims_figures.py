@@ -6,7 +6,6 @@
 * claims_e7_sensitivity — E7 speed-up vs the number of samples n and the input dimension d.
 """
 
-import math
 import time
 
 import numpy as np

@@ -34,7 +34,7 @@ def log_rate(steps, losses):
 
 
 def kappa(rate):
-    return -np.log(rate) if np.isfinite(rate) and 0 < rate else np.nan
+    return -np.log(rate) if np.isfinite(rate) and rate > 0 else np.nan
 
 
 hist = pd.concat([pd.read_csv(p) for p in smk.input.histories], ignore_index=True)

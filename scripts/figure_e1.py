@@ -18,7 +18,7 @@ fig, axes = subplots(1, 2, panel_height=1.9)
 for s, g in data.groupby("s", sort=False):
     axes[0, 0].plot(g.z, g.sigma, color=colours[s], label=f"s = {s:g}")
     axes[0, 1].plot(g.z, g.dsigma, color=colours[s])
-axes[0, 0].set(xlabel="$z$", ylabel=r"$\sigma_s(z)$", title=r"$\sigma_s(z) = (1-s)z + s\,\mathrm{%s}(z)$" % e1["base"])
+axes[0, 0].set(xlabel="$z$", ylabel=r"$\sigma_s(z)$", title=rf"$\sigma_s(z) = (1-s)z + s\,\mathrm{{{e1['base']}}}(z)$")
 axes[0, 1].set(xlabel="$z$", ylabel=r"$\sigma_s'(z)$", title="derivative")
 fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=len(colours))
 save_figure(fig, smk.output, e1, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})

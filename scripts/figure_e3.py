@@ -4,12 +4,10 @@ method's switches of s (in the method's colour). Diverged runs are left out and 
 
 import time
 
-import numpy as np
 import pandas as pd
 
 from hrta.io import job_logger
 from hrta.plots import FULL_WIDTH, geometric_band, mark_switches, palette, save_figure, subplots
-
 from hrta.schedules import parse_schedule
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import CONFIGS, REPO, run_snakemake, snakemake_command
 
 FIGURES = ["e1_activations", "e2_spectrum", "e2_kernel_error", "e3_loss", "e4_rates", "e4_curves"]

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import CONFIGS, SNAKEFILE, run_snakemake, snakemake_command
 
 SMOKE = CONFIGS / "smoke.yaml"
@@ -80,10 +79,9 @@ def test_atomic_writes_get_ordinary_permissions_and_leave_nothing_on_failure(tmp
     finally:
         os.umask(old)
     (tmp_path / "d.csv").write_text("old\n")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_path(tmp_path / "d.csv") as tmp:
-            tmp.write_text("half a fi")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_path(tmp_path / "d.csv") as tmp:
+        tmp.write_text("half a fi")
+        raise KeyboardInterrupt
     assert (tmp_path / "d.csv").read_text() == "old\n"  # untouched under its final name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.csv", "c.txt", "d.csv"]  # no temporaries
 
