@@ -1,0 +1,78 @@
+"""Report rendering: claims with their parts → the claims table (CSV) and CLAIMS.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from hrta.claims.rules import Verdict
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the claims report: what is claimed, where the evidence is, and the computed verdict."""
+
+    id: str
+    sentence: str
+    evidence: str
+    verdict: Verdict
+    parts: dict[str, Verdict] = field(default_factory=dict)
+
+    @property
+    def measured(self) -> str:
+        return self.verdict.numbers
+
+
+CLAIM_COLUMNS = ["id", "claim", "evidence", "verdict", "measured", "rule"]
+
+
+def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
+    """One row per claim with columns CLAIM_COLUMNS."""
+    rows = [
+        {
+            "id": c.id,
+            "claim": c.sentence,
+            "evidence": c.evidence,
+            "verdict": c.verdict.label,
+            "measured": c.measured,
+            "rule": c.verdict.rule,
+        }
+        for c in claims
+    ]
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_claims_markdown(
+    claims: Sequence[Claim], title: str = "Claims and computed verdicts", preamble: str = ""
+) -> str:
+    """CLAIMS.md: a summary table (claim, evidence, verdict) then, per claim, the rule, the numbers
+    and each part's verdict."""
+    lines = [f"# {title}", ""]
+    if preamble:
+        lines += [preamble.strip(), ""]
+    lines += ["| # | Claim | Evidence | Verdict |", "|---|---|---|---|"]
+    for c in claims:
+        lines.append(f"| {c.id} | {_md_cell(c.sentence)} | {_md_cell(c.evidence)} | **{c.verdict.label}** |")
+    lines.append("")
+    for c in claims:
+        lines += [
+            f"## Claim {c.id}: {c.sentence}",
+            "",
+            f"- **Verdict:** {c.verdict.label}",
+            f"- **Evidence:** {c.evidence}",
+            f"- **Rule:** {c.verdict.rule}",
+        ]
+        if c.parts:
+            lines.append("- **Parts:**")
+            for name, v in c.parts.items():
+                lines.append(f"  - {name}: **{v.label}** — {v.numbers}")
+        else:
+            lines.append(f"- **Measured:** {c.measured}")
+        lines.append("")
+    return "\n".join(lines)
