@@ -461,3 +461,6 @@ def predict_loss_curve(K, residual0, lr: float, steps: int) -> np.ndarray:
         t = np.arange(t0, min(t0 + block, steps + 1), dtype=np.float64)
         out[t0 : t0 + len(t)] = np.power(factor[None, :], t[:, None]) @ coef
     return out
+
+
+from hrta.ntk_deep import deep_analytic_ntk  # noqa: E402, F401  (re-export: hrta.ntk.deep_analytic_ntk)
