@@ -39,6 +39,7 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/deep.smk"
 
 
 report: "workflow/report/workflow.rst"

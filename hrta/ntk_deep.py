@@ -41,7 +41,6 @@ accuracy.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -50,8 +49,8 @@ from .activations import check_base, check_s, homotopy
 from .models import DeepNet
 
 KERNELS = ("ntk", "nngp")
-# n×b temporaries alive at once in one step of the ReLU recursion (θ, δ, Θ, Σ, Σ̇, p, and ~6 scratch)
-_RELU_TEMPORARIES = 12
+# n×b temporaries alive at once in one step of the ReLU recursion (θ, δ, Θ, Σ, Σ̇, p and their intermediates), an upper bound
+_RELU_TEMPORARIES = 32
 
 
 def _check_depth(depth) -> int:
@@ -216,30 +215,6 @@ def relative_kernel_error(K_emp, K_inf) -> float:
     """‖K_emp − K_∞‖_F / ‖K_∞‖_F (the E2 kernel-error metric)."""
     A, B = torch.as_tensor(K_emp, dtype=torch.float64), torch.as_tensor(K_inf, dtype=torch.float64)
     return float(torch.linalg.matrix_norm(A - B) / torch.linalg.matrix_norm(B))
-
-
-def non_increasing_intervals(
-    xs: Sequence[float], ys: Sequence[float], resolved: Sequence[bool] | None = None
-) -> list[tuple[float, float]]:
-    """Every maximal interval [x_a, x_b] of consecutive resolved grid points over which y fails to
-    increase (y_{k+1} ≤ y_k at each step inside it), sorted by x; [] when y is strictly increasing.
-
-    The same points as hrta.claims.verdict_monotone (NaN and unresolved points dropped), which reports
-    only the first such step: this lists them all.
-    """
-    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y)
-    if resolved is not None:
-        keep &= np.asarray(resolved, dtype=bool)
-    order = np.argsort(x[keep], kind="stable")
-    x, y = x[keep][order], y[keep][order]
-    out: list[tuple[float, float]] = []
-    for i in np.flatnonzero(np.diff(y) <= 0):
-        if out and out[-1][1] == x[i]:
-            out[-1] = (out[-1][0], float(x[i + 1]))
-        else:
-            out.append((float(x[i]), float(x[i + 1])))
-    return out
 
 
 # Imported last: hrta.ntk re-exports deep_analytic_ntk from here at its own end, so either module can be

@@ -360,3 +360,50 @@ def check_pipeline_memory(config: dict, cap_mb: float | None, **kwargs) -> list[
             f"reduce these sizes, or raise the cap if the machine has the memory"
         )
     return jobs
+
+
+# ---- deep networks (hrta.ntk_deep; rules deep_spectrum, deep_kernel_error, deep_train) ------------
+
+_DEEP_BLOCK_MB = 3 * 8 * (1 << 22) / (1 << 20)  # row-block temporaries: ≤ 3 × _PAIR_BLOCK_ELEMENTS float64
+_DEEP_ACTIVATION_COPIES = 4  # per hidden layer and input, alive in a forward + backward pass: h, σ(h), its grad, a temp
+
+
+def deep_analytic_ntk_mb(n: int, d: int) -> float:
+    """Peak memory (MB) of hrta.ntk_deep.deep_analytic_ntk on n points in R^d, its spectrum and K/n: the
+    n×n float64 output with its symmetrized copy and eigvalsh's copy and eigenvalue workspace (≈ 5 n×n),
+    plus the row-block temporaries (row blocks are sized so every (block × n × per-row work) temporary set
+    stays ≤ _PAIR_BLOCK_ELEMENTS elements; ≤ 3 such sets alive) and the input."""
+    return (5 * 8 * n * n + 8 * n * d) / MB + _DEEP_BLOCK_MB
+
+
+def deep_weight_count(d: int, widths) -> int:
+    """Number of weights of DeepNet(d, widths): Σ_l n_{l-1} n_l (n_0 = d) plus the output layer."""
+    fan_in = [d, *widths[:-1]]
+    return sum(a * b for a, b in zip(fan_in, widths)) + widths[-1]
+
+
+def deep_empirical_ntk_mb(n: int, d: int, widths, *, dtype: str = "float64") -> float:
+    """Peak memory (MB) of hrta.ntk_deep.deep_empirical_ntk: the model in its dtype, a float64 copy of its
+    weights with their autograd graph, _DEEP_ACTIVATION_COPIES float64 n × n_l activations per layer, and
+    three n×n float64 Gram matrices."""
+    P = deep_weight_count(d, widths)
+    acts = _DEEP_ACTIVATION_COPIES * 8 * n * (d + sum(widths))
+    return (P * (ITEMSIZE[dtype] + 8) + acts + 3 * 8 * n * n) / MB
+
+
+def deep_kernel_job_mb(*, n: int, d: int, widths=None, dtype: str = "float64") -> float:
+    """Peak memory (MB) of a deep kernel job (deep_spectrum: widths None; deep_kernel_error: the widest
+    network): the analytic kernel and spectrum, plus the empirical kernel held next to it."""
+    analytic = deep_analytic_ntk_mb(n, d)
+    if widths is None:
+        return analytic
+    return analytic + deep_empirical_ntk_mb(n, d, list(widths), dtype=dtype)
+
+
+def deep_train_job_mb(*, n: int, d: int, widths, dtype: str = "float64") -> float:
+    """Peak memory (MB) of a deep_train job: GD on DeepNet with autograd (weights, gradients and the
+    update's temporary: 3 copies in the model's dtype), the training activations, and per stage the
+    analytic and empirical deep kernels with predict_loss_curve's eigendecomposition (≈ 4 n×n float64)."""
+    P = deep_weight_count(d, list(widths))
+    train = 3 * ITEMSIZE[dtype] * P + _DEEP_ACTIVATION_COPIES * ITEMSIZE[dtype] * n * (d + sum(widths))
+    return train / MB + deep_kernel_job_mb(n=n, d=d, widths=widths, dtype=dtype) + 4 * 8 * n * n / MB
