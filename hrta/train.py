@@ -45,7 +45,7 @@ from .models import TwoLayerNet, resolve_device, resolve_dtype
 from .schedules import Schedule, parse_schedule
 
 OPTIMIZERS = ("gd", "sgd", "adam")
-LR_SCHEDULES = ("constant", "step", "cosine")
+LR_SCHEDULES = ("constant", "step", "step_stage", "cosine")
 HISTORY_COLUMNS = ("step", "stage", "s", "lr", "train_loss", "test_loss", "elapsed_s")
 
 
@@ -60,6 +60,8 @@ class TrainConfig:
     """Training settings; validated on construction and again by ``train``.
 
     lr_schedule: "constant"; "step" multiplies lr by lr_gamma every lr_step_every updates;
+    "step_stage" does the same but restarts the decay at the start of every schedule stage (each
+    stage begins at lr again: no stage inherits a decay that fell during an earlier one);
     "cosine" goes from lr (t = 0) to lr_min (t = total_steps) along a half cosine.
     batch_size is for optimizer "sgd" only (required there; 1 ≤ batch_size ≤ n); each epoch visits a
     fresh permutation drawn from ``seed``, the last batch of an epoch may be smaller.
@@ -98,6 +100,8 @@ class TrainConfig:
             raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
         if self.lr_schedule == "step" and self.lr_step_every is None:
             raise ValueError("lr_schedule 'step' needs lr_step_every (the decay period in updates)")
+        if self.lr_schedule == "step_stage" and self.lr_step_every is None:
+            raise ValueError("lr_schedule 'step_stage' needs lr_step_every (the decay period in updates)")
         if self.lr_step_every is not None:
             _positive_int("lr_step_every", self.lr_step_every)
         lr_min = finite_real("lr_min", self.lr_min)
@@ -137,11 +141,17 @@ class TrainResult:
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
-    """lr for update ``step``: constant; lr·γ^⌊t/period⌋ (step); lr_min + (lr − lr_min)(1 + cos(πt/T))/2 (cosine)."""
+    """lr for update ``step``: constant; lr·γ^⌊t/period⌋ (step); lr·γ^⌊(t − t_k)/period⌋ with t_k the first
+    update of t's schedule stage (step_stage); lr_min + (lr − lr_min)(1 + cos(πt/T))/2 (cosine)."""
     if config.lr_schedule == "constant":
         return float(config.lr)
     if config.lr_schedule == "step":
         return float(config.lr) * float(config.lr_gamma) ** (step // config.lr_step_every)
+    if config.lr_schedule == "step_stage":
+        schedule = config.schedule
+        k = schedule.stage_at(min(step, schedule.total_steps))
+        stage_start = sum(st.steps for st in schedule.stages[:k])
+        return float(config.lr) * float(config.lr_gamma) ** ((step - stage_start) // config.lr_step_every)
     total = config.schedule.total_steps
     progress = min(step, total) / total
     return float(config.lr_min) + (float(config.lr) - float(config.lr_min)) * 0.5 * (1.0 + math.cos(math.pi * progress))

@@ -27,7 +27,9 @@ decision rules named in CLAIMS.md) and :mod:`~hrta.claims.report` (tables and ma
 is re-exported here, so ``from hrta import claims as C; C.verdict_speedup`` works.
 """
 
+from hrta.claims.matrix import *  # noqa: F403
 from hrta.claims.metrics import *  # noqa: F403
 from hrta.claims.report import *  # noqa: F403
 from hrta.claims.rules import *  # noqa: F403
 from hrta.claims.stats import *  # noqa: F403
+from hrta.claims.width import *  # noqa: F403

@@ -245,3 +245,276 @@ def best_by_final_loss(runs: pd.DataFrame, keys: Sequence[str], choice_col: str)
     order = runs.assign(_loss=loss).reset_index(drop=True)
     idx = order.groupby(list(keys), sort=False)["_loss"].idxmin()
     return order.loc[sorted(idx)].drop(columns="_loss").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- the three metrics
+# One definition each, used by the tables and the verdicts (hrta.claims.rules.METRIC_RULES):
+#   (a) "stays" speed-up at the family of tolerances τ_q = baseline_tolerance(q), q ∈ TOLERANCE_FRACTIONS;
+#   (b) loss ratio L_baseline(⌊qT⌋) / L_method(⌊qT⌋) at equal budgets, q ∈ BUDGET_FRACTIONS;
+#   (c) "first below" speed-up at the same tolerances as (a): a diagnostic (it counts an intermediate σ_s network).
+METRICS = ("a", "b", "c")
+METRIC_NAMES = {
+    "a": "(a) stays speed-up",
+    "b": "(b) loss ratio at equal budget",
+    "c": "(c) first-below speed-up (diagnostic)",
+}
+TOLERANCE_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+BUDGET_FRACTIONS = (0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class RatioStats:
+    """Paired loss ratios r_i = L_baseline,i / L_method,i at one budget (r > 1: the method's loss is lower).
+
+    A diverged run has loss +inf: a pair where only the method diverged is a loss for the method
+    (r = 0), only the baseline diverged a win (r = +inf); such pairs are counted, not averaged. The
+    geometric mean and its t-interval are over the pairs where both losses are finite and > 0.
+    """
+
+    ratios: tuple[float, ...]
+    n_finite: int
+    n_diverged_method: int
+    n_diverged_baseline: int
+    geo_mean: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+
+    def describe(self) -> str:
+        rs = ", ".join(f"{r:.3g}" for r in self.ratios)
+        text = f"loss ratio {self.geo_mean:.3g}× [95% CI {self.ci_low:.3g}, {self.ci_high:.3g}], per seed ({rs})"
+        if self.n_diverged_method or self.n_diverged_baseline:
+            text += f"; diverged runs: method {self.n_diverged_method}, baseline {self.n_diverged_baseline}"
+        return text
+
+
+def paired_loss_ratio(
+    baseline_losses: Sequence[float], method_losses: Sequence[float], level: float = 0.95
+) -> RatioStats:
+    """Per-seed r_i = L_b,i / L_m,i (``math.inf`` = diverged), geometric mean and t-interval over finite pairs."""
+    b, m = np.asarray(baseline_losses, dtype=float), np.asarray(method_losses, dtype=float)
+    if b.shape != m.shape or b.ndim != 1:
+        raise ValueError(f"baseline and method losses must be paired 1-D arrays, got {b.shape} and {m.shape}")
+    if np.any(np.isnan(b)) or np.any(np.isnan(m)) or np.any(b < 0) or np.any(m < 0):
+        raise ValueError("losses must be ≥ 0 (math.inf for a diverged run), got NaN or a negative value")
+    b_div, m_div = ~np.isfinite(b), ~np.isfinite(m)
+    ok = ~b_div & ~m_div & (b > 0) & (m > 0)
+    ratios = np.full(b.shape, math.nan)
+    ratios[ok] = b[ok] / m[ok]
+    ratios[m_div & ~b_div] = 0.0
+    ratios[b_div & ~m_div] = math.inf
+    centre, lo, hi = geometric_mean_interval(ratios[ok], level) if ok.any() else (math.nan,) * 3
+    return RatioStats(
+        ratios=tuple(float(r) for r in ratios),
+        n_finite=int(ok.sum()),
+        n_diverged_method=int(m_div.sum()),
+        n_diverged_baseline=int(b_div.sum()),
+        geo_mean=centre,
+        ci_low=lo,
+        ci_high=hi,
+    )
+
+
+def budget_step(budget: int, fraction: float) -> int:
+    """⌊fraction·T⌋, the step at which metric (b) compares losses and at which (a)/(c) read the tolerance."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"budget fraction must be in (0, 1], got {fraction!r}")
+    return int(math.floor(fraction * budget))
+
+
+def loss_at_budget_or_inf(history: pd.DataFrame, step: int, status: str = "ok") -> float:
+    """:func:`loss_at_budget`, but a run that diverged before ``step`` (its history stops early) is +inf."""
+    if is_diverged(history, status):
+        return math.inf
+    return loss_at_budget(history, step, status)
+
+
+def metric_rows(
+    runs: pd.DataFrame,
+    histories: pd.DataFrame,
+    group_cols: Sequence[str],
+    baseline: str,
+    tolerance_fractions: Sequence[float] = TOLERANCE_FRACTIONS,
+    budget_fractions: Sequence[float] = BUDGET_FRACTIONS,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Every metric of every method against ``baseline`` within each group, one row per (group, method,
+    metric, fraction), with the part's verdict (rules in :mod:`hrta.claims.rules`).
+
+    ``runs``: one row per run (group_cols + method, seed, status, budget); ``histories``: the long
+    history table (same keys + step, train_loss). Seeds are paired. Columns of the result: group_cols,
+    method, metric, fraction, threshold (the tolerance τ_q for a/c, the step ⌊qT⌋ for b), value
+    (geometric mean), ci_low, ci_high, ratios, n_seeds, n_diverged_method, n_diverged_baseline,
+    verdict, numbers, rule.
+    """
+    from hrta.claims.rules import verdict_loss_ratio, verdict_speedup  # rules import metrics
+
+    keys = [*group_cols, "method", "seed"]
+    for name, table, cols in (
+        ("runs", runs, [*keys, "status", "budget"]),
+        ("histories", histories, [*keys, "step", "train_loss"]),
+    ):
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise ValueError(f"{name} table lacks column(s) {missing}")
+    if runs.duplicated(keys).any():
+        raise ValueError(f"runs are not unique per {keys}")
+    hist = {k if isinstance(k, tuple) else (k,): h.sort_values("step") for k, h in histories.groupby(keys, sort=False)}
+    rows = []
+    groups = runs.groupby(list(group_cols), sort=False) if group_cols else [((), runs)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        where = dict(zip(group_cols, key))
+        base = g[g["method"] == baseline].set_index("seed").sort_index()
+        if base.empty:
+            raise ValueError(f"no baseline ({baseline!r}) runs in group {where}")
+        budgets = set(g["budget"])
+        if len(budgets) != 1:
+            raise ValueError(f"runs of group {where} differ in budget: {sorted(budgets)}")
+        budget = int(budgets.pop())
+        seeds = list(base.index)
+
+        def h_of(method, seed, _key=key):
+            return hist[(*_key, method, seed)]
+
+        base_h = [h_of(baseline, s) for s in seeds]
+        base_st = list(base["status"])
+        base_div = sum(is_diverged(h, st) for h, st in zip(base_h, base_st))
+        for method, mg in g[g["method"] != baseline].groupby("method", sort=False):
+            mg = mg.set_index("seed")
+            if set(mg.index) != set(seeds):
+                raise ValueError(f"group {where}: method {method!r} seeds {sorted(mg.index)} do not pair with {seeds}")
+            meth_h = [h_of(method, s) for s in seeds]
+            meth_st = [mg.loc[s, "status"] for s in seeds]
+            meth_div = sum(is_diverged(h, st) for h, st in zip(meth_h, meth_st))
+            common = {**where, "method": method, "n_seeds": len(seeds)}
+            for q in tolerance_fractions:
+                tol = baseline_tolerance(base_h, base_st, budget, q)
+                for metric, fn in (("a", steps_to_tolerance), ("c", steps_first_below)):
+                    if math.isfinite(tol):
+                        b = [fn(h, tol, st) for h, st in zip(base_h, base_st)]
+                        m = [fn(h, tol, st) for h, st in zip(meth_h, meth_st)]
+                    else:
+                        b = m = [math.inf] * len(seeds)
+                    stats = paired_speedup(b, m, budget, level, meth_div, base_div)
+                    v = verdict_speedup(stats)
+                    rows.append(
+                        {
+                            **common,
+                            "metric": metric,
+                            "fraction": q,
+                            "threshold": tol,
+                            "value": stats.geo_mean,
+                            "ci_low": stats.ci_low,
+                            "ci_high": stats.ci_high,
+                            "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
+                            "n_diverged_method": meth_div,
+                            "n_diverged_baseline": base_div,
+                            "verdict": v.label,
+                            "numbers": f"{v.numbers}; tolerance {tol:.3g} (baseline at {q:g}·T)",
+                            "rule": v.rule if metric == "a" else v.rule.replace("stays ≤", "is first ≤ (under any s)"),
+                        }
+                    )
+            for q in budget_fractions:
+                step = budget_step(budget, q)
+                b = [loss_at_budget_or_inf(h, step, st) for h, st in zip(base_h, base_st)]
+                m = [loss_at_budget_or_inf(h, step, st) for h, st in zip(meth_h, meth_st)]
+                stats = paired_loss_ratio(b, m, level)
+                v = verdict_loss_ratio(stats)
+                rows.append(
+                    {
+                        **common,
+                        "metric": "b",
+                        "fraction": q,
+                        "threshold": float(step),
+                        "value": stats.geo_mean,
+                        "ci_low": stats.ci_low,
+                        "ci_high": stats.ci_high,
+                        "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
+                        "n_diverged_method": stats.n_diverged_method,
+                        "n_diverged_baseline": stats.n_diverged_baseline,
+                        "verdict": v.label,
+                        "numbers": f"{v.numbers}; at step {step} ({q:g}·T)",
+                        "rule": v.rule,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- claim 7: lr by metric (a)
+RULE_LR_CHOICE = (
+    "per optimizer × method, the learning rate of the grid with the lowest score = geometric mean over seeds of the "
+    "steps until the loss stays ≤ τ_ref (τ_ref = the baseline's tolerance at its configured rate, metric (a)'s "
+    "{fraction:g}·T tolerance), an unreached or diverged run counting 2T; ties: lowest geometric-mean final loss. "
+    "An optimum at an end of the grid widens it by ×2 beyond that end, up to {widen} doubling(s) per side"
+)
+
+
+def speed_score(histories: Sequence[pd.DataFrame], statuses: Sequence[str], tol: float, budget: int) -> float:
+    """Geometric mean over seeds of min(steps to stay ≤ tol, 2T), an unreached/diverged run counting 2T
+    (so any run that reached scores better than one that did not); ``math.inf`` if tol is not finite."""
+    if not math.isfinite(tol):
+        return math.inf
+    steps = [steps_to_tolerance(h, tol, st) for h, st in zip(histories, statuses)]
+    capped = np.array([min(max(s, 1.0), 2.0 * budget) for s in steps], dtype=float)
+    return float(np.exp(np.log(capped).mean()))
+
+
+def choose_lr_by_speed(
+    runs: pd.DataFrame,
+    histories: pd.DataFrame,
+    outer: Sequence[str],
+    baseline: str,
+    reference_factor: float,
+    fraction: float,
+) -> pd.DataFrame:
+    """One learning-rate factor per (``outer`` group, method), e.g. per optimizer × method, by
+    :data:`RULE_LR_CHOICE`.
+
+    ``runs`` (columns outer + method, seed, lr_factor, status, budget, final_train_loss; lr_factor
+    numeric) and ``histories`` (outer + method + lr_factor + seed, step, train_loss). The reference
+    tolerance comes from the baseline at ``reference_factor`` within the same outer group. Returns one
+    row per (outer, method): outer, method, lr_factor, score, tolerance, at_edge (the chosen factor is
+    the smallest or largest tried for that method), factors_tried.
+    """
+    outer = list(outer)
+    need = [*outer, "method", "seed", "lr_factor", "status", "budget", "final_train_loss"]
+    missing = [c for c in need if c not in runs.columns]
+    if missing:
+        raise ValueError(f"runs table lacks column(s) {missing}")
+    hkeys = [*outer, "method", "lr_factor", "seed"]
+    hist = {k: h.sort_values("step") for k, h in histories.groupby(hkeys, sort=False)}
+    rows = []
+    groups = runs.groupby(outer, sort=False) if outer else [((), runs)]
+    for okey, og in groups:
+        okey = okey if isinstance(okey, tuple) else (okey,)
+        ref = og[(og["method"] == baseline) & (og["lr_factor"].astype(float) == float(reference_factor))]
+        if ref.empty:
+            raise ValueError(
+                f"no baseline run at the reference lr factor {reference_factor:g} in {dict(zip(outer, okey))}"
+            )
+        budget = int(ref["budget"].iloc[0])
+        ref_h = [hist[(*okey, baseline, r.lr_factor, r.seed)] for r in ref.itertuples()]
+        tol = baseline_tolerance(ref_h, list(ref["status"]), budget, fraction)
+        for method, mg in og.groupby("method", sort=False):
+            best = None
+            for factor, fg in mg.groupby("lr_factor", sort=True):
+                hs = [hist[(*okey, method, factor, r.seed)] for r in fg.itertuples()]
+                score = speed_score(hs, list(fg["status"]), tol, budget)
+                losses = fg["final_train_loss"].astype(float).where(fg["status"] == "ok", math.inf)
+                with np.errstate(divide="ignore"):
+                    tie = float(np.exp(np.log(losses.clip(lower=1e-300)).mean()))
+                cand = (score, tie, float(factor))
+                best = cand if best is None or cand[:2] < best[:2] else best
+            tried = sorted(float(f) for f in mg["lr_factor"].unique())
+            rows.append(
+                {
+                    **dict(zip(outer, okey)),
+                    "method": method,
+                    "lr_factor": best[2],
+                    "score": best[0],
+                    "tolerance": tol,
+                    "at_edge": len(tried) > 1 and best[2] in (tried[0], tried[-1]),
+                    "factors_tried": " ".join(f"{f:g}" for f in tried),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hrta.claims.metrics import SpeedupStats, paired_speedup
+from hrta.claims.metrics import RatioStats, SpeedupStats, paired_speedup
 from hrta.claims.stats import loglog_slope
 
 SUPPORTED = "supported"
@@ -263,3 +263,35 @@ def parts_from_table(table: pd.DataFrame, name_cols: Sequence[str]) -> dict[str,
         ", ".join(f"{c}={row[c]}" for c in name_cols): Verdict(row["verdict"], row["rule"], row["numbers"])
         for _, row in table.iterrows()
     }
+
+
+RULE_LOSS_RATIO = (
+    "geometric-mean loss ratio baseline/method at the budget step (paired by seed, 95% t-interval): supported if "
+    "the interval lies above 1; not supported if it lies at or below 1, or if the method diverged on any seed; "
+    "inconclusive otherwise or with fewer than 2 seeds where both losses are finite"
+)
+
+
+def verdict_loss_ratio(stats: RatioStats) -> Verdict:
+    """Verdict on "the method's loss at this budget is lower than the baseline's" (rule RULE_LOSS_RATIO)."""
+    numbers = stats.describe()
+    if stats.n_diverged_method:
+        return Verdict(
+            NOT_SUPPORTED, RULE_LOSS_RATIO, f"method diverged on {stats.n_diverged_method} seed(s); {numbers}"
+        )
+    if stats.n_finite < 2:
+        return Verdict(INCONCLUSIVE, RULE_LOSS_RATIO, f"{stats.n_finite} seed(s) with both losses finite; {numbers}")
+    if stats.ci_low > 1.0:
+        return Verdict(SUPPORTED, RULE_LOSS_RATIO, numbers)
+    if stats.ci_high <= 1.0:
+        return Verdict(NOT_SUPPORTED, RULE_LOSS_RATIO, numbers)
+    return Verdict(INCONCLUSIVE, RULE_LOSS_RATIO, numbers)
+
+
+# The rule of each metric's parts (the names CLAIMS.md prints next to each metric).
+METRIC_RULES = {
+    "a": "(a) per tolerance τ_q, q ∈ tolerance fractions: " + RULE_SPEEDUP,
+    "b": "(b) per budget qT, q ∈ budget fractions: " + RULE_LOSS_RATIO,
+    "c": "(c) diagnostic, per tolerance τ_q: the same rule as (a) with 'first logged step ≤ τ under any s' in "
+    "place of 'stays'",
+}
