@@ -1,7 +1,7 @@
 """Figure and table helpers for the pipeline: one seaborn style, atomic saving, table rendering.
 
 Figures are sized for a paper column (``COLUMN_WIDTH`` inches wide, fonts ≥ 7 pt) and saved as
-PNG and PDF with a provenance sidecar (:func:`hrta.io.write_metadata`). Tables are written as CSV
+PNG and PDF with a provenance record (:func:`hrta.io.write_metadata`). Tables are written as CSV
 (numbers, for machines), Markdown and LaTeX (``mean ± std`` strings, for people).
 
 Imports are lazy where they are expensive: table jobs import this module without matplotlib or
@@ -87,7 +87,7 @@ def save_figure(
     inputs: Sequence[str] = (),
     timings: Mapping[str, float] | None = None,
 ) -> None:
-    """Save ``fig`` to each path (format from the suffix) atomically, each with a sidecar; close it."""
+    """Save ``fig`` to each path (format from the suffix) atomically, each with a provenance record; close it."""
     targets = list(paths.values()) if isinstance(paths, Mapping) else list(paths)
     for path in targets:
         suffix = Path(path).suffix.lstrip(".")
@@ -212,7 +212,7 @@ def write_table(
     inputs: Sequence[str] = (),
 ) -> None:
     """Write one table: ``numbers`` to paths['csv']; ``pretty`` (formatted strings) to paths['md']
-    (with the caption as a heading line) and paths['tex']; each with a provenance sidecar."""
+    (with the caption as a heading line) and paths['tex']; each with a provenance record."""
     label = "tab:" + Path(paths["csv"]).stem
     for path in paths.values():
         write_metadata(path, config_slice, rule=rule, inputs=inputs, extra={"caption": caption})

@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from .checks import integer_at_least
-from .models import TwoLayerNet
-from .ntk import _ANGLE_TEMPORARIES, _PAIR_BLOCK_ELEMENTS, DEFAULT_QUADRATURE_NODES, WIDTH_CHUNK
+
+# Copies of the sizes the code uses (tests/test_resources.py checks each against its source): this
+# module does not import torch, so that Snakemake can estimate every job when it builds the DAG
+# (workflow/rules/common.smk) without paying for the torch import.
+FAST_BLOCK_BYTES = 4 << 20  # hrta.models.TwoLayerNet.fast_block_bytes
+DEFAULT_QUADRATURE_NODES = 96  # hrta.ntk.DEFAULT_QUADRATURE_NODES
+WIDTH_CHUNK = 2048  # hrta.ntk.WIDTH_CHUNK
+_PAIR_BLOCK_ELEMENTS = 1 << 22  # hrta.ntk._PAIR_BLOCK_ELEMENTS
+_ANGLE_TEMPORARIES = 4  # hrta.ntk._ANGLE_TEMPORARIES
 
 MB = 1 << 20
 ITEMSIZE = {"float32": 4, "float64": 8}
@@ -67,10 +76,8 @@ def two_layer_buffer_elements(
     never holds an n×m matrix there.
     """
     b, m, d = integer_at_least("b", b, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
-    if _base(base) == "relu" and device == "cpu":
-        c = min(m, max(1, TwoLayerNet.fast_block_bytes // (b * itemsize)))
-    else:
-        c = m
+    relu_cpu = _base(base) == "relu" and device == "cpu"
+    c = min(m, max(1, FAST_BLOCK_BYTES // (b * itemsize))) if relu_cpu else m
     elements = b * c + 2 * d * m + 2 * d * c + 2 * d * b + 2 * d + b + m
     if base != "relu":
         elements += 2 * b * m
@@ -208,6 +215,37 @@ def jacobian_ntk_mb(n: int, P: int, *, activations: int = 0, dtype: str = "float
     return (8 * elements64 + cast) / MB
 
 
+def relu_grams_mb(n: int, m: int, d: int, *, dtype: str = "float64", chunk: int = WIDTH_CHUNK) -> float:
+    """Peak memory (MB) of ``hrta.ntk.relu_kernel_grams`` (every-s empirical NTK of a ReLU-base net,
+    chunked over the width) together with the network's weights, and one ``ReluGrams.kernel`` call::
+
+        itemsize · m(d + 1)                  W and a of the TwoLayerNet (+ 8·m(d + 1): float64 copies if float32)
+        + 8 · [3·n·c + 8n² + n·d + d²] + n·c   Z, ReLU(Z), H⊙a of one chunk (c = min(m, chunk) columns) and the
+                                             bool mask; zr, rr, hh, xx, zz and ~3 temporaries of kernel()
+
+    The only term growing with m is the weights (24 MB per 10⁶ units at d = 2 in float64): one job
+    stays ≲ 1 GB up to m ≈ 4·10⁷ for the data sets here (n ≤ a few hundred).
+    """
+    n, m, d = integer_at_least("n", n, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
+    item = _itemsize(dtype)
+    c = min(m, integer_at_least("chunk", chunk, 1))
+    weights = item * m * (d + 1) + (8 * m * (d + 1) if dtype == "float32" else 0)
+    return (weights + 8 * (3 * n * c + 8 * n * n + n * d + d * d) + n * c) / MB
+
+
+def e2_empirical_job_mb(
+    *, n: int, d: int, width: int, base: str, layers: Sequence[str], dtype: str, cached_kernels: int = 0
+) -> float:
+    """Peak memory (MB) of one e2_empirical job: ReLU base → relu_grams_mb next to the analytic
+    references (``cached_kernels`` n×n float64 kernels held); other bases → kernel_job_mb."""
+    if _base(base) != "relu":
+        return kernel_job_mb(
+            n=n, d=d, width=width, base=base, layers=layers, dtype=dtype, cached_kernels=cached_kernels
+        )
+    held = 8 * n * n * (cached_kernels + 2) / MB  # + the kernel at hand and K − K_∞
+    return max(analytic_ntk_mb(n, d, base=base, dtype="float64"), relu_grams_mb(n, width, d, dtype=dtype)) + held
+
+
 # ------------------------------------------------------------------------------------------------
 # the cap
 
@@ -217,8 +255,10 @@ def format_mb(mb: float) -> str:
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB" if mb >= 10 else f"{mb:.2f} MB"
 
 
-def check_memory(estimate_mb: float, cap_mb: float | None, what: str, *, key: str = DEFAULT_CAP_KEY) -> None:
-    """Raise ResourceError if ``estimate_mb`` > ``cap_mb``; ``cap_mb=None`` means no cap.
+def check_memory(estimate_mb: float, cap_mb: float | str | None, what: str, *, key: str = DEFAULT_CAP_KEY) -> None:
+    """Raise ResourceError if ``estimate_mb`` > ``cap_mb``; ``cap_mb=None`` means no cap, "auto" the
+    memory this process may still use (available_memory_mb: the Slurm allocation, the cgroup limit,
+    MemAvailable), so inside a job the check is against the memory of the machine it runs on.
 
     The message names the job (``what``, e.g. "training width m=1000000, n=100, float64"), the
     estimate, the cap, and what to change: the sizes in ``what`` or the cap's config ``key``.
@@ -226,6 +266,8 @@ def check_memory(estimate_mb: float, cap_mb: float | None, what: str, *, key: st
     estimate = float(estimate_mb)
     if not math.isfinite(estimate) or estimate < 0:
         raise ValueError(f"estimate_mb must be a finite number >= 0, got {estimate_mb!r}")
+    if cap_mb == "auto":
+        cap_mb = available_memory_mb()
     if cap_mb is None:
         return
     if isinstance(cap_mb, bool) or not isinstance(cap_mb, numbers.Real) or not math.isfinite(cap_mb) or cap_mb <= 0:
@@ -334,7 +376,7 @@ def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3
             )
         )
         for width in e2["widths"]:
-            mb = kernel_job_mb(
+            mb = e2_empirical_job_mb(
                 n=n, d=d, width=width, base=e2["base"], layers=e2["layers"], dtype=dtype, cached_kernels=cached
             )
             jobs.append((f"kernel job e2_empirical width m={width} (n={n}, d={d}, {dtype})", mb))
@@ -360,6 +402,539 @@ def check_pipeline_memory(config: dict, cap_mb: float | None, **kwargs) -> list[
             f"reduce these sizes, or raise the cap if the machine has the memory"
         )
     return jobs
+
+
+# ------------------------------------------------------------------------------------------------
+# runtime: a per-operation cost model, calibrated on one machine kind
+#
+# Seconds of one thread (the pipeline's default `threads`). Each formula counts the work of the code
+# it models; the constants come from benchmarks/calibrate_runtime.py (primitives, fastest of 9
+# repetitions) and, for the fixed per-job costs, from the `benchmark:` files of a smoke run
+# (benchmarks/runtime_check.py --fit-fixed). Threads > 1 are not assumed to speed anything up
+# (an upper bound), and on a GPU the compute terms are far smaller than these CPU estimates.
+
+#: The machine the constants were measured on (benchmarks/calibrate_runtime.py prints this line).
+CALIBRATION_MACHINE = (
+    "Intel(R) Xeon(R) Processor (KVM guest), 2 cores, torch 2.13.0+cpu, Python 3.11.7, 1 thread; "
+    "measured 2026-11-29 while other processes shared the 2 cores"
+)
+
+#: Fitted constants (seconds): see the formula of the function that uses each one.
+RUNTIME_CONSTANTS: dict[str, dict[str, float]] = {
+    "step_relu_float64": {"c0": 1.891e-04, "nm": 1.656e-09, "m": 1.318e-08, "recompute": 1.504e-09},
+    "step_relu_float32": {"c0": 9.673e-05, "nm": 7.594e-10, "m": 3.041e-08, "recompute": 8.086e-10},
+    "step_tanh_float64": {"c0": 0.0, "nm": 6.78e-09, "m": 0.0, "recompute": 0.0},
+    "step_gelu_float64": {"c0": 0.0, "nm": 1.176e-08, "m": 0.0, "recompute": 0.0},
+    "adam_float64": {"param": 2.41e-08},
+    "adam_float32": {"param": 6.163e-09},
+    "forward_relu": {"c0": 9.797e-05, "rm": 1.899e-09},
+    "forward_tanh": {"c0": 0.0, "rm": 8.426e-09},
+    "forward_gelu": {"c0": 0.0, "rm": 1.241e-08},
+    "deep_step": {"c0": 8.103e-04, "mac": 1.904e-10, "act": 1.503e-08},
+    "empirical_ntk": {"c0": 1.844e-04, "nnm": 8.288e-11, "nm": 1.523e-08},
+    "jacobian_ntk": {"c0": 2.43e-03, "nnp": 3.489e-10, "np": 0.0},
+    "analytic_relu": {"c0": 0.0, "nnd": 9.392e-08},
+    "analytic_quadrature": {"c0": 0.0, "nnq2": 1.769e-08},
+    "spectrum": {"c0": 3.172e-04, "n3": 1.179e-10},
+    "predict": {"eig": 2.224, "pow": 4.71e-09},
+}
+
+#: Fixed cost of one job (seconds): interpreter start, Snakemake's script preamble and the imports,
+#: per rule, measured from the smoke run's benchmark files (their compute is negligible there).
+JOB_FIXED_S: dict[str, float] = {}
+#: Fixed cost of a job that imports torch and hrta (training and kernel jobs).
+TORCH_JOB_FIXED_S = 4.0
+#: Resident memory (MB) of a job's interpreter with torch and hrta imported (max_rss of the smoke
+#: run's smallest torch jobs), and of a pandas/matplotlib job.
+TORCH_JOB_BASE_MB = 450.0
+PLOT_JOB_BASE_MB = 250.0
+
+
+def _const(name: str) -> dict[str, float]:
+    return RUNTIME_CONSTANTS[name]
+
+
+def two_layer_step_s(
+    n: int, m: int, d: int = 2, *, base: str = "relu", dtype: str = "float64", optimizer: str = "gd"
+) -> float:
+    """Seconds of one update of hrta.train on a TwoLayerNet (loss_and_grad on n rows + the update)::
+
+        c0 + nm·n·m + m·m [+ recompute·n·m  (ReLU on the CPU when the n×m pattern spans more than one
+                                             cache block of TwoLayerNet.fast_block_bytes: it is formed twice)]
+           [+ adam·3·m·(d + 1)               (Adam's moment updates)]
+
+    constants per (base, dtype) in RUNTIME_CONSTANTS["step_<base>_<dtype>"] (tanh/gelu float32 use
+    the float64 constants: an upper bound). d (≤ 4 in every config) only sets the inner dimension
+    of skinny GEMMs and is left out of the step cost.
+    """
+    key = f"step_{_base(base)}_{dtype}"
+    c = RUNTIME_CONSTANTS.get(key) or _const(f"step_{base}_float64")
+    recompute = base == "relu" and n * m * _itemsize(dtype) > FAST_BLOCK_BYTES
+    t = c["c0"] + c["nm"] * n * m + c["m"] * m + (c["recompute"] * n * m if recompute else 0.0)
+    if optimizer == "adam":
+        t += _const(f"adam_{dtype}")["param"] * 3 * m * (d + 1)
+    return t
+
+
+def two_layer_forward_s(rows: int, m: int, *, base: str = "relu") -> float:
+    """Seconds of one logged loss (loss_and_grad(grad=False)) on ``rows`` rows: c0 + rm·rows·m."""
+    if rows <= 0:
+        return 0.0
+    c = _const(f"forward_{_base(base)}")
+    return c["c0"] + c["rm"] * rows * m
+
+
+def deep_params(d: int, widths: Sequence[int]) -> tuple[int, int]:
+    """(P, Σ fan_in·fan_out) of a DeepNet: parameters and multiply-adds per input row."""
+    dims = (d, *widths, 1)
+    macs = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    return macs, macs
+
+
+def deep_step_s(n: int, d: int, widths: Sequence[int]) -> float:
+    """Seconds of one autograd update of a DeepNet: c0 + mac·n·Σ fan_in·fan_out + act·n·Σ widths."""
+    c = _const("deep_step")
+    _, macs = deep_params(d, widths)
+    return c["c0"] + c["mac"] * n * macs + c["act"] * n * sum(widths)
+
+
+def empirical_ntk_s(n: int, m: int) -> float:
+    """Seconds of hrta.ntk.empirical_ntk on a TwoLayerNet (width-chunked closed form, float64)::
+
+    c0 + nnm·n²·m (the two n×m×n GEMMs) + nm·n·m (the n×m activations and derivatives)
+    """
+    c = _const("empirical_ntk")
+    return c["c0"] + c["nnm"] * n * n * m + c["nm"] * n * m
+
+
+def jacobian_ntk_s(n: int, P: int) -> float:
+    """Seconds of hrta.ntk.jacobian_ntk (torch.func, any model): c0 + nnp·n²·P + np·n·P."""
+    c = _const("jacobian_ntk")
+    return c["c0"] + c["nnp"] * n * n * P + c["np"] * n * P
+
+
+def analytic_ntk_s(n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_QUADRATURE_NODES) -> float:
+    """Seconds of hrta.ntk.analytic_ntk: ReLU closed form c0 + nnd·n²·d; tanh/gelu Gauss–Hermite
+    quadrature c0 + nnq2·n²·q² (q = ``nodes``)."""
+    if _base(base) == "relu":
+        c = _const("analytic_relu")
+        return c["c0"] + c["nnd"] * n * n * d
+    c = _const("analytic_quadrature")
+    return c["c0"] + c["nnq2"] * n * n * nodes * nodes
+
+
+def spectrum_s(n: int) -> float:
+    """Seconds of hrta.ntk.spectrum (float64 eigvalsh) of an n×n kernel: c0 + n3·n³."""
+    c = _const("spectrum")
+    return c["c0"] + c["n3"] * float(n) ** 3
+
+
+def predict_curve_s(n: int, steps: int) -> float:
+    """Seconds of hrta.ntk.predict_loss_curve: eig·spectrum_s(n) (its eigh) + pow·(steps + 1)·n."""
+    c = _const("predict")
+    return c["eig"] * spectrum_s(n) + c["pow"] * (steps + 1) * n
+
+
+def train_run_s(
+    *, n: int, n_test: int, d: int, model: Mapping, optimizer: Mapping, steps: int, log_every: int, dtype: str
+) -> float:
+    """Seconds of one hrta.train.train run of ``steps`` updates (no early stop), logging the training
+    (and test) loss every ``log_every`` steps::
+
+        steps · step(batch rows) + (steps // log_every + 1) · (forward(n) + forward(n_test))
+
+    ``model`` is a TwoLayerNet spec (width m, base; config e3/e4 ``model`` plus ``width``) or a
+    hrta.sweeps spec of kind "deep" (hidden ``widths``: autograd step, forward ≈ a third of it).
+    """
+    logs = steps // max(1, int(log_every)) + 1
+    opt = optimizer.get("optimizer", "gd")
+    rows = min(int(optimizer.get("batch_size") or n), n) if opt == "sgd" else n
+    if model.get("kind") == "deep":
+        step = deep_step_s(rows, d, model["widths"])
+        return steps * step + logs * (deep_step_s(n, d, model["widths"]) + deep_step_s(n_test, d, model["widths"])) / 3
+    m, base = int(model["width"]), model.get("base", "relu")
+    step = two_layer_step_s(rows, m, d, base=base, dtype=dtype, optimizer=opt)
+    return steps * step + logs * (two_layer_forward_s(n, m, base=base) + two_layer_forward_s(n_test, m, base=base))
+
+
+def model_mb(model: Mapping, *, n: int, n_test: int, d: int, optimizer: Mapping, dtype: str, device: str) -> float:
+    """Peak MB of one training run of a model spec: two_layer_train_mb, or for a DeepNet the
+    parameters (×4 with Adam's moments and the gradient) plus ≈ 4 activations per hidden unit and row."""
+    item = _itemsize(dtype)
+    if model.get("kind") == "deep":
+        P, _ = deep_params(d, model["widths"])
+        factor = 5 if optimizer.get("optimizer") == "adam" else 2
+        return item * (factor * P + 4 * (n + n_test) * sum(model["widths"])) / MB
+    return two_layer_train_mb(
+        n,
+        int(model["width"]),
+        d,
+        base=model.get("base", "relu"),
+        optimizer=optimizer.get("optimizer", "gd"),
+        batch_size=optimizer.get("batch_size"),
+        n_test=n_test,
+        train_output=model.get("train_output", True),
+        dtype=dtype,
+        device="cpu" if device == "cpu" else "cuda",
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# one estimate per pipeline job: estimators registered per rule in ONE place (this registry)
+
+
+@dataclass(frozen=True)
+class JobEstimate:
+    """Estimated wall time (s, one thread, on CALIBRATION_MACHINE) and peak resident memory (MB,
+    the interpreter's own included) of one job; ``known`` is False for a rule without an estimator."""
+
+    rule: str
+    wildcards: Mapping[str, str]
+    seconds: float
+    mem_mb: float
+    known: bool = True
+
+    def describe(self) -> str:
+        wc = ", ".join(f"{k}={v}" for k, v in self.wildcards.items())
+        return f"rule {self.rule}" + (f" ({wc})" if wc else "")
+
+
+#: Used for a rule nobody registered an estimator for (with a warning): deliberately generous.
+UNKNOWN_RULE_S = 3600.0
+UNKNOWN_RULE_MB = 4000.0
+
+#: rule name -> estimator(config, wildcards) -> (seconds, MB). Register with @job_estimator("rule").
+ESTIMATORS: dict[str, Callable[[Mapping, Mapping[str, str]], tuple[float, float]]] = {}
+
+
+def job_estimator(*rules: str):
+    """Decorator: register ``fn(config, wildcards) -> (seconds, mem_mb)`` for these rule names."""
+
+    def register(fn):
+        for rule in rules:
+            ESTIMATORS[rule] = fn
+        return fn
+
+    return register
+
+
+def estimate_job(rule: str, wildcards: Mapping[str, str] | None, config: Mapping, *, warn: bool = True) -> JobEstimate:
+    """The JobEstimate of one job of the pipeline (``config``: validated, defaults filled in).
+    A rule without a registered estimator gets UNKNOWN_RULE_S / UNKNOWN_RULE_MB and a warning."""
+    wildcards = {k: str(v) for k, v in dict(wildcards or {}).items()}
+    fn = ESTIMATORS.get(rule)
+    if fn is None:
+        if warn:
+            warnings.warn(
+                f"hrta.resources has no runtime/memory estimator for rule {rule!r}; assuming "
+                f"{UNKNOWN_RULE_S / 60:.0f} min and {format_mb(UNKNOWN_RULE_MB)} (register one with "
+                "@job_estimator in hrta/resources.py)",
+                stacklevel=2,
+            )
+        return JobEstimate(rule, wildcards, UNKNOWN_RULE_S, UNKNOWN_RULE_MB, known=False)
+    seconds, mb = fn(config, wildcards)
+    return JobEstimate(rule, wildcards, float(seconds), float(mb))
+
+
+def _fixed(rule: str) -> float:
+    return JOB_FIXED_S.get(rule, TORCH_JOB_FIXED_S)
+
+
+def _dataset(config: Mapping, name: str) -> tuple[int, int, int]:
+    return _dataset_sizes(config["datasets"][name])
+
+
+def _steps(spec) -> int:
+    from .schedules import parse_schedule  # noqa: PLC0415
+
+    return parse_schedule(spec).total_steps
+
+
+def _light_rule(rule: str, base_mb: float = PLOT_JOB_BASE_MB):
+    """Figures, tables, reports, small data: a fixed cost per rule (measured)."""
+
+    def estimate(config, wildcards):
+        return _fixed(rule), base_mb
+
+    return estimate
+
+
+@job_estimator("train")
+def _train_job(config, wc):
+    exp, width = wc["exp"], int(wc["width"])
+    sec = config[exp]
+    n, n_test, d = _dataset(config, sec["dataset"])
+    model = dict(sec.get("model", {}), width=width)
+    dtype, seconds = config["dtype"], _fixed("train")
+    for opt in sec["optimizers"].values():
+        for method in sec["methods"].values():
+            steps = _steps(method["schedule"])
+            seconds += train_run_s(
+                n=n,
+                n_test=n_test,
+                d=d,
+                model=model,
+                optimizer=opt,
+                steps=steps,
+                log_every=sec["log_every"],
+                dtype=dtype,
+            )
+            if opt["optimizer"] == "gd":  # lr·λ_max of the analytic kernel for each s of the schedule
+                seconds += len(_schedule_s(method["schedule"])) * (analytic_ntk_s(n, d) + spectrum_s(n))
+    mb = train_job_mb(
+        n=n,
+        n_test=n_test,
+        d=d,
+        width=width,
+        model=model,
+        optimizers=sec["optimizers"],
+        dtype=dtype,
+        device=config["device"],
+    )
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("e2_analytic")
+def _e2_analytic_job(config, wc):
+    e2 = config["e2"]
+    n, _, d = _dataset(config, e2["dataset"])
+    grid = e2["s_grid"]
+    count = len(set(_linspace(grid["start"], grid["stop"], grid["num"])) | set(map(float, e2["s_empirical"])))
+    seconds = _fixed("e2_analytic") + len(e2["layers"]) * count * (
+        analytic_ntk_s(n, d, base=e2["base"]) + spectrum_s(n)
+    )
+    mb = kernel_job_mb(n=n, d=d, width=None, base=e2["base"], layers=e2["layers"], dtype=config["dtype"])
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+def _linspace(start: float, stop: float, num: int) -> list[float]:
+    if num == 1:
+        return [float(start)]
+    return [start + (stop - start) * i / (num - 1) for i in range(num)]
+
+
+@job_estimator("e2_empirical")
+def _e2_empirical_job(config, wc):
+    """Analytic references per (layers, s); per seed: ReLU base one chunked pass over the width
+    (relu_kernel_grams: the same n×m×n GEMMs as one empirical NTK) then the kernel at every
+    (layers, s) from the n×n grams; other bases one empirical NTK per (layers, s); a spectrum each."""
+    e2, width = config["e2"], int(wc["width"])
+    n, _, d = _dataset(config, e2["dataset"])
+    kernels = len(e2["layers"]) * len(e2["s_empirical"])
+    seconds = _fixed("e2_empirical") + kernels * (analytic_ntk_s(n, d, base=e2["base"]) + spectrum_s(n))
+    if e2["base"] == "relu":
+        per_seed = empirical_ntk_s(n, width) + kernels * spectrum_s(n)
+    else:
+        per_seed = kernels * (empirical_ntk_s(n, width) + spectrum_s(n))
+    seconds += len(e2["seeds"]) * per_seed
+    mb = e2_empirical_job_mb(
+        n=n, d=d, width=width, base=e2["base"], layers=e2["layers"], dtype=config["dtype"], cached_kernels=kernels
+    )
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("e4_theory")
+def _e4_theory_job(config, wc):
+    from .schedules import parse_schedule  # noqa: PLC0415
+
+    e4, width = config["e4"], int(wc["width"])
+    n, _, d = _dataset(config, e4["dataset"])
+    model = dict(e4.get("model", {}), width=width)
+    base = model.get("base", "relu")
+    s_all = {s for m in e4["methods"].values() for s in _schedule_s(m["schedule"])}
+    seconds = _fixed("e4_theory") + len(s_all) * analytic_ntk_s(n, d, base=base)
+    per_seed = 0.0
+    for _opt in e4["optimizers"].values():  # GD only (the schema's e4)
+        for method in e4["methods"].values():
+            stages = parse_schedule(method["schedule"]).stages
+            replay = sum(st.steps for st in stages[:-1])  # each stage k > 0 replays stage k − 1
+            per_seed += replay * two_layer_step_s(n, width, d, base=base, dtype=config["dtype"])
+            for st in stages:
+                per_seed += empirical_ntk_s(n, width) + 2 * (spectrum_s(n) + predict_curve_s(n, st.steps))
+    seconds += len(e4["seeds"]) * per_seed
+    layers = ["both" if model.get("train_output", True) else "first"]
+    mb = kernel_job_mb(
+        n=n, d=d, width=width, base=base, layers=layers, dtype=config["dtype"], cached_kernels=len(s_all)
+    )
+    mb = max(
+        mb,
+        train_job_mb(n=n, n_test=0, d=d, width=width, model=model, optimizers=e4["optimizers"], dtype=config["dtype"]),
+    )
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+def _claims_cell(config: Mapping, exp: str, cell: str) -> tuple[dict, dict, dict]:
+    """(dataset, model spec, optimizers) of one claims sweep cell (workflow/rules/claims_common.smk)."""
+    sec = config[exp]
+    dataset = dict(config["datasets"][sec["dataset"]])
+    model = dict(sec["models"][cell]) if exp == "e5" else dict(sec["model"])
+    optimizers = {k: v for k, v in sec["optimizers"].items() if exp != "e6" or k == cell}
+    if exp == "e7":
+        ref = dataset
+        cells = [(ref["target"], n) for n in sec["n_train"]] + [(t, ref["n_train"]) for t in sec["targets"]]
+        target, n_train = {f"{t}_n{n}": (t, n) for t, n in cells}[cell]
+        dataset = dict(ref, target=target, n_train=n_train)
+    return dataset, model, optimizers
+
+
+@job_estimator("claims_sweep")
+def _claims_sweep_job(config, wc):
+    exp, cell = wc["exp"], wc["cell"]
+    sec = config[exp]
+    dataset, model, optimizers = _claims_cell(config, exp, cell)
+    n, _, d = _dataset_sizes(dataset)
+    dtype = config["dtype"]
+    factors = list(sec.get("lr_factors", [1.0]))
+    kernel = sec.get("kernel_lr")
+    plans = [opt for opt in optimizers.values() for _ in factors]
+    if kernel and kernel["optimizer"] in optimizers:
+        plans.append(optimizers[kernel["optimizer"]])
+    seconds, mb = _fixed("claims_sweep"), 0.0
+    for opt in plans:
+        for method in sec["methods"].values():
+            steps = _steps(method["schedule"])
+            seconds += train_run_s(
+                n=n, n_test=0, d=d, model=model, optimizer=opt, steps=steps, log_every=sec["log_every"], dtype=dtype
+            )
+        mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
+    seconds *= len(sec["seeds"])
+    if kernel:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
+        s_all = {s for m in sec["methods"].values() for s in _schedule_s(m["schedule"])}
+        seconds += len(sec["seeds"]) * len(sec["methods"]) * len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+for _rule in (
+    "dataset",
+    "e1_activations",
+    "e4_rates",
+    "figure_e1_activations",
+    "figures_e2",
+    "figure_e3_loss",
+    "figures_e4",
+    "table_e2_spectrum",
+    "table_e3",
+    "table_e4",
+    "claims_speedups",
+    "table_claims_speedups",
+    "figure_claims",
+    "claims_report",
+):
+    ESTIMATORS[_rule] = _light_rule(_rule)
+ESTIMATORS["all"] = lambda config, wc: (0.0, 0.0)  # the target rule runs nothing
+
+
+# ------------------------------------------------------------------------------------------------
+# requests and caps for the pipeline's jobs (workflow/rules/common.smk: job_resources)
+
+RUNTIME_CAP_KEY = "resources.max_runtime"
+#: Defaults of the config's `resources` section (workflow/schemas/config.schema.yaml repeats them).
+REQUEST_DEFAULTS = {
+    "runtime_factor": 3.0,
+    "mem_factor": 1.5,
+    "min_runtime": 5,
+    "min_mem_mb": 1000,
+    "max_mem_mb": "auto",
+    "max_runtime": None,
+}
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            text = fh.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def available_memory_mb() -> float | None:
+    """Memory (MB) this process may still use: the smallest of the Slurm job's allocation
+    (SLURM_MEM_PER_NODE, or SLURM_MEM_PER_CPU × SLURM_CPUS_ON_NODE, both in MB), the cgroup v2 limit
+    minus the cgroup's current use (/sys/fs/cgroup/memory.max − memory.current) and the kernel's
+    MemAvailable (/proc/meminfo); None when none of them is known."""
+    import os  # noqa: PLC0415
+
+    known: list[float] = []
+    if os.environ.get("SLURM_MEM_PER_NODE", "").isdigit():
+        known.append(float(os.environ["SLURM_MEM_PER_NODE"]))
+    elif os.environ.get("SLURM_MEM_PER_CPU", "").isdigit():
+        cpus = os.environ.get("SLURM_CPUS_ON_NODE", "1")
+        known.append(float(os.environ["SLURM_MEM_PER_CPU"]) * (int(cpus) if cpus.isdigit() else 1))
+    limit, used = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
+    if limit is not None:
+        known.append((limit - (used or 0)) / MB)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    known.append(int(line.split()[1]) / 1024)
+                    break
+    except OSError:
+        pass
+    return min(known) if known else None
+
+
+def resolve_memory_cap(cap) -> float | None:
+    """``resources.max_mem_mb`` as MB: a number stays, None is no cap, "auto" is available_memory_mb()."""
+    if cap == "auto":
+        return available_memory_mb()
+    return cap
+
+
+def format_duration(seconds: float) -> str:
+    """'42 s', '7.5 min', '3.2 h', '2.1 d'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def request_settings(resources: Mapping | None) -> dict:
+    """The config's `resources` section with REQUEST_DEFAULTS filled in."""
+    return {**REQUEST_DEFAULTS, **{k: v for k, v in dict(resources or {}).items() if k in REQUEST_DEFAULTS}}
+
+
+def job_requests(estimate: JobEstimate, resources: Mapping | None, attempt: int = 1) -> tuple[int, int]:
+    """(runtime in minutes, mem_mb) a scheduler is asked for: the estimate times the safety factor
+    (and times ``attempt``, so a retried job asks for more), at least the minimum, at most a numeric cap::
+
+        runtime = min(max_runtime, max(min_runtime, ⌈runtime_factor · attempt · seconds / 60⌉))
+        mem_mb  = min(max_mem_mb,  max(min_mem_mb,  ⌈mem_factor · attempt · estimated MB⌉))
+    """
+    r = request_settings(resources)
+    attempt = max(1, int(attempt))
+    runtime = max(int(r["min_runtime"]), math.ceil(r["runtime_factor"] * attempt * estimate.seconds / 60))
+    mem = max(int(r["min_mem_mb"]), math.ceil(r["mem_factor"] * attempt * estimate.mem_mb))
+    if r["max_runtime"] is not None:
+        runtime = min(runtime, int(r["max_runtime"]))
+    if isinstance(r["max_mem_mb"], numbers.Real) and not isinstance(r["max_mem_mb"], bool):
+        mem = min(mem, int(r["max_mem_mb"]))
+    return runtime, mem
+
+
+def check_job_limits(estimate: JobEstimate, resources: Mapping | None, *, memory_cap_mb: float | None = None) -> None:
+    """ResourceError when the job's estimate exceeds ``resources.max_mem_mb`` (resolved by the caller
+    into ``memory_cap_mb``: "auto" depends on where the job runs) or ``resources.max_runtime``
+    (minutes). The message names the rule, the wildcards, the estimate, the cap and the config key."""
+    r = request_settings(resources)
+    if memory_cap_mb is not None and estimate.mem_mb > memory_cap_mb:
+        source = " (auto: the memory available where the job runs)" if r["max_mem_mb"] == "auto" else ""
+        raise ResourceError(
+            f"{estimate.describe()} needs ≈ {format_mb(estimate.mem_mb)} (hrta.resources estimate) > cap "
+            f"{format_mb(float(memory_cap_mb))}{source}; reduce this job's sizes in the config, or raise "
+            f"the cap (config key {DEFAULT_CAP_KEY}: MB, 'auto' or null) if the machine has the memory"
+        )
+    cap = r["max_runtime"]
+    if cap is not None and estimate.seconds > 60 * cap:
+        raise ResourceError(
+            f"{estimate.describe()} needs ≈ {format_duration(estimate.seconds)} (hrta.resources estimate, "
+            f"one thread on the calibration machine) > cap {cap} min; reduce this job's sizes in the config, "
+            f"or raise the cap (config key {RUNTIME_CAP_KEY}: minutes, or null)"
+        )
 
 
 # ---- deep networks (hrta.ntk_deep; rules deep_spectrum, deep_kernel_error, deep_train) ------------

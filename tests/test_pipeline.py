@@ -15,7 +15,9 @@ import yaml
 from conftest import CONFIGS, REPO, run_snakemake, snakemake_command
 
 FIGURES = ["e1_activations", "e2_spectrum", "e2_kernel_error", "e3_loss", "e4_rates", "e4_curves"]
+FIGURES += ["deep_spectrum", "deep_kernel_error", "deep_gd"]
 TABLES = ["e2_spectrum", "e3_loss_at_budget", "e3_steps_to_tolerance", "e4_rates", "e4_match_vs_width"]
+TABLES += ["deep_spectrum", "deep_kernel_error", "deep_gd"]
 RULES = [
     "dataset",
     "e1_activations",
@@ -31,6 +33,11 @@ RULES = [
     "figures_e2",
     "figure_e3_loss",
     "figures_e4",
+    "deep_spectrum",
+    "deep_kernel_error",
+    "deep_train",
+    "figures_deep",
+    "tables_deep",
 ]
 
 
@@ -71,10 +78,17 @@ def test_smoke_run_produces_every_output(smoke_run):
         for ext in ("png", "pdf"):
             path = workdir / "figures" / f"{name}.{ext}"
             assert path.is_file() and path.stat().st_size > 1000, path
-            meta = json.loads((workdir / "figures" / f"{name}.{ext}.meta.json").read_text())
-            assert meta["config_hash"] and meta["versions"]["torch"]
+            meta = json.loads((workdir / "data" / "provenance" / "figures" / f"{name}.{ext}.json").read_text())
+            assert meta["config_hash"] and meta["versions"]["torch"] and meta["output"] == f"figures/{name}.{ext}"
     png = (workdir / "figures" / "e3_loss.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # figures/ holds only figures, tables and CLAIMS.md (provenance: data/provenance/)
+    stray = [
+        p
+        for p in (workdir / "figures").rglob("*")
+        if p.is_file() and p.suffix not in {".png", ".pdf", ".csv", ".md", ".tex", ".html"}
+    ]
+    assert not stray, stray
     for name in TABLES:
         table = pd.read_csv(workdir / "figures" / "tables" / f"{name}.csv")
         assert len(table) > 0, name
@@ -187,7 +201,8 @@ def test_reordered_config_reruns_no_computation(smoke_run, tmp_path):
     reordered.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=True))
     dry = run_snakemake(workdir, "-n", configfile=reordered)
     assert dry.returncode == 0, dry.stdout
-    assert set(_job_counts(dry.stdout)) <= {"table_e3", "figure_e3_loss", "table_e4", "figures_e4", "all"}, dry.stdout
+    presentation = {"table_e3", "figure_e3_loss", "table_e4", "figures_e4", "figures_deep", "all"}
+    assert set(_job_counts(dry.stdout)) <= presentation, dry.stdout
 
 
 @pytest.mark.slow
@@ -195,7 +210,9 @@ def test_data_outputs_record_what_made_them(smoke_run):
     workdir, result = smoke_run
     assert result.returncode == 0, result.stdout[-5000:]
     history = sorted((workdir / "data" / "train" / "e4").glob("w*_seed*[0-9].csv"))[0]
-    meta = json.loads(history.with_name(history.name + ".meta.json").read_text())
+    meta = json.loads(
+        (workdir / "data" / "provenance" / history.relative_to(workdir)).with_suffix(".csv.json").read_text()
+    )
     width, seed = map(int, re.match(r"w(\d+)_seed(\d+)", history.name).groups())
     assert meta["seeds"] == [seed] and meta["config"]["width"] == width
     assert meta["config"]["methods"] and meta["config"]["dataset"]["n_train"] > 0

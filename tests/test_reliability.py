@@ -311,19 +311,20 @@ def test_second_smoke_run_is_byte_identical(smoke_run, tmp_path):
     assert len(first) >= 20 and set(first) == set(second)
     differ = [name for name in first if first[name] != second[name]]
     assert not differ, differ
-    # the sidecar of each row-producing file says how to reproduce it: config slice + hash, seed, versions
+    # the provenance record (data/provenance/<path>.json) of each row-producing file says how to
+    # reproduce it: config slice + hash, seed, versions
     import json
 
     from hrta.io import config_hash
 
     for name in ("data/train/e3/w100_seed1_runs.csv", "data/e2/empirical_w50.csv"):
-        meta = json.loads((tmp_path / (name + ".meta.json")).read_text())
+        meta = json.loads((tmp_path / "data/provenance" / (name + ".json")).read_text())
         assert meta["config_hash"] == config_hash(meta["config"])
         assert meta["versions"]["torch"] and meta["versions"]["hrta"] and meta["versions"]["python"]
         assert meta["seeds"]
-        ref_meta = json.loads((reference / (name + ".meta.json")).read_text())
+        ref_meta = json.loads((reference / "data/provenance" / (name + ".json")).read_text())
         assert meta["config_hash"] == ref_meta["config_hash"] and meta["seeds"] == ref_meta["seeds"]
-    runs_meta = json.loads((tmp_path / "data/train/e3/w100_seed1_runs.csv.meta.json").read_text())
+    runs_meta = json.loads((tmp_path / "data/provenance/data/train/e3/w100_seed1_runs.csv.json").read_text())
     assert runs_meta["seeds"] == [1] and runs_meta["config"]["width"] == 100
 
 

@@ -1,0 +1,289 @@
+"""Calibrate the runtime model of hrta.resources: time its primitives here and fit its constants.
+
+    .venv/bin/python benchmarks/calibrate_runtime.py            # ~3 min on 2 cores; prints RUNTIME_CONSTANTS
+    .venv/bin/python benchmarks/calibrate_runtime.py --quick    # smaller grid (~40 s): checks that it runs
+
+Every primitive runs in this process with ``torch.set_num_threads(1)`` (the pipeline's default
+``threads``), float64 unless stated, and reports the median of ``--reps`` repetitions. Each fit is
+an ordinary least-squares fit of the model written next to it (the same formula as in
+hrta.resources), coefficients clipped at 0. Paste the printed dict into
+``hrta.resources.RUNTIME_CONSTANTS`` together with the machine line it prints.
+
+The per-job fixed costs (interpreter + Snakemake script preamble + imports) are not measured
+here: they come from the ``benchmark:`` files of a smoke run of the pipeline
+(benchmarks/runtime_check.py --fit-fixed prints them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hrta.models import DeepNet, TwoLayerNet
+from hrta.ntk import analytic_ntk, empirical_ntk, jacobian_ntk, predict_loss_curve, spectrum
+from hrta.train import _Adam
+
+torch.set_num_threads(1)
+VERBOSE = False
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    import os  # noqa: PLC0415
+
+    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, {platform.python_version()}, 1 thread"
+
+
+def timeit(fn, reps: int) -> float:
+    """CPU time of this thread (``time.thread_time``: one torch thread computes on the calling
+    thread), fastest of ``reps`` calls after a warm-up. CPU time, not wall time: other processes
+    on a shared machine stretch the wall time of a job but hardly its CPU time, and for a
+    one-thread job on an idle machine the two agree (the median is printed with --verbose)."""
+    fn()  # warm-up (buffers, caches)
+    out = []
+    for _ in range(reps):
+        t0 = time.thread_time()
+        fn()
+        out.append(time.thread_time() - t0)
+    if VERBOSE:
+        print(f"#   min {min(out) * 1e3:.3f} ms, median {statistics.median(out) * 1e3:.3f} ms")
+    return min(out)
+
+
+def fit(rows: list[tuple[list[float], float]]) -> list[float]:
+    """Non-negative least squares of t on the features, each row weighted by 1/t (relative error):
+    the best fit over every subset of the features whose coefficients all come out >= 0."""
+    A = np.array([f for f, _ in rows], dtype=float)
+    t = np.array([t for _, t in rows], dtype=float)
+    A, ones = A / t[:, None], np.ones_like(t)
+    k = A.shape[1]
+    best, best_err = [0.0] * k, np.inf
+    for mask in itertools.product((0, 1), repeat=k):
+        cols = [j for j in range(k) if mask[j] and A[:, j].any()]
+        if not cols:
+            continue
+        coef, *_ = np.linalg.lstsq(A[:, cols], ones, rcond=None)
+        if (coef < 0).any():
+            continue
+        err = float(np.sum((A[:, cols] @ coef - 1) ** 2))
+        if err < best_err:
+            best_err, best = err, [0.0] * k
+            for j, c in zip(cols, coef):
+                best[j] = float(c)
+    return best
+
+
+def report(name: str, rows, coef, model) -> None:
+    worst = max(abs(model(f, coef) / t - 1) for f, t in rows)
+    print(f"# {name}: {len(rows)} points, worst relative misfit {worst:.0%}")
+    if VERBOSE:
+        for f, t in rows:
+            print(f"#   features {f}: measured {t * 1e3:.3f} ms, model {model(f, coef) * 1e3:.3f} ms")
+
+
+def two_layer_step(n: int, m: int, d: int, base: str, dtype: str, optimizer: str, reps: int) -> float:
+    """One update of hrta.train: loss_and_grad on n rows + the parameter update (d = 2)."""
+    gen = torch.Generator().manual_seed(0)
+    net = TwoLayerNet(d, m, s=1.0, base=base, seed=0, dtype=dtype)
+    X = torch.randn(n, d, generator=gen, dtype=net.W.dtype)
+    y = torch.randn(n, generator=gen, dtype=net.W.dtype)
+    params = [net.W, net.a]
+    adam = _Adam(params, (0.9, 0.999), 1e-8) if optimizer == "adam" else None
+
+    def step():
+        with torch.no_grad():
+            _, gW, ga = net.loss_and_grad(X, y)
+            if adam is not None:
+                adam.step([gW, ga], 1e-6)
+            else:
+                net.W.sub_(gW, alpha=1e-6)
+                net.a.sub_(ga, alpha=1e-6)
+
+    return timeit(step, reps)
+
+
+def two_layer_forward(rows: int, m: int, d: int, base: str, dtype: str, reps: int) -> float:
+    """The logged loss (loss_and_grad(grad=False)) on ``rows`` rows."""
+    gen = torch.Generator().manual_seed(0)
+    net = TwoLayerNet(d, m, s=1.0, base=base, seed=0, dtype=dtype)
+    X = torch.randn(rows, d, generator=gen, dtype=net.W.dtype)
+    y = torch.randn(rows, generator=gen, dtype=net.W.dtype)
+    return timeit(lambda: net.loss_and_grad(X, y, grad=False), reps)
+
+
+def step_features(n: int, m: int, d: int, base: str, dtype: str) -> list[float]:
+    """hrta.resources.two_layer_step_s's features: 1, n·m, m and, for the ReLU CPU path when the
+    n×m pattern spans more than one cache block, n·m again (the pattern is recomputed). d (≤ 4 in
+    every config) only sets the inner dimension of skinny GEMMs and is not a feature."""
+    itemsize = 8 if dtype == "float64" else 4
+    recompute = base == "relu" and n * m * itemsize > TwoLayerNet.fast_block_bytes
+    return [1.0, n * m, m, n * m if recompute else 0.0]
+
+
+def deep_step(n: int, d: int, widths: tuple[int, ...], reps: int) -> float:
+    """One autograd update of a DeepNet (hrta.train's generic path)."""
+    gen = torch.Generator().manual_seed(0)
+    net = DeepNet(d, list(widths), s=1.0, seed=0, dtype="float64")
+    X = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = torch.randn(n, generator=gen, dtype=torch.float64)
+    params = [p for p in net.parameters() if p.requires_grad]
+
+    def step():
+        loss = 0.5 * torch.mean((net(X) - y) ** 2)
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p.sub_(g, alpha=1e-6)
+
+    return timeit(step, reps)
+
+
+def deep_matmul(d: int, widths: tuple[int, ...]) -> int:
+    """Σ fan_in·fan_out over the layers (the GEMM size per row)."""
+    dims = (d, *widths, 1)
+    return sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--verbose", action="store_true", help="print every measurement and its fit")
+    args = ap.parse_args()
+    global VERBOSE  # noqa: PLW0603
+    VERBOSE = args.verbose
+    reps = 3 if args.quick else args.reps
+    widths = [1000, 10000] if args.quick else [1000, 10000, 100000]
+    ns = [50, 200] if args.quick else [50, 100, 200, 400]
+    consts: dict[str, float | dict] = {}
+
+    # --- TwoLayerNet update: t = c0 + m·(c_nm·n + c_m) per (base, dtype); Adam adds c_adam·m(d + 1)
+    step_model = lambda f, c: sum(a * b for a, b in zip(f, c))  # noqa: E731
+    for base in ("relu", "tanh", "gelu"):
+        for dtype in ("float64", "float32"):
+            if base != "relu" and dtype == "float32":
+                continue
+            rows = []
+            for m in widths if base == "relu" else widths[:2]:
+                for n in ns:
+                    t = two_layer_step(n, m, 2, base, dtype, "gd", reps)
+                    rows.append((step_features(n, m, 2, base, dtype), t))
+            coef = fit(rows)
+            report(f"step {base} {dtype}", rows, coef, step_model)
+            consts[f"step_{base}_{dtype}"] = dict(zip(("c0", "nm", "m", "recompute"), coef))
+    for dtype in ("float64", "float32"):
+        rows = []
+        for m in widths:
+            gd = two_layer_step(100, m, 2, "relu", dtype, "gd", reps)
+            adam = two_layer_step(100, m, 2, "relu", dtype, "adam", reps)
+            rows.append(([m * 3], max(adam - gd, 1e-7)))
+        coef = fit(rows)
+        consts[f"adam_{dtype}"] = {"param": coef[0]}
+        print(f"# adam extra {dtype}: {[(r[0][0] // 3, round(r[1] * 1e3, 3)) for r in rows]} ms")
+
+    # --- forward (logged loss) on r rows: t = c0 + c_rm·rows·m
+    for base in ("relu", "tanh", "gelu"):
+        rows = []
+        for m in widths if base == "relu" else widths[:2]:
+            for r in (100, 400):
+                rows.append(([1.0, r * m], two_layer_forward(r, m, 2, base, "float64", reps)))
+        coef = fit(rows)
+        report(f"forward {base}", rows, coef, step_model)
+        consts[f"forward_{base}"] = {"c0": coef[0], "rm": coef[1]}
+
+    # --- DeepNet autograd update: t = c0 + c_mac·n·Σ fan_in·fan_out + c_act·n·Σ widths
+    rows = []
+    for w in (64, 256) if args.quick else (64, 256, 1000):
+        for n in (50, 200):
+            widths_ = (w, w)
+            t = deep_step(n, 2, widths_, reps)
+            rows.append(([1.0, n * deep_matmul(2, widths_), n * sum(widths_)], t))
+    coef = fit(rows)
+    report("deep step", rows, coef, step_model)
+    consts["deep_step"] = {"c0": coef[0], "mac": coef[1], "act": coef[2]}
+
+    # --- empirical NTK of a TwoLayerNet (closed form, width-chunked): t = c0 + c_nnm·n²·m + c_nm·n·m
+    rows = []
+    for m in widths:
+        for n in (50, 100, 200) if not args.quick else (50, 100):
+            net = TwoLayerNet(2, m, s=1.0, seed=0, dtype="float64")
+            X = torch.randn(n, 2, dtype=torch.float64)
+            rows.append(([1.0, n * n * m, n * m], timeit(lambda net=net, X=X: empirical_ntk(net, X), reps)))
+    coef = fit(rows)
+    report("empirical ntk", rows, coef, step_model)
+    consts["empirical_ntk"] = {"c0": coef[0], "nnm": coef[1], "nm": coef[2]}
+
+    # --- Jacobian NTK of a DeepNet (torch.func): t = c0 + c·n²·P + c'·n·P·(layers)
+    rows = []
+    for w in (32, 64) if args.quick else (32, 64, 128):
+        for n in (50, 100):
+            net = DeepNet(2, [w, w], s=1.0, seed=0, dtype="float64")
+            X = torch.randn(n, 2, dtype=torch.float64)
+            P = sum(p.numel() for p in net.parameters())
+            rows.append(([1.0, n * n * P, n * P], timeit(lambda net=net, X=X: jacobian_ntk(net, X), reps)))
+    coef = fit(rows)
+    report("jacobian ntk", rows, coef, step_model)
+    consts["jacobian_ntk"] = {"c0": coef[0], "nnp": coef[1], "np": coef[2]}
+
+    # --- analytic NTK: ReLU closed form t = c0 + c·n²·d; tanh/gelu quadrature t = c0 + c·n²·q²
+    rows = []
+    for n in (100, 400, 1000):
+        X = torch.randn(n, 2, dtype=torch.float64)
+        rows.append(([1.0, n * n * 2], timeit(lambda X=X: analytic_ntk(X, 1.0), reps)))
+    coef = fit(rows)
+    report("analytic ntk relu", rows, coef, step_model)
+    consts["analytic_relu"] = {"c0": coef[0], "nnd": coef[1]}
+    rows = []
+    for n in (50, 100) if args.quick else (50, 100, 200):
+        X = torch.randn(n, 2, dtype=torch.float64)
+        rows.append(([1.0, n * n * 96 * 96], timeit(lambda X=X: analytic_ntk(X, 1.0, base="tanh"), min(reps, 3))))
+    coef = fit(rows)
+    report("analytic ntk quadrature", rows, coef, step_model)
+    consts["analytic_quadrature"] = {"c0": coef[0], "nnq2": coef[1]}
+
+    # --- spectrum (eigvalsh) t = c0 + c·n³
+    rows = []
+    for n in (100, 400, 1000) if not args.quick else (100, 400):
+        K = torch.randn(n, n, dtype=torch.float64)
+        K = K @ K.T
+        rows.append(([1.0, float(n) ** 3], timeit(lambda K=K: spectrum(K), reps)))
+    coef = fit(rows)
+    report("spectrum", rows, coef, step_model)
+    consts["spectrum"] = {"c0": coef[0], "n3": coef[1]}
+
+    # --- predict_loss_curve: eig·(one eigvalsh of n) (its eigh) + pow·(steps + 1)·n
+    rows = []
+    for n, steps in ((100, 2000), (100, 10000), (400, 2000)):
+        K = torch.randn(n, n, dtype=torch.float64)
+        K = K @ K.T / n
+        r0 = torch.randn(n, dtype=torch.float64)
+        t = timeit(lambda K=K, r0=r0, steps=steps: predict_loss_curve(K, r0, 0.1, steps), reps)
+        eig = consts["spectrum"]["c0"] + consts["spectrum"]["n3"] * n**3
+        rows.append(([eig, (steps + 1) * n], t))
+    coef = fit(rows)
+    report("predict curve", rows, coef, step_model)
+    consts["predict"] = {"eig": coef[0], "pow": coef[1]}
+
+    print(f"# machine: {machine()}")
+    print("RUNTIME_CONSTANTS = {")
+    for key, value in consts.items():
+        inner = ", ".join(f'"{k}": {v:.4g}' for k, v in value.items())
+        print(f'    "{key}": {{{inner}}},')
+    print("}")
+
+
+if __name__ == "__main__":
+    main()
