@@ -124,15 +124,16 @@ def deep_analytic_ntk(
 
     ReLU base: closed form with stable angles (~1e-15 relative to √(Θ(x,x)Θ(x',x')) at any angle,
     checked against 40-digit mpmath). tanh / gelu: ``nodes``×``nodes`` Gauss–Hermite quadrature per
-    layer (default hrta.ntk.DEFAULT_QUADRATURE_NODES = 96). Measured accuracy (max |K − K_ref| / max |K_ref|, NTK, 12 random points in R³ with
-    |x| ∈ [0.3, 1.5] scaled by 1/√d as DeepNet does, s ∈ {0.5, 1.5}, depth 1 / 3 / 5, reference
+    layer (default hrta.ntk.DEFAULT_QUADRATURE_NODES = 96). Measured accuracy (max |K − K_ref| / max |K_ref|,
+    NTK, 12 random points in R³ with |x| ∈ [0.3, 1.5] scaled by 1/√d as DeepNet does, s ∈ {0.5, 1.5}, depth 1 / 3 / 5, reference
     ``nodes=200``; tests/test_ntk_deep.py re-measures the 96-node row)::
 
-        nodes     32              64              96 (default)
-        tanh      1e-4/3e-4/4e-4  7e-7/2e-6/3e-6  4e-9/2e-8/2e-8
-        gelu      1e-6/2e-6/2e-6  3e-12/3e-12/3e-12  3e-15/2e-15/3e-15
+        nodes     32                 64                 96 (default)
+        tanh      2e-05/1e-05/7e-06  1e-08/7e-09/5e-09  3e-11/2e-11/1e-11
+        gelu      8e-12/2e-12/3e-13  5e-16/3e-15/5e-15  7e-16/3e-15/4e-15
 
-    (smaller norms than dual_kernels' table because of the 1/√d; tanh contracts norms layer by layer).
+    (smaller errors than dual_kernels' two-layer table at the same |x| because of the 1/√d, and tanh
+    contracts the norms layer by layer).
     X: (n, d) finite tensor or array. Computed in float64 and row-chunked: the output n×n plus
     O(block·n) temporaries (n = 4000: 128 MB + ~4 MB per temporary block for ReLU). Returned as float32
     if X is float32, else float64. Symmetric to rounding (symmetrized).

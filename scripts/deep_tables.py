@@ -30,6 +30,11 @@ def nearest(g, s):
     return g.iloc[int(np.argmin(np.abs(g.s.to_numpy() - s)))]
 
 
+def without_empty_std(df):
+    """Drop the *_std columns when they are all NaN (a single seed: no spread to report)."""
+    return df.drop(columns=[c for c in df if c.endswith("_std") and df[c].isna().all()])
+
+
 def intervals_text(intervals):
     return "; ".join(f"[{a:.3g}, {b:.3g}]" for a, b in intervals) or "none"
 
@@ -107,7 +112,7 @@ for (depth, widths, s), g in err.groupby(["depth", "widths", "s"], sort=True):
         }
     )
 write_table(
-    pd.DataFrame(rows),
+    without_empty_std(pd.DataFrame(rows)),
     pd.DataFrame(pretty),
     output_paths(smk.output, "error"),
     {"kernel_tolerance": tol},
@@ -148,7 +153,7 @@ for (method, stage), g in st.groupby(["method", "stage"], sort=False):
         }
     )
 write_table(
-    pd.DataFrame(rows),
+    without_empty_std(pd.DataFrame(rows)),
     pd.DataFrame(pretty),
     output_paths(smk.output, "gd"),
     {},

@@ -173,8 +173,8 @@ if DEEP:
         params:
             kernel_tolerance=DEEP["kernel_tolerance"],
             train_widths=list(DEEP["train"]["widths"]),
-            e5_deep={
-                name: list(spec["widths"]) for name, spec in config["e5"]["models"].items() if spec["kind"] == "deep"
-            },
+            e5_deep=canonical(
+                {name: list(spec["widths"]) for name, spec in config["e5"]["models"].items() if spec["kind"] == "deep"}
+            ),
         script:
             "../../scripts/deep_tables.py"
