@@ -982,3 +982,87 @@ def deep_train_job_mb(*, n: int, d: int, widths, dtype: str = "float64") -> floa
     P = deep_weight_count(d, list(widths))
     train = 3 * ITEMSIZE[dtype] * P + _DEEP_ACTIVATION_COPIES * ITEMSIZE[dtype] * n * (d + sum(widths))
     return train / MB + deep_kernel_job_mb(n=n, d=d, widths=widths, dtype=dtype) + 4 * 8 * n * n / MB
+
+
+def deep_analytic_ntk_s(n: int, d: int, depth: int, *, base: str = "relu") -> float:
+    """Seconds of hrta.ntk_deep.deep_analytic_ntk, scaled from analytic_ntk_s: ReLU ≈ (0.35 + 0.35·L)×
+    the two-layer closed form (measured at n = 1000, L = 1, 3, 5); quadrature ≈ L× the two-layer rule."""
+    if _base(base) == "relu":
+        return (0.35 + 0.35 * depth) * analytic_ntk_s(n, d)
+    return depth * analytic_ntk_s(n, d, base=base)
+
+
+def deep_empirical_ntk_s(n: int, d: int, widths) -> float:
+    """Seconds of hrta.ntk_deep.deep_empirical_ntk: one forward and backward pass (≈ one autograd step)
+    plus the per-layer n×n Gram products (≈ the two-layer empirical kernel's GEMMs per layer)."""
+    return deep_step_s(n, d, list(widths)) + sum(empirical_ntk_s(n, w) for w in widths)
+
+
+def _deep_data_sizes(config: Mapping) -> list[tuple[int, int]]:
+    """(n, d) of the data sets of the deep_spectrum job: those of e2–e7, E7's cells, e2.lambda_min.datasets."""
+    names = [config[exp]["dataset"] for exp in ("e2", "e3", "e4", "e5", "e6", "e7")]
+    names += list(config["e2"].get("lambda_min", {}).get("datasets", []))
+    specs = [config["datasets"][name] for name in dict.fromkeys(names)]
+    ref = config["datasets"][config["e7"]["dataset"]]
+    specs += [dict(ref, n_train=n) for n in config["e7"]["n_train"]]
+    specs += [dict(ref, target=t) for t in config["e7"]["targets"]]
+    return sorted({_dataset_sizes(s)[::2] for s in specs})
+
+
+@job_estimator("deep_spectrum")
+def _deep_spectrum_job(config, wc):
+    deep = config["deep"]
+    grid = deep["s_grid"]
+    seconds, mb = _fixed("deep_spectrum"), 0.0
+    for n, d in _deep_data_sizes(config):
+        for depth in deep["depths"]:
+            seconds += grid["num"] * (deep_analytic_ntk_s(n, d, depth, base=deep["base"]) + spectrum_s(n))
+        mb = max(mb, deep_kernel_job_mb(n=n, d=d))
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+def _deep_networks(config: Mapping) -> list[list[int]]:
+    """Networks of the deep_kernel_error job (as workflow/rules/deep.smk: deep_networks)."""
+    deep = config["deep"]
+    conv = deep["convergence"]
+    nets = {tuple([w] * depth) for depth in conv["depths"] for w in conv["widths"]}
+    nets.add(tuple(deep["train"]["widths"]))
+    nets |= {tuple(m["widths"]) for m in config["e5"]["models"].values() if m["kind"] == "deep"}
+    return [list(net) for net in nets]
+
+
+@job_estimator("deep_kernel_error")
+def _deep_kernel_error_job(config, wc):
+    deep = config["deep"]
+    n, _, d = _dataset(config, deep["train"]["dataset"])
+    conv, nets = deep["convergence"], _deep_networks(config)
+    s_count, seeds = len(conv["s_values"]), len(conv["seeds"])
+    seconds = _fixed("deep_kernel_error")
+    seconds += s_count * sum(deep_analytic_ntk_s(n, d, depth, base=deep["base"]) for depth in {len(w) for w in nets})
+    seconds += s_count * seeds * sum(deep_empirical_ntk_s(n, d, w) + spectrum_s(n) for w in nets)
+    mb = max(deep_kernel_job_mb(n=n, d=d, widths=w, dtype=config["dtype"]) for w in nets)
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("deep_train")
+def _deep_train_job(config, wc):
+    train = config["deep"]["train"]
+    n, _, d = _dataset(config, train["dataset"])
+    widths, depth = list(train["widths"]), len(train["widths"])
+    seconds = _fixed("deep_train")
+    for method in train["methods"].values():
+        from .schedules import parse_schedule  # noqa: PLC0415
+
+        stages = parse_schedule(method["schedule"]).stages
+        steps = _steps(method["schedule"])
+        seconds += steps * deep_step_s(n, d, widths) * (1 + 1 / (3 * train.get("log_every", 10)))
+        seconds += len(stages) * (
+            deep_analytic_ntk_s(n, d, depth, base=config["deep"]["base"])
+            + deep_empirical_ntk_s(n, d, widths)
+            + 2 * predict_curve_s(n, steps)
+        )
+    return seconds, TORCH_JOB_BASE_MB + deep_train_job_mb(n=n, d=d, widths=widths, dtype=config["dtype"])
+
+
+ESTIMATORS["figures_deep"] = _light_rule("figures_deep")
+ESTIMATORS["tables_deep"] = _light_rule("tables_deep")
