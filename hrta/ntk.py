@@ -463,4 +463,193 @@ def predict_loss_curve(K, residual0, lr: float, steps: int) -> np.ndarray:
     return out
 
 
+# ----------------------------------------------------------------------------------------------------
+# chunked empirical kernels of a ReLU-base two-layer net for every s at once, and cross-s kernels
+
+
+@dataclass(frozen=True)
+class ReluGrams:
+    """Width averages of a ReLU-base TwoLayerNet from which its empirical NTK at *every* s follows.
+
+    With Z = X Wᵀ (n×m), R = ReLU(Z), H = 1[Z > 0] (ReLU'(0) = 0, as hrta.activations) and
+    σ_s(z) = (1 − s)z + s·ReLU(z), σ_s'(z) = (1 − s) + s·1[z > 0]::
+
+        zz = Z Zᵀ/m,  zr = Z Rᵀ/m,  rr = R Rᵀ/m,
+        a2 = Σ_k a_k²/m,  h = H a²/m (n-vector),  hh = (H ⊙ a)(H ⊙ a)ᵀ/m,  xx = X Xᵀ.
+
+    The cross-s kernel Θ_{s,t}(x_i, x_j) = Σ_p ∂f_s(x_i)/∂θ_p · ∂f_t(x_j)/∂θ_p (see kernel) is then a
+    combination of these with the coefficients (1 − s), s, (1 − t), t: the n×m products are formed
+    once per network, not once per s.
+    """
+
+    m: int
+    xx: torch.Tensor
+    zz: torch.Tensor
+    zr: torch.Tensor
+    rr: torch.Tensor
+    a2: float
+    h: torch.Tensor
+    hh: torch.Tensor
+
+    def kernel(self, s: float, layers: str = "both", t: float | None = None) -> torch.Tensor:
+        """Θ_{s,t} of the network (t = s: its NTK at s, equal to two_layer_ntk), float64 (n, n)::
+
+            output layer  (1/m) Σ_k σ_s(z_ik) σ_t(z_jk)
+                = (1−s)(1−t) zz + (1−s) t zr + s (1−t) zrᵀ + s t rr,
+            first layer   (x_i·x_j) (1/m) Σ_k a_k² σ_s'(z_ik) σ_t'(z_jk)
+                = xx ⊙ [(1−s)(1−t) a2 + (1−s) t h_j + s (1−t) h_i + s t hh].
+
+        ``layers="first"`` keeps the first-layer term (output layer frozen). Θ_{t,s} = Θ_{s,t}ᵀ.
+        """
+        s = check_s(s)
+        t = s if t is None else check_s(t)
+        _check_layers(layers)
+        u, v = 1.0 - s, 1.0 - t
+        dd = (u * v * self.a2) + u * t * self.h[None, :] + s * v * self.h[:, None] + s * t * self.hh
+        K = self.xx * dd
+        if layers == "both":
+            K = K + u * v * self.zz + u * t * self.zr + s * v * self.zr.T + s * t * self.rr
+        return 0.5 * (K + K.T) if s == t else K
+
+
+def relu_kernel_grams(X, W, a, chunk: int = WIDTH_CHUNK) -> ReluGrams:
+    """ReluGrams of the two-layer net with first-layer weights W (m, d) and output weights a (m,).
+
+    The width is processed ``chunk`` columns at a time (two n×chunk×n GEMMs per chunk, R Rᵀ and
+    (H⊙a)(H⊙a)ᵀ; Z Rᵀ = X (R W)ᵀ and Z Zᵀ = X (WᵀW) Xᵀ need only n×d and d×d products), so the memory beyond W and a is
+    O(n·chunk + n²) for any m (estimate: hrta.resources.relu_grams_mb). ``chunk=None``: one block
+    of all m columns (the unchunked reference). Computed in float64.
+    """
+    X64, _ = _as_float64_matrix(X)
+    W64, _ = _as_float64_matrix(W, "W")
+    a64 = torch.as_tensor(a).detach().to(torch.float64).reshape(-1)
+    m, d = W64.shape
+    if X64.shape[1] != d:
+        raise ValueError(f"X has {X64.shape[1]} columns but W has d = {d}")
+    if a64.shape != (m,):
+        raise ValueError(f"a must have shape ({m},) to match W, got {tuple(a64.shape)}")
+    if chunk is None:
+        chunk = m
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer or None, got {chunk!r}")
+    X64 = X64.to(W64.device)
+    a64 = a64.to(W64.device)
+    n = X64.shape[0]
+    rr = torch.zeros(n, n, dtype=torch.float64, device=W64.device)
+    rw = torch.zeros(n, d, dtype=torch.float64, device=W64.device)
+    hh = torch.zeros_like(rr)
+    h = torch.zeros(n, dtype=torch.float64, device=W64.device)
+    gram_w = torch.zeros(d, d, dtype=torch.float64, device=W64.device)
+    with torch.no_grad():
+        for start in range(0, m, chunk):
+            Wc, ac = W64[start : start + chunk], a64[start : start + chunk]
+            Z = X64 @ Wc.T
+            R = torch.relu(Z)
+            rw.addmm_(R, Wc)  # Z Rᵀ = X (R W)ᵀ: an n×d product instead of an n×n GEMM
+            rr.addmm_(R, R.T)
+            Ha = (Z > 0).to(torch.float64).mul_(ac)  # H ⊙ a
+            hh.addmm_(Ha, Ha.T)
+            h.addmv_(Ha, ac)
+            gram_w.addmm_(Wc.T, Wc)
+            del Z, R, Ha
+    zz = X64 @ gram_w @ X64.T
+    return ReluGrams(
+        m=m,
+        xx=X64 @ X64.T,
+        zz=0.5 * (zz + zz.T) / m,
+        zr=X64 @ rw.T / m,
+        rr=0.5 * (rr + rr.T) / m,
+        a2=float(a64.square().sum()) / m,
+        h=h / m,
+        hh=0.5 * (hh + hh.T) / m,
+    )
+
+
+def analytic_cross_ntk(X, s: float, t: float, layers: str = "both") -> torch.Tensor:
+    """Infinite-width cross-s NTK of the ReLU-base net, Θ_{s,t}(x, x') = E[σ_s(u)σ_t(v)] + (x·x') E[σ_s'(u)σ_t'(v)].
+
+    With σ_s(z) = α_s z + β_s|z|, α_s = 1 − s/2, β_s = s/2, the cross terms vanish by symmetry and
+    Θ_{s,t} is the formula of analytic_ntk with (1 − s/2)² → α_s α_t and (s/2)² → β_s β_t (so
+    Θ_{s,s} = analytic_ntk(X, s)). It is what the linearization at θ₀ needs when s switches: the
+    parameter change of a stage at s moves the outputs at t through Θ_{t,s}. Float64 (n, n).
+    """
+    X64, _ = _as_float64_matrix(X)
+    s, t = check_s(s), check_s(t)
+    _check_layers(layers)
+    f = _angle_factors(X64)
+    norms = torch.linalg.vector_norm(X64, dim=1)
+    n, d = X64.shape
+    e_ss = torch.empty(n, n, dtype=torch.float64, device=X64.device)
+    e_dd = torch.empty_like(e_ss)
+    for rows in _row_blocks(n, _ANGLE_TEMPORARIES * d):
+        theta, delta = _angles_block(f, rows)
+        e_ss[rows], e_dd[rows] = _relu_cross_dual_kernels(norms[rows], norms, theta, delta, s, t)
+    K = (X64 @ X64.T) * e_dd
+    if layers == "both":
+        K = K + e_ss
+    return 0.5 * (K + K.T)
+
+
+def _relu_cross_dual_kernels(norm_rows, norms, theta, delta, s: float, t: float):
+    """_relu_dual_kernels for σ_s against σ_t: c_lin = α_sα_t, c_abs = β_sβ_t, c_lin − c_abs = 1 − (s + t)/2."""
+    c_lin = (1.0 - 0.5 * s) * (1.0 - 0.5 * t)
+    c_abs = 0.25 * s * t
+    near = theta <= 0.5 * math.pi
+    cos_t = torch.cos(theta)
+    dd_near = c_lin + c_abs * (1.0 - 2.0 * theta / math.pi)
+    ss_near = c_lin * cos_t + c_abs * (2.0 / math.pi) * (torch.sin(theta) + (0.5 * math.pi - theta) * cos_t)
+    dd_far = (c_lin - c_abs) + (2.0 * c_abs / math.pi) * delta
+    ss_far = -(c_lin - c_abs) * torch.cos(delta) + (2.0 * c_abs / math.pi) * _sin_minus_x_cos(delta)
+    e_dd = torch.where(near, dd_near, dd_far)
+    e_ss = torch.where(near, ss_near, ss_far) * (norm_rows[:, None] * norms[None, :])
+    return e_ss, e_dd
+
+
+def predict_lazy_loss_curve(kernel, residual0, stages, lr: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Loss of GD on the network linearized at its initialization θ₀, through a schedule of constant-s stages.
+
+    f_s(θ) ≈ f_s(θ₀) + J_s(θ₀)(θ − θ₀): the parameter change is Δθ = Σ_j J_{s_j}ᵀ c_j, one
+    coefficient vector c_j per finished stage, so at the start of stage k (s = s_k, T_k steps) the
+    residual is r_k = residual0(s_k) + Σ_{j<k} Θ_{s_k,s_j} c_j, the stage runs linearized GD
+    r ← (I − lr·Θ_{s_k,s_k}/n) r (loss curve as predict_loss_curve), and adds
+    c_k = −(lr/n) Σ_{τ<T_k} (I − lr·Θ_{kk}/n)^τ r_k = −(1/n)·V diag(g) Vᵀ r_k,
+    g_i = (1 − (1 − lr μ_i)^{T_k})/μ_i  (= lr·T_k when lr·μ_i is ~0), (μ_i, V) the eigenpairs of Θ_{kk}/n.
+
+    ``kernel(s, t)`` returns Θ_{s,t} (n, n) (analytic_cross_ntk or ReluGrams.kernel), ``residual0(s)``
+    the residual f_s(θ₀) − y of the network at initialization under s, ``stages`` a list of (s, steps).
+    With one stage this is predict_loss_curve(kernel(s, s), residual0(s), lr, steps).
+    Returns (the loss at steps 0..Σ T_k, float64; the start residual of each stage).
+    """
+    lr = float(lr)
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if not stages:
+        raise ValueError("stages must not be empty")
+    coefs: list[tuple[float, torch.Tensor]] = []
+    pieces, starts = [], []
+    for k, (s, steps) in enumerate(stages):
+        r = torch.as_tensor(np.asarray(residual0(s), dtype=np.float64))
+        for s_j, c_j in coefs:
+            r = r + _symmetric_or_cross(kernel, s, s_j) @ c_j
+        starts.append(r.numpy().copy())
+        K = _symmetric_float64(kernel(s, s))
+        n = K.shape[0]
+        curve = predict_loss_curve(K, r, lr, int(steps))
+        pieces.append(curve if k == len(stages) - 1 else curve[:-1])
+        mu, V = torch.linalg.eigh(K / n)
+        x = lr * mu
+        small = x.abs() < 1e-12
+        g = torch.where(
+            small, torch.full_like(mu, lr * steps), (1.0 - (1.0 - x) ** int(steps)) / torch.where(small, 1.0, mu)
+        )
+        coefs.append((s, -(V @ (g * (V.T @ r))) / n))
+    return np.concatenate(pieces), starts
+
+
+def _symmetric_or_cross(kernel, s: float, t: float) -> torch.Tensor:
+    K = kernel(s, t)
+    K = torch.as_tensor(K).to(torch.float64)
+    return 0.5 * (K + K.T) if s == t else K
+
+
 from hrta.ntk_deep import deep_analytic_ntk  # noqa: E402, F401  (re-export: hrta.ntk.deep_analytic_ntk)

@@ -1,14 +1,19 @@
-"""Rule `e4_theory`: the NTK prediction of every E4 GD run at one width, stage by stage.
+"""Rule `e4_theory`: the NTK prediction of every E4 GD run at one width — GD on the network
+linearized at its initialization θ₀ (the lazy regime), with two kernels:
 
-For each seed, method and constant-s stage k (s_k, start step t_k, T_k steps):
-  * λ_min, λ_max of K_{s_k}/n for the analytic kernel and for the empirical kernel at initialization,
-    and the predicted per-step loss factor (1 − lr·λ_min)² (only where λ_min is resolved);
-  * the predicted loss curve hrta.ntk.predict_loss_curve(K, r_k, lr, T_k), where r_k is the residual
-    f(X) − y of the network at the start of stage k under s_k. Stage 1 starts from the initialization;
-    later stages start from the GD iterate at t_k, obtained by replaying the earlier stages with
-    hrta.train.train (GD is deterministic, so this is the state of the measured run), because the
-    switch of s changes the function, which the linearized dynamics of one kernel cannot predict.
+  * ``analytic``: the infinite-width kernel K_∞ (hrta.ntk.analytic_cross_ntk),
+  * ``empirical``: the network's own kernel at θ₀, K_emp(θ₀) (hrta.ntk.relu_kernel_grams),
+
+both started from the network's actual residual f_s(θ₀) − y. Through a switch of s the linearization
+at θ₀ carries the parameter change of the earlier stages over with the cross-s kernel Θ_{s_k, s_j}
+(hrta.ntk.predict_lazy_loss_curve), so the whole schedule is predicted from θ₀ and nothing is
+re-fitted at a stage boundary. Measured vs K_emp(θ₀) isolates "not lazy"; K_emp(θ₀) vs K_∞ isolates
+"not yet infinite width".
+
+Per (seed, method, stage): λ_min, λ_max of K_{s_k}/n for both kernels, the asymptotic per-step loss
+factor (1 − lr·λ_min)² (only where λ_min is resolved) and the predicted loss at the stage start.
 Curves are written at the steps the training history logs, so they line up with the measured ones.
+The network is initialized in the dtype of its training job (config e4.wide), then cast to float64.
 """
 
 import time
@@ -20,10 +25,9 @@ import torch
 from hrta.data import load_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
 from hrta.models import TwoLayerNet
-from hrta.ntk import analytic_ntk, empirical_ntk, predict_loss_curve, spectrum
-from hrta.resources import check_memory, kernel_job_mb
+from hrta.ntk import analytic_cross_ntk, predict_lazy_loss_curve, relu_kernel_grams, spectrum
+from hrta.resources import check_memory, e2_empirical_job_mb
 from hrta.schedules import parse_schedule
-from hrta.train import TrainConfig, train
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -33,18 +37,18 @@ start = time.perf_counter()
 cfg = smk.params.settings
 width = smk.params.width
 model_cfg = cfg["model"]
+if model_cfg["base"] != "relu":
+    raise ValueError(f"e4.model.base must be 'relu' (closed-form cross-s kernels), got {model_cfg['base']!r}")
 layers = "both" if model_cfg["train_output"] else "first"
 ds = load_dataset(smk.input.dataset)
 X = torch.as_tensor(ds.X_train, dtype=torch.float64)
 y = torch.as_tensor(ds.y_train, dtype=torch.float64)
 n = X.shape[0]
 log_every = cfg["log_every"]
-s_count = len(
-    {s for m in cfg["methods"].values() for st in parse_schedule(m["schedule"]).stages for s in (st.s_start, st.s_end)}
-)
+s_values = sorted({st.s_start for m in cfg["methods"].values() for st in parse_schedule(m["schedule"]).stages})
 check_memory(
-    kernel_job_mb(
-        n=n, d=ds.d, width=width, base=model_cfg["base"], layers=[layers], dtype=cfg["dtype"], cached_kernels=s_count
+    e2_empirical_job_mb(
+        n=n, d=ds.d, width=width, base="relu", layers=[layers], dtype=cfg["dtype"], cached_kernels=len(s_values) ** 2
     ),
     smk.config.get("resources", {}).get("max_mem_mb"),
     f"kernel job e4_theory width m={width} (n={n}, d={ds.d}, {cfg['dtype']})",
@@ -52,68 +56,48 @@ check_memory(
 analytic = {}
 
 
-def analytic_kernel(s):
-    if s not in analytic:
-        analytic[s] = analytic_ntk(X, s, layers=layers, base=model_cfg["base"])
-    return analytic[s]
+def analytic_kernel(s, t):
+    if (s, t) not in analytic:
+        analytic[(s, t)] = analytic_cross_ntk(X, s, t, layers=layers)
+    return analytic[(s, t)]
 
 
-def new_model(s, seed):
-    return TwoLayerNet(
+def logged(total):
+    """Steps the training history logs: every log_every and the last."""
+    return sorted(set(range(0, total, log_every)) | {total})
+
+
+curves, stages = [], []
+for seed in smk.params.seeds:
+    net = TwoLayerNet(
         ds.d,
         width,
-        s=s,
-        base=model_cfg["base"],
+        base="relu",
         seed=seed,
         output_init=model_cfg["output_init"],
         train_output=model_cfg["train_output"],
         dtype=cfg["dtype"],
         device=cfg["device"],
     )
+    grams = relu_kernel_grams(X, net.W, net.a)
+    outputs = {}
+    for s in s_values:
+        net.s = s
+        with torch.no_grad():
+            outputs[s] = net(X.to(net.W)).to(torch.float64).cpu() - y
 
-
-def residual(model):
-    with torch.no_grad():
-        return model(X.to(model.W)).to(torch.float64).cpu() - y
-
-
-def logged_steps(start_step, steps, last):
-    """Local steps j (0 ≤ j ≤ steps) of a stage starting at start_step that the history logs."""
-    js = [j for j in range(steps) if (start_step + j) % log_every == 0]
-    return js + [steps] if last else js
-
-
-curves, stages = [], []
-for seed in smk.params.seeds:
-    init = new_model(1.0, seed)
+    kernels = {"analytic": analytic_kernel, "empirical": lambda s, t, g=grams: g.kernel(s, layers, t=t)}
     for opt_name, opt in cfg["optimizers"].items():
         lr = float(opt["lr"])
         for method, spec in cfg["methods"].items():
             schedule = parse_schedule(spec["schedule"])
-            model = new_model(schedule.s_at(0), seed)
-            t_k = 0
-            for k, stage in enumerate(schedule.stages):
-                s, T = stage.s_start, stage.steps
-                last = k == len(schedule.stages) - 1
-                if k > 0:  # replay the previous stage to reach the measured run's state at t_k
-                    prev = schedule.stages[k - 1]
-                    tc = TrainConfig(
-                        schedule=str(prev),
-                        optimizer="gd",
-                        lr=lr,
-                        log_every=prev.steps,
-                        dtype=cfg["dtype"],
-                        device=str(model.W.device),
-                        seed=seed,
-                    )
-                    train(model, ds.X_train, ds.y_train, tc)
-                model.s = s
-                r_k = residual(model)
-                init.s = s
-                kernels = {"analytic": analytic_kernel(s), "empirical": empirical_ntk(init, X).to(torch.float64).cpu()}
-                js = logged_steps(t_k, T, last)
-                for kind, K in kernels.items():
-                    sp = spectrum(K / n)
+            plan = [(st.s_start, st.steps) for st in schedule.stages]
+            steps = logged(schedule.total_steps)
+            for kind, kernel in kernels.items():
+                curve, starts = predict_lazy_loss_curve(kernel, lambda s, o=outputs: o[s].numpy(), plan, lr)
+                t_k = 0
+                for k, (s, T) in enumerate(plan):
+                    sp = spectrum(kernel(s, s) / n)
                     stages.append(
                         {
                             "width": width,
@@ -131,10 +115,12 @@ for seed in smk.params.seeds:
                             "lambda_min_resolved": sp.lambda_min_resolved,
                             "lr_lambda_max": lr * sp.lambda_max,
                             "predicted_rate": (1.0 - lr * sp.lambda_min) ** 2 if sp.lambda_min_resolved else np.nan,
-                            "loss_at_start": float(r_k.square().sum() / (2 * n)),
+                            "loss_at_start": float(np.square(starts[k]).sum() / (2 * n)),
                         }
                     )
-                    pred = predict_loss_curve(K, r_k, lr, T)
+                    # the history logs step t_k + T (the first step of the next stage) under the next s
+                    last = k == len(plan) - 1
+                    js = [t for t in steps if t_k <= t < t_k + T or (last and t == t_k + T)]
                     curves.append(
                         pd.DataFrame(
                             {
@@ -145,12 +131,13 @@ for seed in smk.params.seeds:
                                 "kernel": kind,
                                 "stage": k,
                                 "s": s,
-                                "step": [t_k + j for j in js],
-                                "predicted_loss": pred[js],
+                                "step": js,
+                                "predicted_loss": curve[js],
                             }
                         )
                     )
-                t_k += T
+                    t_k += T
+    del net, grams
     log.info("width %d seed %d done (%.1f s)", width, seed, time.perf_counter() - start)
 
 curves = pd.concat(curves, ignore_index=True)
@@ -165,7 +152,7 @@ for key in ("curves", "stages"):
         seeds=smk.params.seeds,
         timings={"job": time.perf_counter() - start},
         extra={
-            "kernels": "analytic = infinite width; empirical = finite width at initialization",
+            "kernels": "GD linearized at θ₀ through the whole schedule; analytic = K_∞, empirical = K_emp(θ₀)",
             "normalization": "eigenvalues of K/n, loss (1/2n)||r||^2",
         },
     )

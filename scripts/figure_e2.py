@@ -7,7 +7,9 @@ seeds). λ_min below the eigensolver's resolution floor is not a measurement and
 
 figures/e2_kernel_error: ‖K_emp − K_∞‖_F/‖K_∞‖_F vs width m on log-log axes (geometric mean over
 seeds, band exp(mean ± std of log error): the error is spread over decades), one line per s, one panel per layer choice;
-dashed: the Monte-Carlo rate m^{-1/2}."""
+dashed: the Monte-Carlo rate m^{-1/2}.
+
+figures/e2_eigen_error: relative errors of λ_max and λ_min of K_emp/n against K_∞/n vs width."""
 
 import time
 
@@ -128,5 +130,57 @@ def kernel_error_figure():
     log.info("kernel-error figure written")
 
 
+def eigen_error_figure():
+    """Relative errors of λ_max and λ_min of K_emp/n against K_∞/n vs width (geometric mean over
+    seeds with a band), one line per s; λ_min only where both are above the resolution floor."""
+    start = time.perf_counter()
+    data = pd.concat([pd.read_csv(p) for p in smk.input.empirical], ignore_index=True)
+    layers_list = list(e2["layers"])
+    s_values = sorted(data.s.unique())
+    colours = palette(s_values)
+    quantities = [
+        ("rel_error_lambda_max", r"$|\Delta\lambda_{\max}|/\lambda_{\max}$"),
+        ("rel_error_lambda_min", r"$|\Delta\lambda_{\min}|/\lambda_{\min}$"),
+    ]
+    fig, axes = subplots(len(layers_list), 2, width=FULL_WIDTH, panel_height=1.9)
+    for i, layers in enumerate(layers_list):
+        g = data[data.layers == layers]
+        for j, (col, label) in enumerate(quantities):
+            ax = axes[i, j]
+            for s in s_values:
+                sel = g[g.s == s]
+                if col == "rel_error_lambda_min":
+                    sel = sel[sel.lambda_min_resolved.astype(bool) & sel.analytic_lambda_min_resolved.astype(bool)]
+                sel = sel[sel[col] > 0]
+                if sel.empty:
+                    continue
+                table = sel.pivot(index="width", columns="seed", values=col).sort_index()
+                mean, lo, hi = geometric_band(table.to_numpy().T)
+                ax.errorbar(
+                    table.index,
+                    mean,
+                    yerr=[mean - lo, hi - mean],
+                    marker="o",
+                    ms=3,
+                    capsize=1.5,
+                    color=colours[s],
+                    label=f"s = {s:g}",
+                )
+            ax.set(xscale="log", yscale="log", xlabel="width $m$", ylabel=label)
+            ax.set_title(f"{'both layers' if layers == 'both' else 'first layer'} trained", fontsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    save_figure(
+        fig,
+        [smk.output.eigen_png, smk.output.eigen_pdf],
+        e2,
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
+    log.info("eigenvalue-error figure written")
+
+
 spectrum_figure()
 kernel_error_figure()
+eigen_error_figure()

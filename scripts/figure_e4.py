@@ -8,8 +8,13 @@ mean over seeds; the diagonal is a perfect match. Stages whose λ_min is unresol
 
 figures/e4_curves: measured GD training loss (solid) with the NTK prediction
 predict_loss_curve overlaid, analytic K_∞ (dashed) and empirical K at initialization (dotted),
-each stage predicted from the state at its start; one row per method, one column per width;
-geometric mean over seeds. Dotted verticals mark the switches of s."""
+the whole schedule predicted by GD linearized at θ₀; one row per method, one column per width;
+geometric mean over seeds. Dotted verticals mark the switches of s.
+
+figures/e4_horizons: measured/predicted loss (K_∞ linearization) vs width at each horizon t, log-log,
+one line per horizon, one panel per method (geometric mean over seeds; diverged runs left out and
+counted in the title). figures/e4_lazy_horizon: the lazy horizon t_ε vs m, one line per method and
+kernel (open markers: censored, ε never exceeded within the run)."""
 
 import time
 
@@ -126,5 +131,72 @@ def curves_figure():
     log.info("curves figure written")
 
 
+def horizons_figure():
+    start = time.perf_counter()
+    ratios = pd.read_csv(smk.input.horizons)
+    ratios = ratios[ratios.kernel == "analytic"]
+    horizons = sorted(ratios.horizon.unique())
+    colours = palette([int(t) for t in horizons])
+    fig, axes = subplots(1, len(method_order), width=FULL_WIDTH, panel_height=2.0, sharey=True)
+    for j, method in enumerate(method_order):
+        ax = axes[0, j]
+        g = ratios[(ratios.method == method)]
+        n_div = g[g.status != "ok"].groupby(["width", "seed"]).ngroups
+        for t in horizons:
+            sel = g[(g.horizon == t) & np.isfinite(g.ratio) & (g.ratio > 0)]
+            if sel.empty:
+                continue
+            mean = np.exp(np.log(sel.ratio).groupby(sel.width).mean())
+            ax.plot(mean.index, mean.to_numpy(), "o-", ms=3, color=colours[int(t)], label=f"$t={int(t)}$")
+        ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        ax.set(xscale="log", yscale="log", xlabel="width $m$")
+        note = f" ({n_div} diverged)" if n_div else ""
+        ax.set_title(methods[method].get("label", method) + note, fontsize=7)
+    axes[0, 0].set_ylabel(r"$L_{\mathrm{measured}}/L_{K_\infty\ \mathrm{lin.}}$")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=len(horizons))
+    save_figure(
+        fig,
+        [smk.output.horizons_png, smk.output.horizons_pdf],
+        {"methods": methods},
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
+    log.info("horizons figure written")
+
+
+def lazy_figure():
+    start = time.perf_counter()
+    lazy = pd.read_csv(smk.input.lazy)
+    colours = palette(method_order)
+    fig, axes = subplots(1, 2, panel_height=2.1, sharey=True)
+    for j, kernel in enumerate(("analytic", "empirical")):
+        ax = axes[0, j]
+        for method in method_order:
+            g = lazy[(lazy.kernel == kernel) & (lazy.method == method)]
+            mean = g.groupby("width").t_eps.mean()
+            cens = g.groupby("width").censored.all()
+            ax.plot(mean.index, mean.to_numpy(), "-", color=colours[method], label=methods[method].get("label", method))
+            ax.scatter(mean.index[~cens.to_numpy()], mean[~cens.to_numpy()], color=colours[method], s=12)
+            ax.scatter(
+                mean.index[cens.to_numpy()], mean[cens.to_numpy()], facecolors="none", edgecolors=colours[method], s=12
+            )
+        name = r"$K_\infty$" if kernel == "analytic" else r"$K_{\mathrm{emp}}(\theta_0)$"
+        ax.set(xscale="log", yscale="symlog", xlabel="width $m$", title=f"linearization with {name}")
+    axes[0, 0].set_ylabel(rf"lazy horizon $t_\varepsilon$ ($\varepsilon = {smk.params.lazy_epsilon:g}$)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    save_figure(
+        fig,
+        [smk.output.lazy_png, smk.output.lazy_pdf],
+        {"methods": methods, "lazy_epsilon": smk.params.lazy_epsilon},
+        rule=smk.rule,
+        inputs=list(smk.input),
+        timings={"job": time.perf_counter() - start},
+    )
+    log.info("lazy-horizon figure written")
+
+
 rates_figure()
 curves_figure()
+horizons_figure()
+lazy_figure()

@@ -22,3 +22,27 @@ rule e4_rates:
         fit_window=config["e4"]["fit_window"],
     script:
         "../../scripts/e4_rates.py"
+
+
+rule e4_horizons:
+    """E4: measured/predicted loss at fixed steps (K_∞ and K_emp(θ₀) linearizations) and the lazy horizon t_ε per run."""
+    input:
+        histories=train_files("e4"),
+        runs=train_files("e4", "runs"),
+        curves=expand("data/e4/theory_w{width}.csv", width=config["e4"]["widths"]),
+    output:
+        horizons="data/e4/horizons.csv",
+        lazy="data/e4/lazy_horizon.csv",
+    log:
+        "logs/analysis/e4_horizons.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: 1
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    params:
+        horizons=config["e4"]["horizons"],
+        lazy_epsilon=config["e4"]["lazy_epsilon"],
+    script:
+        "../../scripts/e4_horizons.py"

@@ -115,7 +115,10 @@ rule claims_report:
         steps="data/claims/steps_to_tolerance.csv",
         e2_analytic="data/e2/analytic.csv",
         e2_empirical=expand("data/e2/empirical_w{width}.csv", width=config["e2"]["widths"]),
+        e2_lambda_min=claim1_files(),
         e4_rates="data/e4/rates.csv",
+        e4_horizons="data/e4/horizons.csv",
+        e4_lazy="data/e4/lazy_horizon.csv",
     output:
         md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
         csv=report("figures/tables/claims.csv", caption="../report/claims_csv.rst", category="Claims"),
@@ -132,5 +135,6 @@ rule claims_report:
         e3_baseline=canonical(config["claims"]["e3_baseline"]),
         e5=canonical(config["e5"]),
         e6=canonical(config["e6"]),
+        e4_claim3=canonical({k: config["e4"][k] for k in ("horizons", "lazy_epsilon", "log_every")}),
     script:
         "../../scripts/claims_report.py"

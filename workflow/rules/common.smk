@@ -187,9 +187,17 @@ def dataset_file(name):
     return f"data/datasets/{name}.npz"
 
 
-def train_settings(exp):
-    """Everything a training job of experiment `exp` depends on, except its width and seed."""
+def wide(exp, width):
+    """config[exp]['wide'] when `width` is at or above its min_width (fewer seeds, another dtype), else {}."""
+    w = config[exp].get("wide") or {}
+    return w if w and width >= w["min_width"] else {}
+
+
+def train_settings(exp, width=None):
+    """Everything a training job of experiment `exp` depends on, except its width and seed (the
+    dtype may depend on the width: config[exp]['wide'])."""
     section = config[exp]
+    dtype = wide(exp, width).get("dtype", config["dtype"]) if width is not None else config["dtype"]
     return canonical(
         {
             "experiment": exp,
@@ -199,7 +207,7 @@ def train_settings(exp):
             "optimizers": {k: dict(v) for k, v in section["optimizers"].items()},
             "log_every": section["log_every"],
             "divergence_threshold": section["divergence_threshold"],
-            "dtype": config["dtype"],
+            "dtype": dtype,
             "device": config["device"],
         }
     )
@@ -213,7 +221,7 @@ def train_file(exp, width, seed, kind="history"):
 
 def train_files(exp, kind="history"):
     section = config[exp]
-    return [train_file(exp, w, s, kind) for w in section["widths"] for s in section["seeds"]]
+    return [train_file(exp, w, s, kind) for w in section["widths"] for s in wide(exp, w).get("seeds", section["seeds"])]
 
 
 def figure_files(name):

@@ -3,9 +3,10 @@
 # costs ~3 s per process, more than drawing a figure.
 
 FIGURES += figure_files("e1_activations")
-FIGURES += figure_files("e2_spectrum") + figure_files("e2_kernel_error")
+FIGURES += figure_files("e2_spectrum") + figure_files("e2_kernel_error") + figure_files("e2_eigen_error")
 FIGURES += figure_files("e3_loss")
 FIGURES += figure_files("e4_rates") + figure_files("e4_curves")
+FIGURES += figure_files("e4_horizons") + figure_files("e4_lazy_horizon")
 
 
 rule figure_e1_activations:
@@ -36,6 +37,7 @@ rule figures_e2:
     output:
         **figure_outputs("e2_spectrum", "E2 NTK spectrum", key="spectrum"),
         **figure_outputs("e2_kernel_error", "E2 NTK spectrum", key="error"),
+        **figure_outputs("e2_eigen_error", "E2 NTK spectrum", key="eigen"),
     log:
         "logs/figures/e2.log",
     conda:
@@ -75,14 +77,18 @@ rule figure_e3_loss:
 
 
 rule figures_e4:
-    """E4 figures: measured vs predicted per-stage GD rates; predict_loss_curve overlaid on measured curves."""
+    """E4 figures: per-stage rates; linearized curves on measured ones; measured/predicted vs width; t_ε vs m."""
     input:
         rates="data/e4/rates.csv",
         histories=train_files("e4"),
         curves=expand("data/e4/theory_w{width}.csv", width=config["e4"]["widths"]),
+        horizons="data/e4/horizons.csv",
+        lazy="data/e4/lazy_horizon.csv",
     output:
         **figure_outputs("e4_rates", "E4 theory vs practice", key="rates"),
         **figure_outputs("e4_curves", "E4 theory vs practice", key="curves"),
+        **figure_outputs("e4_horizons", "E4 theory vs practice", key="horizons"),
+        **figure_outputs("e4_lazy_horizon", "E4 theory vs practice", key="lazy"),
     log:
         "logs/figures/e4.log",
     conda:
@@ -94,5 +100,6 @@ rule figures_e4:
     params:
         methods=canonical(config["e4"]["methods"]),
         method_order=order("e4", "methods"),
+        lazy_epsilon=config["e4"]["lazy_epsilon"],
     script:
         "../../scripts/figure_e4.py"

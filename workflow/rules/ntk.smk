@@ -1,6 +1,103 @@
 # Stage 3 — NTK: analytic (infinite-width) spectra on a fine s grid, empirical kernels at finite
-# widths (one job per width: all seeds, s values and layer choices), and the NTK predictions of the
-# E4 GD runs.
+# widths (one job per width: all seeds, s values and layer choices), λ_min(s) on every data set the
+# run trains on (claim 1), and the NTK predictions of the E4 GD runs.
+
+
+def _check_ntk_config():
+    """Cross-checks of e2.lambda_min and e4 (horizons, wide) the schema cannot express."""
+    lm = config["e2"]["lambda_min"]
+    for i, name in enumerate(lm["datasets"]):
+        if name not in config["datasets"]:
+            raise WorkflowError(
+                f"invalid config: key 'e2.lambda_min.datasets[{i}]': unknown dataset {name!r}; "
+                f"defined under 'datasets': {', '.join(config['datasets'])}"
+            )
+    for i, (lo, hi) in enumerate(lm["fine_ranges"]):
+        if lo >= hi:
+            raise WorkflowError(f"invalid config: key 'e2.lambda_min.fine_ranges[{i}]': need lo < hi, got [{lo}, {hi}]")
+    e4 = config["e4"]
+    if e4["model"].get("base", "relu") != "relu":
+        raise WorkflowError(
+            "invalid config: key 'e4.model.base': must be 'relu' (the linearized prediction across "
+            "s switches uses the closed-form cross-s kernels of the ReLU base)"
+        )
+    total = parse_schedule(next(iter(e4["methods"].values()))["schedule"]).total_steps
+    for i, t in enumerate(e4["horizons"]):
+        if t > total or (t % e4["log_every"] and t != total):
+            raise WorkflowError(
+                f"invalid config: key 'e4.horizons[{i}]': {t} must be a logged step (a multiple of "
+                f"e4.log_every = {e4['log_every']}, or the last step {total}) within the {total} steps"
+            )
+    for i, seed in enumerate((e4.get("wide") or {}).get("seeds", [])):
+        if seed not in e4["seeds"]:
+            raise WorkflowError(f"invalid config: key 'e4.wide.seeds[{i}]': {seed} is not one of e4.seeds")
+
+
+_check_ntk_config()
+
+
+def s_grid_claim1():
+    """The e2 s_grid refined to e2.lambda_min.fine_step on e2.lambda_min.fine_ranges (sorted, rounded)."""
+    g, lm = config["e2"]["s_grid"], config["e2"]["lambda_min"]
+    step = (g["stop"] - g["start"]) / (g["num"] - 1)
+    values = {round(g["start"] + i * step, 10) for i in range(g["num"])}
+    for lo, hi in lm["fine_ranges"]:
+        k = int(round((hi - lo) / lm["fine_step"]))
+        values |= {round(lo + i * (hi - lo) / k, 10) for i in range(k + 1)}
+    return sorted(values)
+
+
+def claim1_datasets():
+    """{name: dataset config} of every data set the run trains on (e3–e7, E7's cells) and of
+    e2.lambda_min.datasets, each distinct data set once (first name kept), key-sorted."""
+    found = {}
+    for exp in ["e3", "e4", "e5", "e6", "e7"]:
+        found.setdefault(config[exp]["dataset"], dataset_config(config[exp]["dataset"]))
+    ref = dataset_config(config["e7"]["dataset"])
+    for cell, (target, n_train) in e7_cells().items():
+        found.setdefault(cell, canonical(dict(ref, target=target, n_train=n_train, name=cell)))
+    for name in config["e2"]["lambda_min"]["datasets"]:
+        found.setdefault(name, dataset_config(name))
+    unique, seen = {}, set()
+    for name, ds in found.items():
+        key = tuple(sorted((k, v) for k, v in ds.items() if k not in ("name", "n_test")))
+        if key not in seen:
+            seen.add(key)
+            unique[name] = ds
+    return unique
+
+
+def claim1_files(wildcards=None):
+    return [f"data/e2/lambda_min/{name}.csv" for name in sorted(claim1_datasets())]
+
+
+def e4_seeds(width):
+    return wide("e4", width).get("seeds", config["e4"]["seeds"])
+
+
+rule e2_lambda_min:
+    """Claim 1: λ_min, λ_max of the analytic K_s/n on the refined s grid for one data set, both layer choices."""
+    output:
+        "data/e2/lambda_min/{name}.csv",
+    log:
+        "logs/ntk/e2_lambda_min_{name}.log",
+    benchmark:
+        "logs/benchmarks/ntk/e2_lambda_min_{name}.tsv"
+    wildcard_constraints:
+        name=r"[A-Za-z0-9_.-]+",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["ntk"]
+    resources:
+        mem_mb=RES["ntk_mem_mb"],
+        runtime=RES["ntk_runtime"],
+    params:
+        dataset=lambda wc: claim1_datasets()[wc.name],
+        s_values=s_grid_claim1(),
+        layers=list(config["e2"]["layers"]),
+        base=config["e2"]["base"],
+    script:
+        "../../scripts/e2_lambda_min.py"
 
 
 rule e2_analytic:
@@ -54,7 +151,7 @@ rule e2_empirical:
 
 
 rule e4_theory:
-    """E4: per GD stage, λ_min/λ_max of K_s/n (analytic and empirical at init) and predict_loss_curve."""
+    """E4: GD linearized at θ₀ through each schedule (K_∞ and K_emp(θ₀)); per stage λ_min/λ_max of K_s/n."""
     input:
         dataset=dataset_file(config["e4"]["dataset"]),
     output:
@@ -74,8 +171,8 @@ rule e4_theory:
         runtime=RES["ntk_runtime"],
         gpu=GPU,
     params:
-        settings=train_settings("e4"),
-        seeds=config["e4"]["seeds"],
+        settings=lambda wc: train_settings("e4", int(wc.width)),
+        seeds=lambda wc: e4_seeds(int(wc.width)),
         width=lambda wc: int(wc.width),
     script:
         "../../scripts/e4_theory.py"

@@ -3,6 +3,46 @@
 TABLES += table_files("e2_spectrum")
 TABLES += table_files("e3_loss_at_budget") + table_files("e3_steps_to_tolerance")
 TABLES += table_files("e4_rates") + table_files("e4_match_vs_width")
+TABLES += table_files("e2_lambda_min") + table_files("e4_horizons")
+
+
+rule table_e2_lambda_min:
+    """Claim 1 table: per data set × layers, λ_min(K_s/n) at the ends of the s grid and every interval where it falls."""
+    input:
+        claim1_files,
+    output:
+        **table_outputs("e2_lambda_min"),
+    log:
+        "logs/tables/e2_lambda_min.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    script:
+        "../../scripts/table_e2_lambda_min.py"
+
+
+rule table_e4_horizons:
+    """E4 table: measured/predicted loss at each horizon by width (K_∞ and K_emp(θ₀)), and the lazy horizon t_ε."""
+    input:
+        horizons="data/e4/horizons.csv",
+        lazy="data/e4/lazy_horizon.csv",
+    output:
+        **table_outputs("e4_horizons"),
+    log:
+        "logs/tables/e4_horizons.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    params:
+        method_order=order("e4", "methods"),
+    script:
+        "../../scripts/table_e4_horizons.py"
 
 
 rule table_e2_spectrum:

@@ -26,7 +26,7 @@ rule train:
         runtime=RES["train_runtime"],
         gpu=GPU,
     params:
-        settings=lambda wc: train_settings(wc.exp),
+        settings=lambda wc: train_settings(wc.exp, int(wc.width)),
         width=lambda wc: int(wc.width),
         seed=lambda wc: int(wc.seed),
     script:
