@@ -41,6 +41,7 @@ accuracy.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -59,8 +60,9 @@ def _check_depth(depth) -> int:
     return int(depth)
 
 
-def _relu_recursion(theta, delta, p, s: float, depth: int, kernel: str) -> torch.Tensor:
-    """The ReLU-base recursion on one block of pairs: θ, δ = π − θ of Σ¹, p = √(q q') of Σ¹."""
+def _relu_recursion(theta, delta, p, s: float, depth: int, kernel: str):
+    """The ReLU-base recursion on one block of pairs: θ, δ = π − θ of Σ¹, p = √(q q') of Σ¹; yields the
+    kernel (Θ^{l+1} or Σ^{l+1}) of the network with l hidden layers for l = 1..depth."""
     rho0 = 0.5 * ((1.0 - s) ** 2 + 1.0)
     c_lin, c_abs = (1.0 - 0.5 * s) ** 2, (0.5 * s) ** 2
     k_j = s * s / (2.0 * math.pi)
@@ -75,8 +77,9 @@ def _relu_recursion(theta, delta, p, s: float, depth: int, kernel: str) -> torch
         sigma_dot = torch.where(near, c_lin + c_abs * (1.0 - 2.0 * theta / math.pi), (1.0 - s) + k_j * delta)
         sigma = p * rho
         theta_kernel = sigma + theta_kernel * sigma_dot
+        yield theta_kernel if kernel == "ntk" else sigma
         if layer == depth:
-            return theta_kernel if kernel == "ntk" else sigma
+            return
         sin2_t, sin2_d = torch.sin(0.5 * theta) ** 2, torch.sin(0.5 * delta) ** 2
         minus = torch.where(
             near, 2.0 * rho0 * sin2_t - k_j * j_t, 0.5 * (2.0 - s) ** 2 - 2.0 * (1.0 - s) * sin2_d - k_j * j_d
@@ -85,7 +88,6 @@ def _relu_recursion(theta, delta, p, s: float, depth: int, kernel: str) -> torch
         minus, plus = minus.sqrt_(), plus.sqrt_()
         theta, delta = 2.0 * torch.atan2(minus, plus), 2.0 * torch.atan2(plus, minus)
         p = p * rho0
-    raise AssertionError("unreachable")
 
 
 def _quadrature_diagonal(q: torch.Tensor, s: float, base: str, z, w) -> torch.Tensor:
@@ -93,8 +95,9 @@ def _quadrature_diagonal(q: torch.Tensor, s: float, base: str, z, w) -> torch.Te
     return (homotopy(q.sqrt()[:, None] * z[None, :], s, base) ** 2) @ w
 
 
-def _quadrature_recursion(theta, q_rows, q_all, s, base, depth, kernel, z, w) -> torch.Tensor:
-    """The recursion on one block of rows for a smooth base; q_rows/q_all: per-layer diagonals."""
+def _quadrature_recursion(theta, q_rows, q_all, s, base, depth, kernel, z, w):
+    """The recursion on one block of rows for a smooth base; q_rows/q_all: per-layer diagonals. Yields
+    the kernel of the network with l hidden layers for l = 1..depth."""
     p = (q_rows[0][:, None] * q_all[0][None, :]).sqrt()
     sigma = p * torch.cos(theta)
     theta_kernel = sigma
@@ -106,8 +109,8 @@ def _quadrature_recursion(theta, q_rows, q_all, s, base, depth, kernel, z, w) ->
             q_rows[layer - 1].sqrt(), q_all[layer - 1].sqrt(), theta, s, base, z, w
         )
         theta_kernel = sigma + theta_kernel * sigma_dot
+        yield theta_kernel if kernel == "ntk" else sigma
         p = (q_rows[layer][:, None] * q_all[layer][None, :]).sqrt()
-    return theta_kernel if kernel == "ntk" else sigma
 
 
 def deep_analytic_ntk(
@@ -138,9 +141,26 @@ def deep_analytic_ntk(
     O(block·n) temporaries (n = 4000: 128 MB + ~4 MB per temporary block for ReLU). Returned as float32
     if X is float32, else float64. Symmetric to rounding (symmetrized).
     """
+    return deep_analytic_ntks(X, s, [depth], base, kernel, nodes=nodes)[_check_depth(depth)]
+
+
+def deep_analytic_ntks(
+    X,
+    s: float,
+    depths: Sequence[int],
+    base: str = "relu",
+    kernel: str = "ntk",
+    *,
+    nodes: int | None = None,
+) -> dict[int, torch.Tensor]:
+    """{L: deep_analytic_ntk(X, s, L, base, kernel)} for every L in ``depths``, from one pass of the
+    recursion up to max(depths) (the kernel of depth L is an intermediate of every deeper one), so a
+    sweep over depths costs one deepest evaluation. Memory: one n×n output per requested depth."""
     X64, out_dtype = _as_float64_matrix(X)
     s = check_s(s)
-    depth = _check_depth(depth)
+    if isinstance(depths, (int, np.integer)) or len(depths) == 0:
+        raise ValueError(f"depths must be a non-empty sequence of integers >= 1, got {depths!r}")
+    wanted = sorted({_check_depth(L) for L in depths})
     check_base(base)
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
@@ -148,24 +168,29 @@ def deep_analytic_ntk(
     if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 2:
         raise ValueError(f"nodes must be an integer >= 2, got {nodes!r}")
     n, d = X64.shape
+    depth = wanted[-1]
     f = _angle_factors(X64)
     q1 = (X64 * X64).sum(dim=1) / d  # Σ¹(x, x) = |x|²/d
-    out = torch.empty(n, n, dtype=torch.float64, device=X64.device)
+    out = {L: torch.empty(n, n, dtype=torch.float64, device=X64.device) for L in wanted}
     if base == "relu":
         norms = q1.sqrt()
-        for rows in _row_blocks(n, max(_ANGLE_TEMPORARIES * d, _RELU_TEMPORARIES)):
-            theta, delta = _angles_block(f, rows)
-            p = norms[rows, None] * norms[None, :]
-            out[rows] = _relu_recursion(theta, delta, p, s, depth, kernel)
+        blocks = _row_blocks(n, max(_ANGLE_TEMPORARIES * d, _RELU_TEMPORARIES))
     else:
         z, w = _gauss_hermite(nodes, X64.device)
         q = [q1]
         for _ in range(depth):
             q.append(_quadrature_diagonal(q[-1], s, base, z, w))
-        for rows in _row_blocks(n, max(_ANGLE_TEMPORARIES * d, 4 * nodes * nodes)):
-            theta, _ = _angles_block(f, rows)
-            out[rows] = _quadrature_recursion(theta, [v[rows] for v in q], q, s, base, depth, kernel, z, w)
-    return (0.5 * (out + out.T)).to(out_dtype)
+        blocks = _row_blocks(n, max(_ANGLE_TEMPORARIES * d, 4 * nodes * nodes))
+    for rows in blocks:
+        theta, delta = _angles_block(f, rows)
+        if base == "relu":
+            layers = _relu_recursion(theta, delta, norms[rows, None] * norms[None, :], s, depth, kernel)
+        else:
+            layers = _quadrature_recursion(theta, [v[rows] for v in q], q, s, base, depth, kernel, z, w)
+        for L, K in enumerate(layers, start=1):
+            if L in out:
+                out[L][rows] = K
+    return {L: (0.5 * (K + K.T)).to(out_dtype) for L, K in out.items()}
 
 
 # ----------------------------------------------------------------------------------------------------

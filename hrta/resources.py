@@ -966,10 +966,11 @@ def deep_empirical_ntk_mb(n: int, d: int, widths, *, dtype: str = "float64") -> 
     return (P * (ITEMSIZE[dtype] + 8) + acts + 3 * 8 * n * n) / MB
 
 
-def deep_kernel_job_mb(*, n: int, d: int, widths=None, dtype: str = "float64") -> float:
-    """Peak memory (MB) of a deep kernel job (deep_spectrum: widths None; deep_kernel_error: the widest
-    network): the analytic kernel and spectrum, plus the empirical kernel held next to it."""
-    analytic = deep_analytic_ntk_mb(n, d)
+def deep_kernel_job_mb(*, n: int, d: int, widths=None, dtype: str = "float64", outputs: int = 1) -> float:
+    """Peak memory (MB) of a deep kernel job (deep_spectrum: widths None, ``outputs`` kernels of
+    deep_analytic_ntks held at once; deep_kernel_error: the widest network): the analytic kernel(s) and
+    spectrum, plus the empirical kernel held next to it."""
+    analytic = deep_analytic_ntk_mb(n, d) + 8 * n * n * (outputs - 1) / MB
     if widths is None:
         return analytic
     return analytic + deep_empirical_ntk_mb(n, d, list(widths), dtype=dtype)
@@ -1015,9 +1016,9 @@ def _deep_spectrum_job(config, wc):
     grid = deep["s_grid"]
     seconds, mb = _fixed("deep_spectrum"), 0.0
     for n, d in _deep_data_sizes(config):
-        for depth in deep["depths"]:
-            seconds += grid["num"] * (deep_analytic_ntk_s(n, d, depth, base=deep["base"]) + spectrum_s(n))
-        mb = max(mb, deep_kernel_job_mb(n=n, d=d))
+        seconds += len(deep["depths"]) * grid["num"] * spectrum_s(n)
+        seconds += grid["num"] * deep_analytic_ntk_s(n, d, max(deep["depths"]), base=deep["base"])  # one pass
+        mb = max(mb, deep_kernel_job_mb(n=n, d=d, outputs=len(deep["depths"])))
     return seconds, TORCH_JOB_BASE_MB + mb
 
 

@@ -64,6 +64,15 @@ def claim1_parts():
         first = g.iloc[0]
         label = f"data={name} ({first['target']}, n={int(first['n_train'])}, d={int(first['d'])}), layers={layers}"
         parts[label] = C.verdict_lambda_min_increasing(g["s"], g["lambda_min"], g["lambda_min_resolved"])
+    if hasattr(smk.input, "deep_spectrum"):  # claim 1 at depth (issue 12): one part per depth L, every data set
+        deep = pd.read_csv(smk.input.deep_spectrum)
+        for depth, gd in deep[(deep["s"] > 0) & (deep["s"] < 2)].groupby("depth"):
+            per = {
+                name: C.verdict_lambda_min_increasing(g["s"], g["lambda_min"], g["lambda_min_resolved"])
+                for name, g in gd.groupby("dataset", sort=False)
+            }
+            both = C.combine_verdicts(per)
+            parts[f"depth L={depth}"] = C.Verdict(both.label, C.RULE_LAMBDA_MIN, both.numbers)
     return parts
 
 
@@ -72,8 +81,10 @@ claims.append(
         "1",
         "λ_min of the infinite-width NTK of σ_s (of K_s/n) grows with s on (0, 2), for the "
         "both-layer and the first-layer kernel, on every data set the run trains on and on n points "
-        "uniform on the unit sphere in R³.",
-        "figures/e2_spectrum.png; figures/tables/e2_lambda_min.csv; figures/tables/e2_spectrum.csv",
+        "uniform on the unit sphere in R³; parts 'depth L': the same for the NTK of a σ_s network with L "
+        "hidden layers (hrta.ntk_deep), on every data set.",
+        "figures/e2_spectrum.png; figures/tables/e2_lambda_min.csv; figures/tables/e2_spectrum.csv; "
+        "figures/deep_spectrum.png; figures/tables/deep_spectrum.csv",
         claim1_parts(),
     )
 )

@@ -11,7 +11,7 @@ import torch
 from hrta.data import make_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
 from hrta.ntk import spectrum
-from hrta.ntk_deep import deep_analytic_ntk
+from hrta.ntk_deep import deep_analytic_ntks
 from hrta.resources import check_memory, deep_kernel_job_mb
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -27,13 +27,13 @@ for name, spec in datasets.items():
     X = torch.as_tensor(ds.X_train, dtype=torch.float64)
     n = X.shape[0]
     check_memory(
-        deep_kernel_job_mb(n=n, d=ds.d),
+        deep_kernel_job_mb(n=n, d=ds.d, outputs=len(depths)),
         smk.config.get("resources", {}).get("max_mem_mb"),
         f"kernel job deep_spectrum, data set {name} (n={n}, d={ds.d})",
     )
-    for depth in depths:
-        for s in s_values:
-            sp = spectrum(deep_analytic_ntk(X, float(s), depth, base=base) / n)
+    for s in s_values:  # every depth from one pass of the recursion (deep_analytic_ntks)
+        for depth, K in deep_analytic_ntks(X, float(s), depths, base=base).items():
+            sp = spectrum(K / n)
             rows.append({"dataset": name, "n": n, "d": ds.d, "depth": depth, "s": float(s), **sp.scalars()})
     log.info(
         "%s (n=%d, d=%d): %d depths × %d s (%.1f s)",

@@ -1,9 +1,9 @@
 """Rule `tables_deep`: the three deep-network tables.
 
 deep_spectrum: per data set and depth L, λ_min(K_s/n) of the infinite-width depth-L NTK at s = 0.5, 1,
-1.5, 2 (the nearest grid points), κ at s = 1, and claim 1's rule (hrta.claims.verdict_monotone on every
-resolved grid point) with every interval of s over which λ_min fails to increase
-(hrta.ntk_deep.non_increasing_intervals).
+1.5, 2 (the nearest grid points), κ at s = 1, and claim 1's rule on s ∈ (0, 2)
+(hrta.claims.verdict_lambda_min_increasing, as in CLAIMS.md) with every interval of s over which λ_min
+fails to increase (hrta.claims.decreasing_intervals).
 
 deep_kernel_error: mean ± std over seeds of ‖K_emp − K_∞‖_F/‖K_∞‖_F per network and s, whether the mean
 is within deep.kernel_tolerance, and which runs train that network (deep.train, e5 models).
@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from hrta import claims as C
-from hrta.intervals import non_increasing_intervals
 from hrta.io import job_logger
 from hrta.plots import format_number, mean_std, output_paths, write_table
 
@@ -35,8 +34,8 @@ def without_empty_std(df):
     return df.drop(columns=[c for c in df if c.endswith("_std") and df[c].isna().all()])
 
 
-def intervals_text(intervals):
-    return "; ".join(f"[{a:.3g}, {b:.3g}]" for a, b in intervals) or "none"
+def intervals_text(drops):
+    return "; ".join(f"[{d.s_from:.3g}, {d.s_to:.3g}]" for d in drops) or "none"
 
 
 # ---- spectrum ----
@@ -44,9 +43,10 @@ spec = pd.read_csv(smk.input.spectrum)
 rows, pretty = [], []
 for (name, depth), g in spec.groupby(["dataset", "depth"], sort=False):
     g = g.sort_values("s")
-    resolved = g.lambda_min_resolved.astype(bool)
-    verdict = C.verdict_monotone(g.s, g.lambda_min, resolved)
-    bad = non_increasing_intervals(g.s, g.lambda_min, resolved)
+    inside = g[(g.s > 0) & (g.s < 2)]
+    resolved = inside.lambda_min_resolved.astype(bool)
+    verdict = C.verdict_lambda_min_increasing(inside.s, inside.lambda_min, resolved)
+    bad = C.decreasing_intervals(inside.s[resolved], inside.lambda_min[resolved])
     row = {"dataset": name, "n": int(g.n.iloc[0]), "d": int(g.d.iloc[0]), "depth": int(depth)}
     for s in (0.5, 1.0, 1.5, 2.0):
         r = nearest(g, s)

@@ -10,10 +10,9 @@ import pytest
 import torch
 
 import hrta.ntk as ntk
-from hrta.intervals import non_increasing_intervals
 from hrta.models import DeepNet
 from hrta.ntk import analytic_ntk, empirical_ntk, jacobian_ntk
-from hrta.ntk_deep import deep_analytic_ntk, deep_empirical_ntk, relative_kernel_error
+from hrta.ntk_deep import deep_analytic_ntk, deep_analytic_ntks, deep_empirical_ntk, relative_kernel_error
 
 mpmath = pytest.importorskip("mpmath")  # ships with sympy, a torch dependency
 
@@ -212,18 +211,13 @@ def test_bad_arguments_are_refused(kwargs, match):
         deep_analytic_ntk(X, **kwargs)
 
 
-def test_non_increasing_intervals_brute_force():
-    """Reference: a direct scan of consecutive differences on random sequences."""
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        x = np.sort(rng.choice(50, size=12, replace=False)).astype(float)
-        y = np.cumsum(rng.normal(0.2, 1.0, size=12))
-        got = non_increasing_intervals(x, y)
-        bad_steps = {(x[i], x[i + 1]) for i in range(11) if y[i + 1] <= y[i]}
-        covered = {(a, b) for a, b in bad_steps if any(lo <= a and b <= hi for lo, hi in got)}
-        assert covered == bad_steps
-        assert all(any(lo <= a and b <= hi for a, b in bad_steps) for lo, hi in got)  # no empty interval
-        assert all(hi < lo2 for (_, hi), (lo2, _) in zip(got, got[1:]))  # disjoint, maximal, sorted
-    assert non_increasing_intervals([0, 1, 2, 3], [1, 0, 0, 5]) == [(0.0, 2.0)]
-    assert non_increasing_intervals([0, 1, 2], [1, 2, 3]) == []
-    assert non_increasing_intervals([0, 1, 2, 3], [1, 0, 9, 2], resolved=[True, False, True, True]) == [(2.0, 3.0)]
+@pytest.mark.parametrize("base", ["relu", "gelu"])
+def test_all_depths_in_one_pass_equal_separate_calls(base):
+    """Reference: one deep_analytic_ntk call per depth."""
+    X = _points()
+    many = deep_analytic_ntks(X, 1.5, [3, 1, 5], base, nodes=24)
+    assert sorted(many) == [1, 3, 5]
+    for L, K in many.items():
+        assert torch.equal(K, deep_analytic_ntk(X, 1.5, L, base, nodes=24))
+    with pytest.raises(ValueError, match="depths"):
+        deep_analytic_ntks(X, 1.0, [])

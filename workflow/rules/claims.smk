@@ -116,6 +116,7 @@ rule claims_report:
         e2_analytic="data/e2/analytic.csv",
         e2_empirical=expand("data/e2/empirical_w{width}.csv", width=config["e2"]["widths"]),
         e2_lambda_min=claim1_files(),
+        **({"deep_spectrum": "data/deep/spectrum.csv"} if config.get("deep") else {}),
         e4_rates="data/e4/rates.csv",
         e4_horizons="data/e4/horizons.csv",
         e4_lazy="data/e4/lazy_horizon.csv",

@@ -6,17 +6,9 @@ DEEP = config.get("deep")
 
 
 def deep_datasets():
-    """{name: make_dataset kwargs} of every data set the run uses: those of e2–e7, E7's cells (named
-    e7_<cell>, unless equal to one already listed) and e2.lambda_min.datasets; sorted by name."""
-    names = [config[exp]["dataset"] for exp in ["e2", "e3", "e4"] + CLAIMS_SWEEPS]
-    names += list(config["e2"].get("lambda_min", {}).get("datasets", []))
-    specs = {name: dict(config["datasets"][name]) for name in names}
-    reference = config["datasets"][config["e7"]["dataset"]]
-    for cell, (target, n_train) in e7_cells().items():
-        spec = dict(reference, target=target, n_train=n_train)
-        if spec not in specs.values():
-            specs[f"e7_{cell}"] = spec
-    return {name: canonical(specs[name]) for name in sorted(specs)}
+    """{name: make_dataset kwargs} of claim 1's data sets (claim1_datasets, workflow/rules/ntk.smk):
+    every data set the run trains on and e2.lambda_min.datasets."""
+    return {name: {k: v for k, v in spec.items() if k != "name"} for name, spec in sorted(claim1_datasets().items())}
 
 
 def deep_networks():
@@ -37,9 +29,6 @@ def _check_deep_config():
             f"invalid config: key 'deep.train.dataset': unknown dataset {DEEP['train']['dataset']!r}; "
             f"defined under 'datasets': {', '.join(config['datasets'])}"
         )
-    for name in config["e2"].get("lambda_min", {}).get("datasets", []):
-        if name not in config["datasets"]:
-            raise WorkflowError(f"invalid config: key 'e2.lambda_min.datasets': unknown dataset {name!r}")
     if DEEP["s_grid"]["start"] >= DEEP["s_grid"]["stop"]:
         raise WorkflowError("invalid config: key 'deep.s_grid.start': must be smaller than deep.s_grid.stop")
     for name, method in DEEP["train"]["methods"].items():
