@@ -12,6 +12,8 @@ Sections (--only picks some; docs/benchmarks.md explains every number):
   ntk       empirical_ntk (closed form) vs torch.func jacrev + JJᵀ vs its two n×m×n GEMMs, time and
             extra peak memory, each in a fresh subprocess (bench_ntk)
   eig       spectrum() (float64 eigvalsh) time vs n (bench_ntk)
+  deep      deep_analytic_ntk (n=1000, L=3) vs one n×n eigvalsh and GEMM; DeepNet's empirical NTK
+            (deep_empirical_ntk, jacobian_ntk) vs torch.func, time and extra memory (bench_ntk_deep)
   overhead  fresh-process import times (median) and what batching short runs into one process saves
             (bench_overhead)
   pipeline  only with --pipeline [smoke|default]: `snakemake --cores 2 --configfile config/<x>.yaml
@@ -40,13 +42,14 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import bench_ntk  # noqa: E402
+import bench_ntk_deep  # noqa: E402
 import bench_overhead  # noqa: E402
 import bench_train_step  # noqa: E402
 import torch  # noqa: E402
 
 from hrta.models import resolve_device  # noqa: E402
 
-SECTIONS = ("train", "ntk", "eig", "overhead", "pipeline")
+SECTIONS = ("train", "ntk", "eig", "deep", "overhead", "pipeline")
 #: issue 6: the default pipeline in at most this many seconds on 2 cores
 PIPELINE_DEFAULT_TARGET_S = 600.0
 
@@ -174,6 +177,20 @@ def run_eig(rep: Report, sz: Sizes, device: torch.device, threads: int) -> None:
     for e in bench_ntk.eigensolver_times(sz.eig_sizes, threads, str(device)):
         rep.add("eig", f"n={e['n']} spectrum (float64 eigvalsh)", e["spectrum_s"], "s")
         rep.add("eig", f"n={e['n']} analytic_ntk (to build K)", e["analytic_ntk_s"], "s")
+
+
+def run_deep(rep: Report, quick: bool, threads: int) -> None:
+    """bench_ntk_deep: the infinite-width deep NTK vs n³ references; DeepNet's empirical NTK three ways (CPU)."""
+    n, n_emp, widths, n_big = (300, 50, [100, 100], None) if quick else (1000, 200, [500, 500], 4000)
+    r = bench_ntk_deep.compare(n, 3, n_emp, widths, threads, n_big)
+    rep.add("deep", f"n={n} L=3 deep_analytic_ntk", r["analytic"]["time_s"], "s")
+    rep.add("deep", f"n={n} deep_analytic_ntk / one n×n eigvalsh", r["analytic_over_eig"], "×", ".3g")
+    rep.add("deep", f"n={n} deep_analytic_ntk / one n×n GEMM", r["analytic_over_gemm"], "×", ".3g")
+    if n_big:
+        rep.add("deep", f"n={n_big} L=3 deep_analytic_ntk extra peak", r["big"]["extra_peak_mb"], "MB", ".0f")
+    for m in ("closed", "jacobian"):
+        rep.add("deep", f"n={n_emp} widths {widths}: torch.func / {m} time", r[f"func_over_{m}_time"], "×", ".3g")
+        rep.add("deep", f"n={n_emp} widths {widths}: torch.func / {m} memory", r[f"func_over_{m}_memory"], "×", ".3g")
 
 
 def run_overhead(rep: Report, sz: Sizes) -> dict:
@@ -359,6 +376,8 @@ def main() -> None:
         run_ntk(rep, sz, device, args.threads)
     if "eig" in sections:
         run_eig(rep, sz, device, args.threads)
+    if "deep" in sections:
+        run_deep(rep, args.quick, args.threads)
     if "overhead" in sections:
         imp = run_overhead(rep, sz)
     if "pipeline" in sections:

@@ -137,9 +137,10 @@ def deep_analytic_ntk(
 
     (smaller errors than dual_kernels' two-layer table at the same |x| because of the 1/√d, and tanh
     contracts the norms layer by layer).
-    X: (n, d) finite tensor or array. Computed in float64 and row-chunked: the output n×n plus
-    O(block·n) temporaries (n = 4000: 128 MB + ~4 MB per temporary block for ReLU). Returned as float32
-    if X is float32, else float64. Symmetric to rounding (symmetrized).
+    X: (n, d) finite tensor or array. Computed in float64 and row-chunked: the n×n output and its
+    symmetrized copy plus row-block temporaries of at most a few × 32 MB (hrta.ntk._PAIR_BLOCK_ELEMENTS),
+    whatever n (measured extra peak at n = 4000, L = 3: 428 MB; benchmarks/bench_ntk_deep.py).
+    Returned as float32 if X is float32, else float64. Symmetric to rounding (symmetrized).
     """
     return deep_analytic_ntks(X, s, [depth], base, kernel, nodes=nodes)[_check_depth(depth)]
 
