@@ -381,3 +381,29 @@ def to_relu(model: TwoLayerNet) -> TwoLayerNet:
         relu_net.W.copy_(torch.cat([model.W, -model.W]))
         relu_net.a.copy_(math.sqrt(2.0) * torch.cat([model.a, (s - 1.0) * model.a]))
     return relu_net
+
+
+EXPORT_RTOL = 1e-10  # float64: the two networks compute the same sums up to rounding (≈ 1e-15 relative)
+
+
+def export_loss_check(model: TwoLayerNet, X, y, loss: float) -> float:
+    """Export ``model`` with :func:`to_relu` and return |L_relu − loss| / loss, where L_relu =
+    (1/(2n))‖f_relu(X) − y‖² is the exported width-2m ReLU network's training loss and ``loss`` the σ_s
+    network's (e.g. the last logged training loss of the run).
+
+    Raises ValueError when the relative difference exceeds EXPORT_RTOL in float64: the export is an exact
+    identity, so a larger gap is a bug, not a result.
+    """
+    relu_net = to_relu(model)
+    Xt = torch.as_tensor(X, dtype=model.W.dtype, device=model.W.device)
+    yt = torch.as_tensor(y, dtype=model.W.dtype, device=model.W.device).reshape(-1)
+    with torch.no_grad():
+        r = relu_net(Xt).reshape(-1) - yt
+        relu_loss = float(0.5 * (r * r).mean())
+    rel = abs(relu_loss - loss) / max(abs(loss), 1e-300)
+    if model.W.dtype == torch.float64 and rel > EXPORT_RTOL:
+        raise ValueError(
+            f"to_relu export of the s = {model.s:g} network: loss {relu_loss!r} vs {loss!r} "
+            f"(relative difference {rel:.3g} > {EXPORT_RTOL:g})"
+        )
+    return rel

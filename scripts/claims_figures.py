@@ -2,7 +2,8 @@
 
 * claims_speedups — every paired speed-up of E3, E5 and E6 with its 95% interval (claims 4–7).
 * claims_e5_extensions — E5 training loss vs step per model and optimizer (claim 6).
-* claims_e6_lr_grid — E6 final training loss vs learning rate per method (claim 7).
+* claims_e6_lr_grid — E6 final training loss vs learning rate per method (claim 7); a star marks the rate
+  chosen by metric (a).
 * claims_e7_sensitivity — E7 speed-up vs the number of samples n and the input dimension d.
 """
 
@@ -46,9 +47,12 @@ def finite_or(x, fallback):
 
 # ---- speed-up forest plot ---------------------------------------------------------------------
 panels = [
-    ("e3", "E3 — HRTA vs ReLU (claims 4, 5)"),
+    (
+        "e3",
+        "E3 — every schedule vs ReLU, metric (a) at the headline tolerance (claims 4, 5; all readings: claims_matrix)",
+    ),
     ("e5", "E5 — extensions (claim 6)"),
-    ("e6", "E6 — fairness: best / kernel-scaled lr (claim 7)"),
+    ("e6", "E6 — fairness: lr chosen by metric (a) / kernel-scaled lr (claim 7)"),
 ]
 heights = [max(1, (speedups.experiment == e).sum()) for e, _ in panels]
 fig, axes = subplots(
@@ -148,6 +152,10 @@ for c, opt in enumerate(opts6):
             ms=3,
             label=e6["methods"][method].get("label", method),
         )
+        if "chosen" in sel.columns and sel["chosen"].astype(bool).any():  # the lr chosen by metric (a): a star
+            lr_c = float(sel.loc[sel["chosen"].astype(bool), "lr_value"].iloc[0])
+            if lr_c in by_lr.index and np.isfinite(by_lr[lr_c]):
+                ax.plot([lr_c], [by_lr[lr_c]], "*", color=colours[method], ms=9, mec="k", mew=0.5)
         div = sel.groupby("lr_value")["loss"].apply(lambda v: v.isna().sum())
         for lr, n_div in div.items():
             if n_div:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from hrta import claims as C
 from hrta.io import job_logger, write_csv, write_metadata, write_text
+from hrta.schedules import parse_schedule
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -52,6 +53,7 @@ def claim(cid, sentence, evidence, parts, rule_note=""):
 
 tol_note = C.RULE_TOLERANCE.format(fraction=cfg["tolerance_fraction"])
 claims = []
+
 
 # 1 — λ_min of the analytic kernel vs s on (0, 2): one part per data set × layer choice.
 def claim1_parts():
@@ -148,63 +150,145 @@ claims.append(
     )
 )
 
-# 4 — HRTA vs the ReLU baseline (E3), each HRTA schedule × optimizer × width.
-claims.append(
-    claim(
-        "4",
-        "HRTA (0.5→1 and 1.5→1) reaches a loss tolerance in fewer steps than the ReLU baseline, "
+# 4–7 — every reading of HRTA (claims.readings) × every metric: the verdict matrix (hrta.claims.matrix).
+metrics = pd.read_csv(smk.input.metrics, dtype={"lr_choice": str})
+steps = pd.read_csv(smk.input.steps)
+readings = {r: cfg["readings"][r] for r in C.order_readings(list(cfg["readings"]))}
+reading_labels = {r: spec["label"] for r, spec in readings.items()}
+exp_methods = smk.params.methods
+CLAIMS_4_7 = {  # claim: (experiment, group columns, only methods with a stage at s > 1, sentence, evidence)
+    "4": (
+        "e3",
+        ["optimizer", "width"],
+        False,
+        "HRTA is faster than the ReLU baseline (fewer steps to a tolerance, lower loss at equal budgets), "
         "under GD and under Adam, at each width.",
-        "figures/e3_loss.png; figures/claims_speedups.png; figures/tables/claims_speedups.csv",
-        speedup_parts("e3", ["optimizer", "width", "method"], cfg["hrta_methods"]),
-        tol_note,
-    )
-)
-
-# 5 — a relaxation stage (s > 1) vs staying at s = 1 (E3).
-claims.append(
-    claim(
-        "5",
+        "figures/claims_matrix.png; figures/e3_loss.png; figures/claims_speedups.png; data/claims/metrics.csv",
+    ),
+    "5": (
+        "e3",
+        ["optimizer", "width"],
+        True,
         "A relaxation stage (s > 1) speeds up training compared with staying at s = 1.",
-        "figures/e3_loss.png; figures/claims_speedups.png",
-        speedup_parts("e3", ["optimizer", "width", "method"], cfg["relaxation_methods"]),
-        tol_note,
-    )
-)
-
-# 6 — extensions (E5): other bases and a three-layer network.
-claims.append(
-    claim(
-        "6",
+        "figures/claims_matrix.png; figures/e3_loss.png; data/claims/metrics.csv",
+    ),
+    "6": (
+        "e5",
+        ["cell", "optimizer"],
+        False,
         "The speed-up carries over to other activations (homotopy between the identity and tanh, "
         "GELU) and to a three-layer network.",
-        "figures/claims_e5_extensions.png; figures/claims_speedups.png",
-        speedup_parts("e5", ["cell", "optimizer", "method"]),
-        tol_note,
+        "figures/claims_matrix.png; figures/claims_e5_extensions.png; data/claims/metrics.csv",
+    ),
+    "7": (
+        "e6",
+        ["optimizer", "lr_choice"],
+        False,
+        "The speed-up survives when each method gets its own best learning rate (chosen by metric (a)), and "
+        "when the GD rate is scaled to 1/λ_max(K_s/n).",
+        "figures/claims_matrix.png; figures/claims_e6_lr_grid.png; data/claims/metrics.csv",
+    ),
+}
+TITLES = {"4": "HRTA faster than ReLU", "5": "relaxation (s > 1) helps", "6": "extensions", "7": "fair lr"}
+
+# Confounds, computed from the config and the runs (stated under the claims they concern).
+e6_runs = steps[(steps["experiment"] == "e6") & (steps["lr_choice"] == "best")]
+choice = smk.params.e6.get("lr_choice")
+edge_note = ""
+if choice and "at_edge" in e6_runs.columns:
+    picked = e6_runs.drop_duplicates(["optimizer", "method"])
+    still = picked[picked["at_edge"].astype(bool)]
+    edge_note = (
+        C.RULE_LR_CHOICE.format(fraction=choice["tolerance_fraction"], widen=choice["max_doublings"])
+        + f"; chosen factors: {', '.join(f'{r.optimizer}/{r.method} ×{float(r.lr_factor):g}' for r in picked.itertuples())}"
+        + f"; still at the widening limit: {len(still)} of {len(picked)}"
+        + (f" ({', '.join(f'{r.optimizer}/{r.method}' for r in still.itertuples())})" if len(still) else "")
     )
+
+
+def adam_note(exp):
+    """Adam step decays vs the schedules' switches in one experiment (the decay must not fall on a switch)."""
+    out = []
+    for name, opt in smk.params.optimizers[exp].items():
+        if opt.get("lr_schedule") not in ("step", "step_stage"):
+            continue
+        every = int(opt["lr_step_every"])
+        hits = []
+        for method, spec in exp_methods[exp].items():
+            sched = parse_schedule(spec["schedule"])
+            starts = [0, *sched.boundaries]
+            ends = [*sched.boundaries, sched.total_steps]
+            if opt["lr_schedule"] == "step":
+                decays = set(range(every, sched.total_steps, every))
+            else:
+                decays = {a + k for a, b in zip(starts, ends) for k in range(every, b - a, every)}
+            hits += [f"{method}@{t}" for t in sorted(decays & set(sched.boundaries))]
+        kind = "restarted at every stage" if opt["lr_schedule"] == "step_stage" else "global"
+        out.append(
+            f"{exp} {name}: step decay every {every} steps ({kind}); decays on a switch: {', '.join(hits) or 'none'}"
+        )
+    return "; ".join(out)
+
+
+export = steps["export_rel_diff"].astype(float) if "export_rel_diff" in steps.columns else pd.Series(dtype=float)
+export = export[export.notna()]
+export_note = (
+    f"to_relu export: {len(export)} runs ending at s ≠ 1 exported as width-2m ReLU networks, largest relative "
+    f"training-loss difference {export.max():.2g} (checked ≤ 1e-10 in float64)"
+    if len(export)
+    else "to_relu export: no run ending at s ≠ 1"
+)
+seed_note = "data seed varies with the init seed (paired across methods) in: " + (
+    ", ".join(e for e in ("e3", "e5", "e6", "e7") if smk.params.vary_data_seed.get(e)) or "none"
 )
 
-# 7 — fairness (E6): each method at its own best learning rate, and at the kernel-scaled rate.
-steps = pd.read_csv(smk.input.steps)
-best = steps[(steps["experiment"] == "e6") & (steps["lr_choice"] == "best")]
-factors = [float(f) for f in smk.params.e6["lr_factors"]]
-at_edge = (
-    best["lr_factor"].astype(float).isin([min(factors), max(factors)])
-    if len(factors) > 1
-    else best["lr_factor"] == best["lr_factor"]
-)
-edge_note = (
-    f"best learning rate at an end of the grid (factors {factors}) for {int(at_edge.sum())} of {len(best)} "
-    "method × optimizer × seed runs — where it is, the optimum may lie outside the grid"
-)
-claims.append(
-    claim(
-        "7",
-        "The speed-up survives when each method gets its own best learning rate from a grid, and "
-        "when the GD rate is scaled to 1/λ_max(K_s/n).",
-        "figures/claims_e6_lr_grid.png; figures/claims_speedups.png",
-        speedup_parts("e6", ["optimizer", "lr_choice", "method"]),
-        f"{tol_note}; {edge_note}",
+cells = []
+for cid, (exp, cols, relaxation, sentence, evidence) in CLAIMS_4_7.items():
+    rows = metrics[metrics["experiment"] == exp]
+    row_cells = []
+    for reading, spec in readings.items():
+        ms = C.reading_methods(spec["methods"], exp_methods[exp], relaxation)
+        row_cells.append(C.decide_cell(cid, reading, rows, ms, cols))
+    cells += row_cells
+    decide = next(c for c in row_cells if c.reading == cfg["decided_on"][cid])
+    parts = {}
+    for c in row_cells:
+        for m in C.METRICS:
+            if m in c.per_metric:
+                v = c.per_metric[m]
+                parts[f"{reading_labels[c.reading]} [{', '.join(c.methods)}], {C.METRIC_NAMES[m]}"] = v
+        if not c.measured:
+            parts[f"{reading_labels[c.reading]}"] = C.Verdict(C.INCONCLUSIVE, C.RULE_CELL, c.describe())
+    notes = [C.RULE_CELL, "parts per metric: " + "; ".join(C.METRIC_RULES.values()), tol_note]
+    if exp in ("e3", "e5", "e6"):
+        notes.append(adam_note(exp))
+    if cid == "7" and edge_note:
+        notes.append(edge_note)
+    if cid == "5":
+        notes.append("decided on the relaxed-final reading; the to-ReLU relaxation (1.5→1) is its own column")
+    verdict = C.Verdict(
+        decide.verdict,
+        "; ".join(n for n in notes if n),
+        f"decided on the {reading_labels[decide.reading]} reading: {decide.describe()}",
     )
+    log.info("claim %s: %s (%s)", cid, verdict.label, decide.label)
+    claims.append(
+        C.Claim(cid, sentence, evidence, verdict, parts, robustness="robust" if decide.robust else "metric-dependent")
+    )
+
+matrix = C.matrix_table(cells, reading_labels)
+summary = C.summary_lines(cells, cfg["decided_on"], reading_labels)
+summary += [f"- Checks: {export_note}; {seed_note}."]
+opening = "\n".join(
+    [
+        "## Verdict matrix: claims 4–7 × readings of HRTA",
+        "",
+        "![verdict matrix](claims_matrix.png)",
+        "",
+        C.render_matrix_markdown(matrix, TITLES),
+        "",
+        *summary,
+    ]
 )
 
 # E7 has no verdict of its own: it shows where the speed-up grows or vanishes.
@@ -223,15 +307,20 @@ for _, r in e7.iterrows():
 
 preamble = (
     "Generated by the `claims_report` rule from this run's data; no verdict is typed by hand. "
-    "Speed-up = baseline steps / method steps until the training loss stays at or below a tolerance "
-    '("stays": the loss jumps when s switches, and only the final network counts), paired by seed; '
-    f"{tol_note}. A diverged run counts as never reaching the tolerance. "
+    "Claims 4–7 are decided per reading of HRTA (the matrix above; readings are named families of "
+    "schedules in config `claims.readings`) with three metrics, each defined once in hrta.claims.metrics: "
+    "(a) speed-up = baseline steps / method steps until the training loss stays at or below a tolerance "
+    '("stays": the loss jumps when s switches, and only the final network counts), at the tolerances '
+    f"τ_q = the loosest baseline loss at q·budget, q ∈ {list(cfg['tolerance_fractions'])}; (b) loss ratio "
+    f"baseline/method at budgets q·T, q ∈ {list(cfg['budget_fractions'])}; (c) the first-below diagnostic. "
+    "All paired by seed. A diverged run counts as never reaching the tolerance and as infinite loss. "
     "Intervals are 95% Student-t intervals (on log speed-ups, or on log-log slopes). "
     "Each claim holds only if every part holds (see the rule under each claim)."
 )
-text = C.render_claims_markdown(claims, preamble=preamble) + "\n" + "\n".join(e7_lines) + "\n"
+text = C.render_claims_markdown(claims, preamble=preamble, opening=opening) + "\n" + "\n".join(e7_lines) + "\n"
 for out in smk.output:
     write_metadata(out, dict(cfg), rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})
 write_text(smk.output.md, text)
 write_csv(C.claims_table(claims), smk.output.csv)
+write_csv(matrix, smk.output.matrix)
 log.info("claims: %s", ", ".join(f"{c.id}={c.verdict.label}" for c in claims))

@@ -5,7 +5,12 @@ data cell × optimizer) the tolerance is the loosest training loss the baseline'
 `claims.tolerance_fraction` of the budget (hrta.claims.baseline_tolerance); steps to that
 tolerance give per-seed ratios baseline/method, their geometric mean, 95% t-interval and verdict
 (hrta.claims.speedup_table). E6 first keeps, for each optimizer × method × seed, the learning rate
-of the grid with the lowest final training loss ("best"), and separately the kernel-scaled rate.
+of the grid chosen by metric (a) in the sweep job (column ``chosen``, hrta.claims.choose_lr_by_speed; "best"),
+and separately the kernel-scaled rate.
+
+data/claims/metrics.csv: every metric (a) stays speed-up, (b) loss ratio, (c) first-below of every method
+against its baseline, per group and tolerance/budget fraction (hrta.claims.metric_rows) — the one table
+the verdict matrix of CLAIMS.md is decided from.
 """
 
 import time
@@ -22,6 +27,8 @@ start = time.perf_counter()
 fraction = float(smk.params.claims["tolerance_fraction"])
 level = float(smk.params.claims["level"])
 baselines = dict(smk.params.baselines)
+tol_fractions = [float(q) for q in smk.params.claims["tolerance_fractions"]]
+budget_fractions = [float(q) for q in smk.params.claims["budget_fractions"]]
 
 
 def read(paths):
@@ -29,6 +36,9 @@ def read(paths):
 
 
 def speedups(exp, runs, hist, group_cols):
+    m = C.metric_rows(runs, hist, group_cols, baselines[exp], tol_fractions, budget_fractions, level)
+    m.insert(0, "experiment", exp)
+    metrics.append(m)
     runs = C.add_steps_to_tolerance(runs, hist, group_cols, baselines[exp], fraction)
     table = C.speedup_table(runs, baselines[exp], group_cols, level)
     tol = runs.groupby(group_cols, sort=False)["tolerance"].first().reset_index()
@@ -38,7 +48,7 @@ def speedups(exp, runs, hist, group_cols):
     return table, runs
 
 
-tables, steps = [], []
+tables, steps, metrics = [], [], []
 
 # E3: the pipeline's main comparison (claims 4 and 5).
 runs = read(smk.input.e3_runs)
@@ -56,7 +66,10 @@ for exp in ("e5", "e7"):
 # E6 (claim 7): best learning rate of the grid per optimizer × method × seed, and the kernel-scaled rate.
 runs6, hist6 = read(smk.input.e6_runs), read(smk.input.e6_history)
 grid = runs6[runs6["lr_factor"] != "kernel"]
-best = C.best_by_final_loss(grid, ["optimizer", "method", "seed"], "lr_factor").assign(lr_choice="best")
+if "chosen" in grid.columns:  # chosen per optimizer × method by metric (a) in the sweep job
+    best = grid[grid["chosen"].astype(bool)].assign(lr_choice="best")
+else:
+    best = C.best_by_final_loss(grid, ["optimizer", "method", "seed"], "lr_factor").assign(lr_choice="best")
 kernel = runs6[runs6["lr_factor"] == "kernel"].assign(lr_choice="kernel")
 chosen = pd.concat([best, kernel], ignore_index=True)
 hist6 = hist6.merge(
@@ -69,6 +82,7 @@ tables.append(t)
 steps.append(r)
 
 table = pd.concat(tables, ignore_index=True)
+metrics = pd.concat(metrics, ignore_index=True)
 steps = pd.concat(steps, ignore_index=True)
 for out in smk.output:
     write_metadata(
@@ -80,6 +94,7 @@ for out in smk.output:
     )
 write_csv(table, smk.output.speedups)
 write_csv(steps, smk.output.steps)
+write_csv(metrics, smk.output.metrics)
 for row in table.itertuples():
     log.info("%s %s: %s", row.experiment, row.method, row.numbers)
 log.info("%d speed-ups, %d runs -> %s", len(table), len(steps), smk.output.speedups)

@@ -6,14 +6,30 @@ optimizer's configured lr times every factor of ``lr_factors`` (E6's grid; [1] e
 ``kernel_lr`` is set, GD with the kernel-scaled rate c/λ_max(K_s/n) per stage (hrta.sweeps).
 Writes the concatenated histories (no wall-clock column, so the file is byte-identical between runs)
 and one row per run.
+
+Data seed: with ``vary_data_seed`` the data set of seed i is drawn with seed ``dataset.seed + i`` (the same
+for every method of that seed, so runs stay paired and the intervals include data variance).
+
+E6 learning-rate choice (claim 7): with ``lr_choice`` set, the grid factors are trained first; then, per
+optimizer × method, the factor with the best metric-(a) score (hrta.claims.choose_lr_by_speed) is chosen,
+and while it sits at an end of the factors tried, the grid is widened by ×2 beyond that end (that method
+only) up to ``lr_choice.max_doublings`` per side. The runs table marks the chosen factor (column
+``chosen``) and whether it is still at an edge (``at_edge``).
+
+to_relu export: every two-layer ReLU-base run whose final s ≠ 1 is exported with hrta.models.to_relu
+(a width-2m ReLU network); its training loss is recorded next to the σ_s network's (``export_rel_diff``)
+and must agree to 1e-10 relative in float64.
 """
 
+import math
 import time
 
 import pandas as pd
 
+from hrta.claims import choose_lr_by_speed
 from hrta.data import make_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
+from hrta.models import TwoLayerNet, export_loss_check
 from hrta.schedules import parse_schedule
 from hrta.sweeps import build_model, stage_learning_rates, train_config, train_stagewise
 from hrta.train import train
@@ -25,7 +41,13 @@ job_start = time.perf_counter()
 
 cfg = smk.params.settings
 data_spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
-ds = make_dataset(**data_spec)
+
+
+def dataset_of(seed):
+    """The seed's data set: dataset.seed + seed with vary_data_seed, else the one fixed draw."""
+    return make_dataset(**{**data_spec, "seed": data_spec["seed"] + (seed if cfg.get("vary_data_seed") else 0)})
+
+
 model_spec = cfg["model"]
 layers = "both" if model_spec.get("train_output", True) else "first"
 common = dict(
@@ -40,12 +62,16 @@ plans = [(name, factor, opt) for name, opt in cfg["optimizers"].items() for fact
 kernel = cfg.get("kernel_lr")
 if kernel:
     plans.append((kernel["optimizer"], "kernel", cfg["optimizers"][kernel["optimizer"]]))
-
+datasets = {seed: dataset_of(seed) for seed in cfg["seeds"]}
 histories, runs = [], []
-for seed in cfg["seeds"]:
-    for opt_name, factor, opt in plans:
-        for method, spec in cfg["methods"].items():
-            schedule = parse_schedule(spec["schedule"])
+
+
+def run_plan(opt_name, factor, opt, methods):
+    """Train ``methods`` with one optimizer and lr factor on every seed (same init per seed), record the runs."""
+    for seed in cfg["seeds"]:
+        ds = datasets[seed]
+        for method in methods:
+            schedule = parse_schedule(cfg["methods"][method]["schedule"])
             model = build_model(model_spec, ds.d, seed, cfg["dtype"], cfg["device"])
             t0 = time.perf_counter()
             if factor == "kernel":
@@ -58,6 +84,9 @@ for seed in cfg["seeds"]:
                 result = train(model, ds.X_train, ds.y_train, tc)
                 lr_text = f"{opt['lr'] * factor:.4g}"
             wall = time.perf_counter() - t0
+            export = math.nan
+            if isinstance(model, TwoLayerNet) and model.base == "relu" and model.s != 1.0 and result.status == "ok":
+                export = export_loss_check(model, ds.X_train, ds.y_train, result.final_train_loss)
             hist = result.history.drop(columns=["elapsed_s", "test_loss"])
             labels = {
                 "cell": cfg["cell"],
@@ -78,6 +107,7 @@ for seed in cfg["seeds"]:
                     "status": result.status,
                     "steps_done": result.steps_done,
                     "final_train_loss": result.final_train_loss,
+                    "export_rel_diff": export,
                     "wall_s": round(wall, 3),
                 }
             )
@@ -94,8 +124,46 @@ for seed in cfg["seeds"]:
                 wall,
             )
 
+
+for opt_name, factor, opt in plans:
+    run_plan(opt_name, factor, opt, list(cfg["methods"]))
+
+choice = cfg.get("lr_choice")
+chosen = None
+if choice:
+    # Claim 7: per optimizer × method, the factor with the best metric-(a) score; widen at an edge.
+    grid_min, grid_max = min(cfg["lr_factors"]), max(cfg["lr_factors"])
+    lo_limit, hi_limit = grid_min / 2 ** choice["max_doublings"], grid_max * 2 ** choice["max_doublings"]
+    while True:
+        table = pd.DataFrame(runs)
+        numeric = table[table["lr_factor"] != "kernel"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
+        hist_all = pd.concat(histories, ignore_index=True)
+        hist_num = hist_all[hist_all["lr_factor"] != "kernel"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
+        chosen = choose_lr_by_speed(
+            numeric, hist_num, ["optimizer"], cfg["baseline"], choice["reference_factor"], choice["tolerance_fraction"]
+        )
+        widen = []
+        for r in chosen.itertuples():
+            tried = [float(f) for f in r.factors_tried.split()]
+            if r.lr_factor == min(tried) and r.lr_factor / 2 >= lo_limit * (1 - 1e-12):
+                widen.append((r.optimizer, r.lr_factor / 2, r.method))
+            elif r.lr_factor == max(tried) and r.lr_factor * 2 <= hi_limit * (1 + 1e-12):
+                widen.append((r.optimizer, r.lr_factor * 2, r.method))
+        if not widen:
+            break
+        for opt_name, factor, method in widen:
+            log.info("lr choice: %s/%s optimum at the edge of %s; widening to ×%g", opt_name, method, "grid", factor)
+            run_plan(opt_name, factor, cfg["optimizers"][opt_name], [method])
+
 # wall_s is the only non-deterministic column: keep it in the sidecar, not in the runs table.
 runs = pd.DataFrame(runs)
+if chosen is not None:
+    key = runs["optimizer"] + "/" + runs["method"]
+    pick = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["lr_factor"]))
+    edge = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["at_edge"]))
+    numeric = pd.to_numeric(runs["lr_factor"], errors="coerce")
+    runs["chosen"] = [f == pick.get(k) for f, k in zip(numeric, key)]
+    runs["at_edge"] = [bool(edge.get(k, False)) and c for k, c in zip(key, runs["chosen"])]
 timings = {"job": time.perf_counter() - job_start, "training": float(runs.pop("wall_s").sum())}
 for key in ("history", "runs"):
     write_metadata(smk.output[key], cfg, rule=smk.rule, seeds=cfg["seeds"], timings=timings)

@@ -12,6 +12,11 @@ from its checkpoint when it is re-run, bit-identically (hrta.train.train). Each 
 when its run ends, and the job's checkpoint directory when the job ends. A checkpoint from another
 configuration is discarded with a warning. Before training, the job's estimated memory
 (hrta.resources.train_job_mb) is checked against `resources.max_mem_mb`.
+
+With `vary_data_seed` (experiment key) the data set is drawn with seed dataset.seed + seed, the same for
+every method of the job (paired), so the seeds' spread includes data variance. A run whose final s ≠ 1
+is exported with hrta.models.to_relu and its training loss checked against the σ_s network's
+(column export_rel_diff; > 1e-10 relative in float64 stops the job).
 """
 
 import shutil
@@ -21,9 +26,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from hrta.data import load_dataset
+from hrta.data import load_dataset, make_dataset
 from hrta.io import job_logger, set_torch_threads, write_csv, write_metadata
-from hrta.models import TwoLayerNet
+from hrta.models import TwoLayerNet, export_loss_check
 from hrta.ntk import analytic_ntk, spectrum
 from hrta.resources import check_memory, train_job_mb
 from hrta.schedules import parse_schedule
@@ -38,6 +43,9 @@ cfg = smk.params.settings
 width, seed = smk.params.width, smk.params.seed
 model_cfg = cfg["model"]
 ds = load_dataset(smk.input.dataset)
+if cfg.get("vary_data_seed"):
+    spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
+    ds = make_dataset(**{**spec, "seed": spec["seed"] + seed})
 n = ds.X_train.shape[0]
 layers = "both" if model_cfg["train_output"] else "first"
 X64 = torch.as_tensor(ds.X_train, dtype=torch.float64)
@@ -135,6 +143,9 @@ for opt_name, opt in cfg["optimizers"].items():
         t0 = time.perf_counter()
         result = train_resumable(model, tc, f"{method}__{opt_name}")
         timings[f"{method}/{opt_name}"] = time.perf_counter() - t0
+        export = float("nan")
+        if model_cfg["base"] == "relu" and model.s != 1.0 and result.status == "ok":
+            export = export_loss_check(model, ds.X_train, ds.y_train, result.final_train_loss)
         hist = result.history.drop(columns=["elapsed_s"])
         for col, value in (("optimizer", opt_name), ("method", method), ("seed", seed), ("width", width)):
             hist.insert(0, col, value)
@@ -152,6 +163,7 @@ for opt_name, opt in cfg["optimizers"].items():
                 "final_test_loss": result.final_test_loss,
                 "lr": opt["lr"],
                 "lr_lambda_max": margin,
+                "export_rel_diff": export,
             }
         )
         log.info(

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from hrta import claims as C
 from hrta.train import TrainConfig, learning_rate
@@ -179,3 +180,35 @@ def test_step_stage_restarts_the_decay_at_each_stage():
     assert [learning_rate(one_stage, t) for t in range(101)] == [learning_rate(same, t) for t in range(101)]
     with pytest.raises(ValueError, match="step_stage' needs lr_step_every"):
         TrainConfig("1x10", lr_schedule="step_stage")
+
+
+@pytest.mark.parametrize("schedule", ["0.5x20,1x20,1.5x20", "1.5x60", "1x30,1.5x30", "1.5:1x20,1x40"])
+def test_relaxed_final_networks_export_to_relu_with_equal_loss(schedule):
+    # Reference: the σ_s network's own forward pass (a different computation from the width-2m ReLU net);
+    # hrta.models.to_relu is exact, so the losses agree to rounding (≤ 1e-10 relative in float64).
+    from hrta.data import make_dataset
+    from hrta.models import TwoLayerNet, export_loss_check, to_relu
+    from hrta.train import train
+
+    ds = make_dataset("sin1d", n_train=30, n_test=0, seed=3)
+    net = TwoLayerNet(ds.d, 64, seed=1, dtype="float64")
+    result = train(net, ds.X_train, ds.y_train, TrainConfig(schedule, lr=0.5, dtype="float64"))
+    assert result.status == "ok"
+    X = torch.as_tensor(ds.X_train)
+    direct = float(0.5 * ((net(X) - torch.as_tensor(ds.y_train)) ** 2).mean())
+    assert direct == pytest.approx(result.final_train_loss, rel=1e-12)
+    rel = export_loss_check(net, ds.X_train, ds.y_train, result.final_train_loss)
+    assert rel <= 1e-10
+    relu = to_relu(net)
+    assert relu.m == 2 * net.m and relu.s == 1.0
+    with pytest.raises(ValueError, match="relative difference"):
+        export_loss_check(net, ds.X_train, ds.y_train, result.final_train_loss * (1 + 1e-8))
+
+
+def test_disagreement_without_support_is_inconclusive_and_marked():
+    # (a) not supported, (b) inconclusive: the metrics disagree, but neither supports the claim.
+    v = {"a": C.Verdict(C.NOT_SUPPORTED, "r", "n"), "b": C.Verdict(C.INCONCLUSIVE, "r", "n")}
+    cell = C.Cell("4", "r", ("m",), v, {"a": (0.5, 0.9), "b": (0.9, 1.1)}, {"a": (0, 4), "b": (0, 3)})
+    assert not cell.robust and cell.label == C.INCONCLUSIVE and cell.supporting == ()
+    assert "metric-dependent, supported under no metric" in cell.describe()
+    assert C.order_readings(["switch_time", "x", "to_relu"]) == ["to_relu", "switch_time", "x"]

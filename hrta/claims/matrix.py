@@ -8,7 +8,9 @@ each metric's fractions (:mod:`hrta.claims.metrics`). Per metric the parts combi
 then compares the metrics of the delivered network, (a) and (b):
 
 * **robust** — (a) and (b) give the same verdict; the cell takes it;
-* **metric-dependent** — they differ; the cell names the metric(s) that support the claim.
+* **metric-dependent** — they differ; the cell names the metric(s) that support the claim. Its label is
+  "metric-dependent" when one of them supports the claim, and "inconclusive" when neither does (one says
+  not supported, the other inconclusive): only the robustness mark then says that the metrics disagree.
 
 (c) "first below" is shown next to them but does not enter the cell: it counts an intermediate σ_s
 network that the schedule does not deliver (the reason for the "stays" rule of (a)).
@@ -26,6 +28,16 @@ from hrta.claims.metrics import METRIC_NAMES, METRICS
 from hrta.claims.rules import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict, combine_verdicts
 
 PRIMARY_METRICS = ("a", "b")
+# Column order of the matrix (the paper's reading first); readings not named here follow in config order.
+READING_ORDER = ("to_relu", "relaxed_final", "continuous", "switch_time")
+
+
+def order_readings(names: Sequence[str]) -> list[str]:
+    """``names`` with the READING_ORDER ones first, in that order (the config is key-sorted on its way to a job)."""
+    known = [r for r in READING_ORDER if r in names]
+    return known + [r for r in names if r not in known]
+
+
 METRIC_DEPENDENT = "metric-dependent"
 NOT_MEASURED = "not measured"
 CELL_LABELS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, METRIC_DEPENDENT, NOT_MEASURED)
@@ -33,8 +45,9 @@ CELL_LABELS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, METRIC_DEPENDENT, NOT_MEA
 RULE_CELL = (
     "per metric, every part (method × group × tolerance or budget) by that metric's rule, combined: supported if "
     "every part is supported, not supported if any part is not supported, else inconclusive; the cell is robust "
-    "when (a) and (b) agree (it takes their verdict) and metric-dependent otherwise (naming the metrics that "
-    "support the claim); (c) is a diagnostic and does not enter the cell"
+    "when (a) and (b) agree (it takes their verdict) and metric-dependent otherwise, labelled 'metric-dependent' "
+    "when one of them supports the claim (naming it) and 'inconclusive' when neither does; (c) is a diagnostic "
+    "and does not enter the cell"
 )
 
 
@@ -68,7 +81,9 @@ class Cell:
             return NOT_MEASURED
         if self.robust:
             return self.per_metric[PRIMARY_METRICS[0]].label
-        return METRIC_DEPENDENT
+        if any(self.per_metric[m].label == SUPPORTED for m in PRIMARY_METRICS):
+            return METRIC_DEPENDENT
+        return INCONCLUSIVE
 
     @property
     def verdict(self) -> str:
@@ -80,7 +95,11 @@ class Cell:
         """Short text: the label, then each metric's verdict, parts supported and range of geometric means."""
         if not self.measured:
             return f"{NOT_MEASURED} (no method of this reading in the experiment)"
-        head = "robust" if self.robust else f"metric-dependent, supported under {', '.join(self.supporting) or 'none'}"
+        head = (
+            "robust"
+            if self.robust
+            else f"metric-dependent, supported under {', '.join(self.supporting) or 'no metric'}"
+        )
         parts = []
         for m in METRICS:
             if m not in self.per_metric:
@@ -179,7 +198,7 @@ def render_matrix_markdown(table: pd.DataFrame, claim_titles: Mapping[str, str])
             elif row["robust"]:
                 cells.append(f"**{row['label']}** (robust) {marks}")
             else:
-                cells.append(f"**{METRIC_DEPENDENT}** {marks}")
+                cells.append(f"**{row['label']}** ({METRIC_DEPENDENT}) {marks}")
         lines.append(f"| {claim}: {claim_titles.get(claim, '')} | " + " | ".join(cells) + " |")
     legend = (
         "Metrics: "
@@ -187,3 +206,43 @@ def render_matrix_markdown(table: pd.DataFrame, claim_titles: Mapping[str, str])
         + ". ✓ supported, ✗ not supported, ? inconclusive. Robust: (a) and (b) agree; (c) is a diagnostic."
     )
     return "\n".join([*lines, "", legend])
+
+
+def max_s(schedule) -> float:
+    """Largest s a schedule uses (its stages' end points)."""
+    from hrta.schedules import parse_schedule  # noqa: PLC0415 (schedules is light, but keep claims import-free)
+
+    return max(max(st.s_start, st.s_end) for st in parse_schedule(schedule).stages)
+
+
+def reading_methods(methods: Sequence[str], experiment_methods: Mapping[str, Mapping], relaxation: bool) -> list[str]:
+    """The reading's methods present in an experiment (``experiment_methods``: name → {schedule: ...});
+    with ``relaxation`` only those with a stage at s > 1 (claim 5)."""
+    out = [m for m in methods if m in experiment_methods]
+    if relaxation:
+        out = [m for m in out if max_s(experiment_methods[m]["schedule"]) > 1.0]
+    return out
+
+
+def summary_lines(cells: Sequence[Cell], decided_on: Mapping[str, str], reading_labels: Mapping[str, str]) -> list[str]:
+    """One plain line per claim: the deciding reading's cell, then the readings (and metrics) that support it."""
+    lines = []
+    for claim in dict.fromkeys(c.claim for c in cells):
+        row = [c for c in cells if c.claim == claim]
+        decide = next((c for c in row if c.reading == decided_on.get(claim)), None)
+        parts = []
+        if decide is not None:
+            robust = "robust" if decide.robust else "metric-dependent"
+            head = f"**{decide.label}** on the {reading_labels.get(decide.reading, decide.reading)} reading ({robust})"
+            if decide.measured:
+                head += f": (a) {_range(*decide.ranges['a'])}×, (b) {_range(*decide.ranges['b'])}×"
+            parts.append(head)
+        support = [
+            f"{reading_labels.get(c.reading, c.reading)} under {', '.join(c.supporting)} "
+            f"({'; '.join(f'{m} {_range(*c.ranges[m])}×' for m in c.supporting)})"
+            for c in row
+            if c.supporting
+        ]
+        parts.append("supported under: " + "; ".join(support) if support else "no reading supports it under any metric")
+        lines.append(f"- Claim {claim}: " + " — ".join(parts) + ".")
+    return lines

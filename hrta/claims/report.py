@@ -19,13 +19,14 @@ class Claim:
     evidence: str
     verdict: Verdict
     parts: dict[str, Verdict] = field(default_factory=dict)
+    robustness: str = ""  # claims 4–7: "robust" or "metric-dependent" (the deciding reading's cell)
 
     @property
     def measured(self) -> str:
         return self.verdict.numbers
 
 
-CLAIM_COLUMNS = ["id", "claim", "evidence", "verdict", "measured", "rule"]
+CLAIM_COLUMNS = ["id", "claim", "evidence", "verdict", "robustness", "measured", "rule"]
 
 
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
@@ -36,6 +37,7 @@ def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
             "claim": c.sentence,
             "evidence": c.evidence,
             "verdict": c.verdict.label,
+            "robustness": c.robustness,
             "measured": c.measured,
             "rule": c.verdict.rule,
         }
@@ -49,16 +51,19 @@ def _md_cell(text: str) -> str:
 
 
 def render_claims_markdown(
-    claims: Sequence[Claim], title: str = "Claims and computed verdicts", preamble: str = ""
+    claims: Sequence[Claim], title: str = "Claims and computed verdicts", preamble: str = "", opening: str = ""
 ) -> str:
-    """CLAIMS.md: a summary table (claim, evidence, verdict) then, per claim, the rule, the numbers
-    and each part's verdict."""
+    """CLAIMS.md: ``opening`` (the verdict matrix and its summary lines), the preamble, a summary table
+    (claim, evidence, verdict) then, per claim, the rule, the numbers and each part's verdict."""
     lines = [f"# {title}", ""]
+    if opening:
+        lines += [opening.strip(), ""]
     if preamble:
         lines += [preamble.strip(), ""]
     lines += ["| # | Claim | Evidence | Verdict |", "|---|---|---|---|"]
     for c in claims:
-        lines.append(f"| {c.id} | {_md_cell(c.sentence)} | {_md_cell(c.evidence)} | **{c.verdict.label}** |")
+        robust = f" ({c.robustness})" if c.robustness else ""
+        lines.append(f"| {c.id} | {_md_cell(c.sentence)} | {_md_cell(c.evidence)} | **{c.verdict.label}**{robust} |")
     lines.append("")
     for c in claims:
         lines += [

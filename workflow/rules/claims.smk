@@ -8,6 +8,8 @@ include: "claims_common.smk"
 CLAIMS_FIGURES = ["claims_speedups", "claims_e5_extensions", "claims_e6_lr_grid", "claims_e7_sensitivity"]
 FIGURES += [f for name in CLAIMS_FIGURES for f in figure_files(name)]
 TABLES += table_files("claims_speedups") + ["figures/tables/claims.csv", "figures/CLAIMS.md"]
+TABLES += ["figures/tables/claims_matrix.csv"]
+FIGURES += figure_files("claims_matrix")
 
 
 rule claims_sweep:
@@ -44,6 +46,7 @@ rule claims_speedups:
     output:
         speedups="data/claims/speedups.csv",
         steps="data/claims/steps_to_tolerance.csv",
+        metrics="data/claims/metrics.csv",
     log:
         "logs/claims/speedups.log",
     conda:
@@ -111,18 +114,20 @@ rule figure_claims:
 rule claims_report:
     """figures/CLAIMS.md and figures/tables/claims.csv: one computed verdict per claim (hrta/claims.py)."""
     input:
+        **({"deep_spectrum": "data/deep/spectrum.csv"} if config.get("deep") else {}),
         speedups="data/claims/speedups.csv",
         steps="data/claims/steps_to_tolerance.csv",
+        metrics="data/claims/metrics.csv",
         e2_analytic="data/e2/analytic.csv",
         e2_empirical=expand("data/e2/empirical_w{width}.csv", width=config["e2"]["widths"]),
         e2_lambda_min=claim1_files(),
-        **({"deep_spectrum": "data/deep/spectrum.csv"} if config.get("deep") else {}),
         e4_rates="data/e4/rates.csv",
         e4_horizons="data/e4/horizons.csv",
         e4_lazy="data/e4/lazy_horizon.csv",
     output:
         md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
         csv=report("figures/tables/claims.csv", caption="../report/claims_csv.rst", category="Claims"),
+        matrix="figures/tables/claims_matrix.csv",
     log:
         "logs/claims/report.log",
     conda:
@@ -136,6 +141,30 @@ rule claims_report:
         e3_baseline=canonical(config["claims"]["e3_baseline"]),
         e5=canonical(config["e5"]),
         e6=canonical(config["e6"]),
+        methods=canonical({exp: config[exp]["methods"] for exp in ("e3", "e5", "e6")}),
+        optimizers=canonical({exp: config[exp]["optimizers"] for exp in ("e3", "e5", "e6")}),
+        vary_data_seed=canonical({exp: bool(config[exp].get("vary_data_seed")) for exp in ("e3", "e5", "e6", "e7")}),
         e4_claim3=canonical({k: config["e4"][k] for k in ("horizons", "lazy_epsilon", "log_every")}),
     script:
         "../../scripts/claims_report.py"
+
+
+rule figure_claims_matrix:
+    """The verdict matrix (claims 4–7 × readings) as a seaborn heatmap: colour = verdict, marked robust or
+    metric-dependent."""
+    input:
+        "figures/tables/claims_matrix.csv",
+    output:
+        **figure_outputs("claims_matrix", "Claims"),
+    log:
+        "logs/figures/claims_matrix.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["plot"]
+    resources:
+        mem_mb=RES["plot_mem_mb"],
+        runtime=RES["plot_runtime"],
+    params:
+        readings=canonical(config["claims"]["readings"]),
+    script:
+        "../../scripts/claims_matrix_figure.py"

@@ -48,10 +48,27 @@ def _check_claims_config():
             )
     if config["claims"]["e3_baseline"] not in config["e3"]["methods"]:
         raise WorkflowError(f"invalid config: key 'claims.e3_baseline': not one of e3.methods")
-    for key in ("hrta_methods", "relaxation_methods"):
-        for i, name in enumerate(config["claims"][key]):
-            if name not in config["e3"]["methods"]:
-                raise WorkflowError(f"invalid config: key 'claims.{key}[{i}]': {name!r} is not one of e3.methods")
+    known = set(config["e3"]["methods"]) | set(config["e5"]["methods"]) | set(config["e6"]["methods"])
+    readings = config["claims"]["readings"]
+    for reading, spec in readings.items():
+        for i, name in enumerate(spec["methods"]):
+            if name not in known:
+                raise WorkflowError(
+                    f"invalid config: key 'claims.readings.{reading}.methods[{i}]': {name!r} is not a method of "
+                    "e3, e5 or e6"
+                )
+    for cid, reading in config["claims"]["decided_on"].items():
+        if reading not in readings:
+            raise WorkflowError(
+                f"invalid config: key 'claims.decided_on.{cid}': {reading!r} is not one of claims.readings "
+                f"({', '.join(readings)})"
+            )
+    choice = config["e6"].get("lr_choice")
+    if choice and float(choice["reference_factor"]) not in [float(f) for f in config["e6"]["lr_factors"]]:
+        raise WorkflowError(
+            f"invalid config: key 'e6.lr_choice.reference_factor': {choice['reference_factor']} is not one of "
+            f"e6.lr_factors {config['e6']['lr_factors']}"
+        )
 
 
 _check_claims_config()
@@ -101,6 +118,9 @@ def claims_sweep_settings(exp, cell):
             "seeds": list(section["seeds"]),
             "log_every": section["log_every"],
             "divergence_threshold": section["divergence_threshold"],
+            "vary_data_seed": bool(section.get("vary_data_seed", False)),
+            "baseline": section["baseline"],
+            "lr_choice": dict(section["lr_choice"]) if exp == "e6" and section.get("lr_choice") else None,
             "dtype": config["dtype"],
             "device": config["device"],
         }

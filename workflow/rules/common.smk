@@ -2,6 +2,7 @@
 # Every rule names workflow/envs/hrta.yaml as its conda environment (used only with
 # `--sw-deployment-method conda`; by default jobs run in the current Python environment).
 import math
+import os
 import re
 
 from snakemake.exceptions import WorkflowError
@@ -99,7 +100,7 @@ def check_integers(config):
 def check_memory_cap(config):
     """resources.max_mem_mb: refuse a config whose training or kernel job would need more (hrta.resources)."""
     cap = config["resources"].get("max_mem_mb")
-    if cap is None:
+    if cap is None or cap == "auto":  # auto: checked per job (job_resources), where the cap is known
         return
     from hrta.resources import ResourceError, check_pipeline_memory  # torch import: only with a cap
 
@@ -207,6 +208,7 @@ def train_settings(exp, width=None):
             "optimizers": {k: dict(v) for k, v in section["optimizers"].items()},
             "log_every": section["log_every"],
             "divergence_threshold": section["divergence_threshold"],
+            **({"vary_data_seed": True} if section.get("vary_data_seed") else {}),
             "dtype": dtype,
             "device": config["device"],
         }
@@ -258,3 +260,62 @@ def figure_outputs(name, category, key=None):
         f"{prefix}png": report(f"figures/{name}.png", caption=caption, category=category),
         f"{prefix}pdf": f"figures/{name}.pdf",
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests from estimates (hrta.resources). Every rule declares `resources: **job_resources("rule")`:
+# its runtime (minutes) and mem_mb are hrta.resources' estimate of that very job (rule + wildcards)
+# times a safety factor (config resources.runtime_factor, mem_factor; hrta.resources.job_requests),
+# and a job whose estimate exceeds resources.max_mem_mb or resources.max_runtime is refused while
+# Snakemake builds the DAG, so before any job runs (a dry run too). Estimators are registered per
+# rule in hrta/resources.py (@job_estimator); a rule without one gets a generous default and a warning.
+_JOB_ESTIMATES = {}
+
+
+def job_estimate(rule, wildcards):
+    """hrta.resources.estimate_job for this rule and wildcards (cached per job)."""
+    key = (rule, tuple(sorted(wildcards.items())))
+    if key not in _JOB_ESTIMATES:
+        from hrta.resources import estimate_job
+
+        _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config)
+    return _JOB_ESTIMATES[key]
+
+
+def memory_cap_mb():
+    """resources.max_mem_mb in MB for the up-front check, or None. 'auto': the memory available on
+    this machine for a local run or a dry run; with a cluster executor each job's cap is its own
+    mem_mb request (estimate × mem_factor ≥ estimate), which the job re-checks where it runs."""
+    cap = config["resources"]["max_mem_mb"]
+    if cap == "auto" and workflow.non_local_exec:
+        return None
+    from hrta.resources import resolve_memory_cap
+
+    return resolve_memory_cap(cap)
+
+
+def job_resources(rule):
+    """{mem_mb, runtime} callables of `rule` for its `resources:` (see the block comment above)."""
+
+    def checked(wildcards):
+        from hrta.resources import ResourceError, check_job_limits
+
+        estimate = job_estimate(rule, wildcards)
+        if os.environ.get("HRTA_PLAN") != "1":  # hrta.plan lists every job, caps or not
+            try:
+                check_job_limits(estimate, config["resources"], memory_cap_mb=memory_cap_mb())
+            except ResourceError as err:
+                raise WorkflowError(f"job refused before it runs: {err}") from None
+        return estimate
+
+    def mem_mb(wildcards, attempt):
+        from hrta.resources import job_requests
+
+        return job_requests(checked(wildcards), config["resources"], attempt)[1]
+
+    def runtime(wildcards, attempt):
+        from hrta.resources import job_requests
+
+        return job_requests(checked(wildcards), config["resources"], attempt)[0]
+
+    return {"mem_mb": mem_mb, "runtime": runtime}
