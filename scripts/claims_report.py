@@ -25,24 +25,6 @@ def value(x):
     return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
 
 
-def speedup_parts(exp, name_cols, methods=None):
-    """Verdicts of the speed-up rows of one experiment, named by ``name_cols``, with the tolerance."""
-    rows = speedups[speedups["experiment"] == exp]
-    if methods is not None:
-        rows = rows[rows["method"].isin(methods)]
-    parts = {}
-    for _, row in rows.iterrows():
-        name = ", ".join(f"{c}={value(row[c])}" for c in name_cols)
-        parts[name] = C.Verdict(
-            row["verdict"],
-            row["rule"],
-            f"{row['numbers']}; tolerance {row['tolerance']:.3g}; "
-            f"diagnostic, counting the first logged step ≤ tol under any s: "
-            f"{row['speedup_first_below']:.3g}×",
-        )
-    return parts
-
-
 def claim(cid, sentence, evidence, parts, rule_note=""):
     verdict = C.combine_verdicts(parts)
     if rule_note:

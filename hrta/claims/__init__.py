@@ -22,8 +22,10 @@ Conventions
   honestly as the number of seeds shrinks. The t quantile is computed here (no scipy dependency).
 
 Modules, one concern each: :mod:`~hrta.claims.stats` (t quantiles, intervals, slopes),
-:mod:`~hrta.claims.metrics` (history metrics and paired speed-ups), :mod:`~hrta.claims.rules` (the
-decision rules named in CLAIMS.md) and :mod:`~hrta.claims.report` (tables and markdown). Everything
+:mod:`~hrta.claims.metrics` (history metrics: (a) stays speed-up, (b) loss ratio, (c) first below, and the
+lr choice by (a)), :mod:`~hrta.claims.rules` (the decision rules named in CLAIMS.md),
+:mod:`~hrta.claims.matrix` (readings of HRTA and the verdict matrix: robust / metric-dependent) and
+:mod:`~hrta.claims.report` (tables and markdown). Everything
 is re-exported here, so ``from hrta import claims as C; C.verdict_speedup`` works.
 """
 
