@@ -20,6 +20,7 @@ duration whatever its threads (no speed-up from threads is assumed: an upper bou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import os
 import re
@@ -250,6 +251,90 @@ def render(
         )
     for message in messages:
         lines.append(f"Warning: {message}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# estimates against a finished run (tests/test_plan.py on the smoke run; benchmarks/runtime_check.py)
+
+_RESOURCES_LINE = re.compile(r"job resources: wall ([\d.]+) s, CPU ([\d.]+) s, peak RSS ([\d.]+) MB")
+
+
+@dataclass
+class Measured:
+    """One job of a finished run: its estimate and what it used (hrta.io.job_logger's last log line:
+    CPU seconds of the job's script process and its children, wall seconds, peak RSS; and the wall
+    seconds of its `benchmark:` file when the rule has one)."""
+
+    rule: str
+    wildcards: dict[str, str]
+    estimate: JobEstimate
+    cpu_s: float | None
+    wall_s: float | None
+    rss_mb: float | None
+    benchmark_s: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        """estimate / measured CPU time (None when the job logged no resource line)."""
+        return None if not self.cpu_s else self.estimate.seconds / self.cpu_s
+
+
+def _job_blocks(dry_run: str):
+    for block in re.split(r"\n(?=(?:local)?rule \S+:\n)", dry_run):
+        head = re.match(r"(?:local)?rule (\S+):\n", block)
+        if not head:
+            continue
+        fields = dict(re.findall(r"^\s+(\w+): (.*)$", block, re.MULTILINE))
+        wc = dict(p.split("=", 1) for p in fields["wildcards"].split(", ")) if "wildcards" in fields else {}
+        yield head.group(1), wc, fields
+
+
+def measure_run(workdir: str | os.PathLike, configfile: str | os.PathLike) -> list[Measured]:
+    """Every job of a finished run in ``workdir`` with its estimate and its measured use. The jobs,
+    their log and benchmark files come from ``snakemake --dry-run --forceall`` in that directory."""
+    workdir, configfile = Path(workdir).resolve(), Path(configfile).resolve()
+    config = load_config(configfile)
+    rows = []
+    for rule, wc, fields in _job_blocks(_snakemake(configfile, workdir, "--dry-run", "--forceall")):
+        if rule == "all":
+            continue
+        cpu = wall = rss = bench = None
+        log = workdir / fields["log"].split(",")[0].strip() if "log" in fields else None
+        if log is not None and log.is_file():
+            found = _RESOURCES_LINE.findall(log.read_text(encoding="utf-8", errors="replace"))
+            if found:
+                wall, cpu, rss = map(float, found[-1])
+        if "benchmark" in fields and (workdir / fields["benchmark"]).is_file():
+            lines = (workdir / fields["benchmark"]).read_text().splitlines()
+            with contextlib.suppress(IndexError, ValueError):
+                bench = float(lines[-1].split("\t")[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimate = estimate_job(rule, wc, config)
+        rows.append(Measured(rule, wc, estimate, cpu, wall, rss, bench))
+    return rows
+
+
+def comparison_table(rows: Sequence[Measured]) -> str:
+    """Markdown: each job's estimate next to its measured CPU and wall times, then the totals."""
+    lines = [
+        "| job | estimate | measured CPU | ratio | wall (log) | wall (benchmark file) | peak RSS / estimate |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in sorted(rows, key=lambda r: (r.rule, sorted(r.wildcards.items()))):
+        fmt = lambda v, unit=" s": "–" if v is None else f"{v:.2f}{unit}"  # noqa: E731
+        rss = "–" if r.rss_mb is None else f"{r.rss_mb:.0f} / {r.estimate.mem_mb:.0f} MB"
+        lines.append(
+            f"| {r.estimate.describe()} | {r.estimate.seconds:.2f} s | {fmt(r.cpu_s)} | "
+            f"{fmt(r.ratio, '')} | {fmt(r.wall_s)} | {fmt(r.benchmark_s)} | {rss} |"
+        )
+    done = [r for r in rows if r.cpu_s]
+    est, cpu = sum(r.estimate.seconds for r in done), sum(r.cpu_s for r in done)
+    wall = sum(r.wall_s for r in done if r.wall_s)
+    lines.append(
+        f"| **total ({len(done)} jobs)** | **{est:.1f} s** | **{cpu:.1f} s** | **{est / cpu:.2f}** | {wall:.1f} s | | |"
+    )
     return "\n".join(lines)
 
 

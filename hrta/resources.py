@@ -441,13 +441,35 @@ RUNTIME_CONSTANTS: dict[str, dict[str, float]] = {
 
 #: Fixed cost of one job (seconds): interpreter start, Snakemake's script preamble and the imports,
 #: per rule, measured from the smoke run's benchmark files (their compute is negligible there).
-JOB_FIXED_S: dict[str, float] = {}
-#: Fixed cost of a job that imports torch and hrta (training and kernel jobs).
-TORCH_JOB_FIXED_S = 4.0
-#: Resident memory (MB) of a job's interpreter with torch and hrta imported (max_rss of the smoke
-#: run's smallest torch jobs), and of a pandas/matplotlib job.
-TORCH_JOB_BASE_MB = 450.0
-PLOT_JOB_BASE_MB = 250.0
+JOB_FIXED_S: dict[str, float] = {
+    "dataset": 0.3,
+    "e1_activations": 2.6,
+    "e4_rates": 0.8,
+    "e4_horizons": 0.7,
+    "figure_e1_activations": 2.8,
+    "figure_e3_loss": 3.5,
+    "figures_e2": 12.0,
+    "figures_e4": 10.4,
+    "figures_deep": 9.2,
+    "figure_claims": 10.0,
+    "figure_claims_matrix": 2.7,
+    "table_e2_spectrum": 0.8,
+    "table_e2_lambda_min": 0.7,
+    "table_e3": 1.0,
+    "table_e4": 0.8,
+    "table_e4_horizons": 0.8,
+    "tables_deep": 0.9,
+    "table_claims_speedups": 0.9,
+    "claims_speedups": 8.2,
+    "claims_report": 1.1,
+}
+#: Fixed cost of a job that imports torch and hrta (training and kernel jobs): the smoke run's
+#: smallest torch jobs used 2.1–2.9 s of CPU.
+TORCH_JOB_FIXED_S = 2.3
+#: Peak resident memory (MB) of a job's interpreter with torch and hrta imported (the smoke run's
+#: torch jobs: 262–280 MB), and of a pandas/matplotlib job (134–155 MB).
+TORCH_JOB_BASE_MB = 300.0
+PLOT_JOB_BASE_MB = 160.0
 
 
 def _const(name: str) -> dict[str, float]:
@@ -789,7 +811,7 @@ def _claims_sweep_job(config, wc):
     plans = [opt for opt in optimizers.values() for _ in factors]
     if kernel and kernel["optimizer"] in optimizers:
         plans.append(optimizers[kernel["optimizer"]])
-    seconds, mb = _fixed("claims_sweep"), 0.0
+    seconds, mb = 0.0, 0.0
     for opt in plans:
         for method in sec["methods"].values():
             steps = _steps(method["schedule"])
@@ -797,17 +819,71 @@ def _claims_sweep_job(config, wc):
                 n=n, n_test=0, d=d, model=model, optimizer=opt, steps=steps, log_every=sec["log_every"], dtype=dtype
             )
         mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
-    seconds *= len(sec["seeds"])
+    seconds = _fixed("claims_sweep") + len(sec["seeds"]) * seconds
     if kernel:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
         s_all = {s for m in sec["methods"].values() for s in _schedule_s(m["schedule"])}
         seconds += len(sec["seeds"]) * len(sec["methods"]) * len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
+def _run_datasets(config: Mapping) -> dict[str, tuple[int, int, int]]:
+    """{name: (n, n_test, d)} of every data set a run draws (an approximation of the workflow's
+    claim1_datasets / deep_datasets): those of e2–e7, E7's cells, e2.lambda_min.datasets and, with
+    `vary_data_seed`, one draw per further seed of the same size."""
+    found: dict[str, tuple[int, int, int]] = {}
+    for exp in ("e2", "e3", "e4", "e5", "e6", "e7"):
+        sec = config.get(exp) or {}
+        if "dataset" in sec:
+            name = sec["dataset"]
+            found.setdefault(name, _dataset(config, name))
+            if sec.get("vary_data_seed"):
+                for i in sec.get("seeds", [])[1:]:
+                    found.setdefault(f"{name}_data{i}", found[name])
+    e7 = config.get("e7") or {}
+    if e7:
+        ref = dict(config["datasets"][e7["dataset"]])
+        for n in e7.get("n_train", []):
+            found.setdefault(f"{ref['target']}_n{n}", _dataset_sizes(dict(ref, n_train=n)))
+        for target in e7.get("targets", []):
+            found.setdefault(f"{target}_n{ref['n_train']}", _dataset_sizes(dict(ref, target=target)))
+    for name in (config.get("e2") or {}).get("lambda_min", {}).get("datasets", []):
+        found.setdefault(name, _dataset(config, name))
+    return found
+
+
+def _claim1_s_count(config: Mapping) -> int:
+    """Size of the e2 s grid refined on e2.lambda_min.fine_ranges (workflow s_grid_claim1)."""
+    g, lm = config["e2"]["s_grid"], config["e2"].get("lambda_min") or {}
+    values = {round(v, 10) for v in _linspace(g["start"], g["stop"], g["num"])}
+    for lo, hi in lm.get("fine_ranges", []):
+        k = int(round((hi - lo) / lm["fine_step"]))
+        values |= {round(lo + i * (hi - lo) / k, 10) for i in range(k + 1)}
+    return len(values)
+
+
+@job_estimator("e2_lambda_min")
+def _e2_lambda_min_job(config, wc):
+    """Analytic kernel and spectrum at every s of the refined grid, both layer choices, per data set
+    (the data set of the wildcard `name`, or every data set of the run)."""
+    sets = _run_datasets(config)
+    if "name" in wc:
+        sets = {wc["name"]: sets.get(wc["name"]) or _dataset(config, config["e2"]["dataset"])}
+    e2, count = config["e2"], _claim1_s_count(config)
+    seconds = _fixed("e2_lambda_min")
+    mb = 0.0
+    for n, _, d in sets.values():
+        seconds += len(e2["layers"]) * count * (analytic_ntk_s(n, d, base=e2["base"]) + spectrum_s(n))
+        mb = max(mb, analytic_ntk_mb(n, d, base=e2["base"]) + 8 * 2 * n * n / MB)
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
 for _rule in (
     "dataset",
-    "e1_activations",
     "e4_rates",
+    "e4_horizons",
+    "figure_claims_matrix",
+    "table_e2_lambda_min",
+    "table_e4_horizons",
     "figure_e1_activations",
     "figures_e2",
     "figure_e3_loss",
@@ -821,6 +897,7 @@ for _rule in (
     "claims_report",
 ):
     ESTIMATORS[_rule] = _light_rule(_rule)
+ESTIMATORS["e1_activations"] = _light_rule("e1_activations", TORCH_JOB_BASE_MB)
 ESTIMATORS["all"] = lambda config, wc: (0.0, 0.0)  # the target rule runs nothing
 
 

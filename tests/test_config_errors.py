@@ -186,7 +186,15 @@ CASES = {
     ),
     "mem-cap-string": (
         put(["resources"], {"max_mem_mb": "4G"}),
-        r"key 'resources\.max_mem_mb': '4G' is not of type 'integer', 'null'",
+        r"key 'resources\.max_mem_mb': '4G' does not match '\^auto\$'",
+    ),
+    "runtime-cap-zero": (
+        put(["resources"], {"max_runtime": 0}),
+        r"key 'resources\.max_runtime': 0 is less than the minimum of 1",
+    ),
+    "runtime-factor-below-one": (
+        put(["resources"], {"runtime_factor": 0.5}),
+        r"key 'resources\.runtime_factor': 0\.5 is less than the minimum of 1",
     ),
 }
 

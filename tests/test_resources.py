@@ -202,3 +202,128 @@ def test_refused_before_any_allocation():
     with pytest.raises(ResourceError):
         check_memory(analytic_ntk_mb(10**7, 3), 64 * 1024, "analytic NTK n=10000000")
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 1024  # KB: < 1 MB
+
+
+# ------------------------------------------------------------------------------------------------
+# the copies of the code's sizes, runtime formulas, requests and caps
+
+
+def test_copied_sizes_match_the_code():
+    """hrta.resources keeps copies of these sizes so that it does not import torch; each one must equal
+    the value the code uses (the reference: the attribute itself)."""
+    import hrta.ntk as ntk
+    import hrta.resources as res
+    from hrta.models import TwoLayerNet
+
+    assert TwoLayerNet.fast_block_bytes == res.FAST_BLOCK_BYTES
+    assert res.DEFAULT_QUADRATURE_NODES == ntk.DEFAULT_QUADRATURE_NODES
+    assert res.WIDTH_CHUNK == ntk.WIDTH_CHUNK
+    assert res._PAIR_BLOCK_ELEMENTS == ntk._PAIR_BLOCK_ELEMENTS
+    assert res._ANGLE_TEMPORARIES == ntk._ANGLE_TEMPORARIES
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, hrta.resources; print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"  # Snakemake estimates every job without importing torch
+
+
+def test_runtime_formulas_scale_as_documented():
+    """Each formula against its docstring's terms, evaluated by hand from RUNTIME_CONSTANTS."""
+    from hrta.resources import (
+        FAST_BLOCK_BYTES,
+        RUNTIME_CONSTANTS,
+        empirical_ntk_s,
+        spectrum_s,
+        train_run_s,
+        two_layer_forward_s,
+        two_layer_step_s,
+    )
+
+    c = RUNTIME_CONSTANTS["step_relu_float64"]
+    n, m = 100, 1000  # one cache block: no recomputed pattern
+    assert n * m * 8 <= FAST_BLOCK_BYTES
+    assert two_layer_step_s(n, m) == pytest.approx(c["c0"] + c["nm"] * n * m + c["m"] * m)
+    n, m = 100, 100_000  # many blocks: the pattern is formed twice
+    assert two_layer_step_s(n, m) == pytest.approx(c["c0"] + (c["nm"] + c["recompute"]) * n * m + c["m"] * m)
+    adam = RUNTIME_CONSTANTS["adam_float64"]["param"] * 3 * m * 3
+    assert two_layer_step_s(n, m, 2, optimizer="adam") == pytest.approx(two_layer_step_s(n, m) + adam)
+    # a run: steps updates + (steps // log_every + 1) logged losses on the training and test rows
+    run = train_run_s(
+        n=100,
+        n_test=200,
+        d=2,
+        model={"width": 1000},
+        optimizer={"optimizer": "gd"},
+        steps=2000,
+        log_every=10,
+        dtype="float64",
+    )
+    expected = 2000 * two_layer_step_s(100, 1000) + 201 * (
+        two_layer_forward_s(100, 1000) + two_layer_forward_s(200, 1000)
+    )
+    assert run == pytest.approx(expected)
+    e = RUNTIME_CONSTANTS["empirical_ntk"]
+    assert empirical_ntk_s(100, 10**5) == pytest.approx(e["c0"] + e["nnm"] * 100**2 * 10**5 + e["nm"] * 100 * 10**5)
+    assert spectrum_s(2000) / spectrum_s(1000) == pytest.approx(8, rel=0.01)  # n³ dominates
+
+
+def _estimate(seconds=100.0, mb=500.0):
+    from hrta.resources import JobEstimate
+
+    return JobEstimate("train", {"exp": "e3", "width": "1000", "seed": "0"}, seconds, mb)
+
+
+def test_requests_are_the_estimate_times_the_safety_factor():
+    from hrta.resources import job_requests
+
+    res = {"runtime_factor": 3.0, "mem_factor": 1.5, "min_runtime": 5, "min_mem_mb": 1000}
+    assert job_requests(_estimate(600, 2000), res) == (30, 3000)  # ⌈3·600/60⌉, ⌈1.5·2000⌉
+    assert job_requests(_estimate(10, 100), res) == (5, 1000)  # the minimums
+    assert job_requests(_estimate(600, 2000), res, attempt=2) == (60, 6000)  # a retry asks for more
+    assert job_requests(_estimate(600, 2000), dict(res, max_runtime=20, max_mem_mb=2500)) == (20, 2500)  # capped
+    assert job_requests(_estimate(600, 2000), dict(res, max_mem_mb="auto")) == (30, 3000)
+
+
+def test_job_limits_name_rule_wildcards_estimate_cap_and_key():
+    from hrta.resources import check_job_limits
+
+    check_job_limits(_estimate(100, 500), {"max_runtime": 2}, memory_cap_mb=1000)  # fits both
+    with pytest.raises(ResourceError) as err:
+        check_job_limits(_estimate(100, 5000), {"max_mem_mb": 4096}, memory_cap_mb=4096)
+    msg = str(err.value)
+    for part in ("rule train (exp=e3, width=1000, seed=0)", "≈ 4.9 GB", "cap 4.0 GB", "resources.max_mem_mb"):
+        assert part in msg, msg
+    with pytest.raises(ResourceError) as err:
+        check_job_limits(_estimate(7200, 500), {"max_runtime": 60}, memory_cap_mb=None)
+    msg = str(err.value)
+    for part in ("rule train (exp=e3, width=1000, seed=0)", "≈ 2.0 h", "cap 60 min", "resources.max_runtime"):
+        assert part in msg, msg
+
+
+def test_unknown_rule_gets_a_generous_default_and_a_warning():
+    from hrta.resources import UNKNOWN_RULE_MB, UNKNOWN_RULE_S, estimate_job
+
+    with pytest.warns(UserWarning, match="no runtime/memory estimator for rule 'brand_new'"):
+        est = estimate_job("brand_new", {"x": 1}, {})
+    assert (est.seconds, est.mem_mb, est.known) == (UNKNOWN_RULE_S, UNKNOWN_RULE_MB, False)
+
+
+def test_auto_memory_cap_is_what_this_process_may_use(monkeypatch):
+    """'auto' = the smallest of the Slurm allocation, the cgroup limit and MemAvailable (reference:
+    /proc/meminfo read here directly)."""
+    from hrta.resources import available_memory_mb, resolve_memory_cap
+
+    meminfo = Path("/proc/meminfo").read_text()
+    available = int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemAvailable:"))) / 1024
+    monkeypatch.delenv("SLURM_MEM_PER_NODE", raising=False)
+    monkeypatch.delenv("SLURM_MEM_PER_CPU", raising=False)
+    assert available_memory_mb() <= available * 1.05
+    monkeypatch.setenv("SLURM_MEM_PER_NODE", "1234")
+    assert available_memory_mb() == 1234.0
+    assert (
+        resolve_memory_cap("auto") == 1234.0 and resolve_memory_cap(5000) == 5000 and resolve_memory_cap(None) is None
+    )
+    with pytest.raises(ResourceError, match=r"cap 1\.2 GB"):
+        check_memory(2000.0, "auto", "a job")

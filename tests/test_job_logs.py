@@ -1,0 +1,87 @@
+"""hrta.io: a job's log always says how the job ended (normal end, exception, termination signal, a
+kill from outside), and provenance records live in one tree, data/provenance/<output path>.json."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from hrta.io import metadata_path, write_metadata
+
+JOB = textwrap.dedent("""
+    import os, signal, sys, time
+    from hrta.io import job_logger
+    log = job_logger(sys.argv[1])
+    log.info("working")
+    how = sys.argv[2]
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif how == "term":
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+    elif how == "error":
+        raise ValueError("bad input")
+""")
+
+
+def _run(tmp_path: Path, how: str) -> tuple[int, str]:
+    log = tmp_path / f"{how}.log"
+    env = {k: v for k, v in os.environ.items() if k != "HRTA_NO_WATCHER"}
+    proc = subprocess.run(
+        [sys.executable, "-c", JOB, str(log), how], capture_output=True, text=True, env=env, timeout=60
+    )
+    for _ in range(100):  # the watcher appends its line right after the job process is gone
+        text = log.read_text()
+        if how != "kill" or "killed from outside" in text:
+            break
+        time.sleep(0.1)
+    return proc.returncode, text
+
+
+def test_normal_end_logs_start_and_resource_use(tmp_path):
+    rc, text = _run(tmp_path, "ok")
+    assert rc == 0
+    assert re.search(r"INFO job started \(pid \d+ on ", text)
+    assert re.search(r"INFO job resources: wall [\d.]+ s, CPU [\d.]+ s, peak RSS \d+ MB", text)
+    assert "ERROR" not in text
+
+
+def test_exception_is_logged(tmp_path):
+    rc, text = _run(tmp_path, "error")
+    assert rc == 1 and "ERROR job failed: ValueError: bad input" in text
+
+
+def test_termination_signal_is_logged(tmp_path):
+    rc, text = _run(tmp_path, "term")
+    assert rc == 128 + signal.SIGTERM
+    assert "ERROR job received SIGTERM (cancelled" in text
+    assert "killed from outside" not in text  # it ended in an orderly way
+
+
+def test_kill_from_outside_is_logged_by_the_watcher(tmp_path):
+    """SIGKILL (what the kernel's out-of-memory killer sends) cannot be caught: the watcher process
+    writes the line instead, so the log is never silent about it."""
+    rc, text = _run(tmp_path, "kill")
+    assert rc == -signal.SIGKILL
+    assert "INFO working" in text
+    assert re.search(r"ERROR job process \d+ was killed from outside before it finished", text), text
+
+
+def test_provenance_lives_in_one_tree(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert metadata_path("figures/e3_loss.png") == Path("data/provenance/figures/e3_loss.png.json")
+    assert metadata_path(tmp_path / "data/e2/x.csv") == Path("data/provenance/data/e2/x.csv.json")
+    assert metadata_path("figures/t.csv", root=tmp_path) == tmp_path / "data/provenance/figures/t.csv.json"
+    with pytest.raises(ValueError, match="outside the working directory"):
+        metadata_path("../elsewhere.csv")
+    record = write_metadata("figures/tables/t.csv", {"a": 1}, rule="r", seeds=[0])
+    assert record == Path("data/provenance/figures/tables/t.csv.json") and record.is_file()
+    assert not Path("figures").exists()  # nothing written next to the output

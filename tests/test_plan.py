@@ -1,0 +1,170 @@
+"""hrta.plan: the plan of a config from the workflow's DAG, its wall-time scheduler, and the runtime
+estimates (hrta.resources) against what the smoke run's jobs measured."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import CONFIGS, run_snakemake
+
+from hrta.plan import Job, measure_run, parse_dag, plan_jobs, wall_time
+from hrta.resources import JobEstimate
+
+
+def _job(jid, seconds, deps=(), threads=1):
+    job = Job(jid, f"r{jid}", {}, threads=threads, deps=list(deps))
+    job.estimate = JobEstimate(job.rule, {}, float(seconds), 1.0)
+    return job
+
+
+def _dag(*jobs):
+    return {j.id: j for j in jobs}
+
+
+def test_wall_time_by_hand():
+    """The list scheduler against schedules worked out by hand (the reference)."""
+    independent = _dag(*(_job(str(i), 1.0) for i in range(4)))
+    assert wall_time(independent, 1) == 4.0
+    assert wall_time(independent, 2) == 2.0
+    assert wall_time(independent, 8) == 1.0
+    chain = _dag(_job("a", 1.0), _job("b", 2.0, ["a"]), _job("c", 3.0, ["b"]))
+    assert wall_time(chain, 1) == wall_time(chain, 64) == 6.0
+    # longest path first: the 5-s chain head starts at once, the short jobs fill the other core
+    mixed = _dag(_job("long", 3.0), _job("tail", 2.0, ["long"]), _job("s1", 1.0), _job("s2", 1.0), _job("s3", 1.0))
+    assert wall_time(mixed, 2) == 5.0
+    # a 2-thread job waits for two free cores
+    threads = _dag(_job("x", 1.0), _job("y", 1.0, threads=2))
+    assert wall_time(threads, 2) == 2.0
+    assert wall_time(threads, 1) == 2.0  # threads are capped at the core count
+
+
+def test_parse_dag_reads_rules_wildcards_and_edges():
+    dot = (
+        "digraph snakemake_dag {\n"
+        '\t0[label = "all", color = "0.00 0.6 0.85", style="rounded"];\n'
+        '\t1[label = "train\\nexp: e3\\nseed: 0\\nwidth: 100", color = "0.64 0.6 0.85", style="rounded"];\n'
+        '\t2[label = "dataset\\ndataset: main", color = "0.11 0.6 0.85", style="rounded"];\n'
+        "\t2 -> 1\n\t1 -> 0\n}\n"
+    )
+    jobs = parse_dag(dot)
+    assert jobs["1"].rule == "train" and jobs["1"].wildcards == {"exp": "e3", "seed": "0", "width": "100"}
+    assert jobs["1"].deps == ["2"] and jobs["0"].deps == ["1"] and jobs["2"].deps == []
+
+
+def _dry_run_job_counts(configfile, tmp_path):
+    """Job counts per rule from the `Job stats` table of `snakemake --dry-run` (an independent parse)."""
+    result = run_snakemake(tmp_path, "--dry-run", configfile=configfile)
+    assert result.returncode == 0, result.stdout[-3000:]
+    table = result.stdout.split("Job stats:")[1].split("total")[0]
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("name", ["smoke", "config", "paper"])
+def test_plan_lists_every_job_of_the_dag(name, tmp_path):
+    config, jobs, messages = plan_jobs(CONFIGS / f"{name}.yaml")
+    counts = {}
+    for job in jobs.values():
+        counts[job.rule] = counts.get(job.rule, 0) + 1
+    assert counts == _dry_run_job_counts(CONFIGS / f"{name}.yaml", tmp_path)
+    unknown = sorted({j.rule for j in jobs.values() if not j.estimate.known})
+    assert not unknown, f"rules without a runtime/memory estimator in hrta/resources.py: {unknown}"
+    assert not messages
+    assert all(j.estimate.seconds >= 0 and j.estimate.mem_mb >= 0 for j in jobs.values())
+
+
+def test_plan_command_prints_the_plan_without_running_anything(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "hrta.plan", str(CONFIGS / "paper.yaml"), "--cores", "1", "16"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "| train |" in out and "**total**" in out
+    assert re.search(r"Wall time .*: 1 cores [\d.]+ \w+, 16 cores [\d.]+ \w+\.", out), out
+    assert "Longest single job: rule " in out
+    assert list(tmp_path.iterdir()) == []  # nothing written where it ran
+
+
+def test_estimated_request_follows_the_estimate(tmp_path):
+    """The rules' requests (dry run) are hrta.resources.job_requests of the job's estimate."""
+    from hrta.plan import load_config
+    from hrta.resources import estimate_job, job_requests
+
+    config = load_config(CONFIGS / "paper.yaml")
+    result = run_snakemake(tmp_path, "--dry-run", configfile=CONFIGS / "paper.yaml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    block = re.search(
+        r"rule train:\n(?:.*\n)*?\s+wildcards: exp=e3, width=100000, seed=0\n(?:.*\n)*?\s+resources: (.*)\n",
+        result.stdout,
+    )
+    assert block, result.stdout[-3000:]
+    resources = dict(kv.split("=", 1) for kv in block.group(1).split(", "))
+    runtime, mem = job_requests(
+        estimate_job("train", {"exp": "e3", "width": "100000", "seed": "0"}, config), config["resources"]
+    )
+    assert int(resources["runtime"]) == runtime and int(resources["mem_mb"]) == mem
+
+
+def _write_yaml(config, path):
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def test_too_wide_network_is_refused_at_the_dry_run(tmp_path):
+    """resources.max_mem_mb: auto (the default) refuses, at the dry run, a job that needs more memory than
+    this machine has, naming the rule, the wildcards, the estimate, the cap and the key."""
+    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    config["e3"]["widths"] = [300_000_000]
+    result = run_snakemake(tmp_path, "--dry-run", configfile=_write_yaml(config, tmp_path / "wide.yaml"))
+    assert result.returncode != 0
+    assert re.search(
+        r"job refused before it runs: rule train \(exp=e3, width=300000000, seed=\d\) needs ≈ [\d.]+ GB "
+        r"\(hrta.resources estimate\) > cap [\d.]+ GB \(auto: the memory available where the job runs\); .*"
+        r"config key resources\.max_mem_mb",
+        result.stdout,
+    ), result.stdout[-3000:]
+    assert not (tmp_path / "data").exists()
+
+
+def test_too_long_job_is_refused_at_the_dry_run(tmp_path):
+    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    config["resources"] = {"max_runtime": 1}
+    config["e3"]["widths"] = [1_000_000]
+    result = run_snakemake(tmp_path, "--dry-run", configfile=_write_yaml(config, tmp_path / "long.yaml"))
+    assert result.returncode != 0
+    assert re.search(
+        r"rule train \(exp=e3, width=1000000, seed=\d\) needs ≈ [\d.]+ \w+ \(hrta.resources estimate, one thread "
+        r"on the calibration machine\) > cap 1 min; .*config key resources\.max_runtime",
+        result.stdout,
+    ), result.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_estimates_match_the_smoke_run(smoke_run):
+    """Every job of the smoke run within 2× of its estimate, the run's total within 1.5×.
+
+    Measured: the CPU seconds each job's script used (its log's "job resources" line, hrta.io); for
+    a one-thread job on an idle machine that is its wall time, and unlike the wall time it does not
+    stretch when other processes share the cores. Every job's log must have that line (none empty)."""
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-5000:]
+    rows = measure_run(workdir, CONFIGS / "smoke.yaml")
+    missing = [r.estimate.describe() for r in rows if r.cpu_s is None]
+    assert not missing, f"jobs whose log has no 'job resources' line: {missing}"
+    unknown = sorted({r.rule for r in rows if not r.estimate.known})
+    assert not unknown, f"rules without an estimator: {unknown}"
+    off = [
+        f"{r.estimate.describe()}: {r.estimate.seconds:.2f} s vs {r.cpu_s:.2f} s"
+        for r in rows
+        if not 0.5 <= r.ratio <= 2
+    ]
+    assert not off, off
+    total = sum(r.estimate.seconds for r in rows) / sum(r.cpu_s for r in rows)
+    assert 1 / 1.5 <= total <= 1.5, total
