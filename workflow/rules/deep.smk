@@ -2,37 +2,8 @@
 # (claim 1 at depth), the convergence of DeepNet's empirical kernel to it with width, and full-batch
 # GD of a wide DeepNet against the linearization with the deep kernel. Config section `deep`.
 
-DEEP = config.get("deep")
 
-
-def deep_datasets():
-    """{name: make_dataset kwargs} of claim 1's data sets (claim1_datasets, workflow/rules/ntk.smk):
-    every data set the run trains on and e2.lambda_min.datasets."""
-    return {name: {k: v for k, v in spec.items() if k != "name"} for name, spec in sorted(claim1_datasets().items())}
-
-
-def deep_networks():
-    """Hidden-layer widths whose kernel error is measured: uniform convergence widths per depth, plus
-    the widths of deep.train and of every deep model of e5 (sorted, unique)."""
-    conv = DEEP["convergence"]
-    nets = {tuple([w] * L) for L in conv["depths"] for w in conv["widths"]}
-    nets.add(tuple(DEEP["train"]["widths"]))
-    for spec in config["e5"]["models"].values():
-        if spec["kind"] == "deep" and spec.get("base", "relu") == DEEP["base"]:
-            nets.add(tuple(spec["widths"]))
-    return [list(n) for n in sorted(nets, key=lambda n: (len(n), n))]
-
-
-def _check_deep_config():
-    if DEEP["train"]["dataset"] not in config["datasets"]:
-        raise WorkflowError(
-            f"invalid config: key 'deep.train.dataset': unknown dataset {DEEP['train']['dataset']!r}; "
-            f"defined under 'datasets': {', '.join(config['datasets'])}"
-        )
-    if DEEP["s_grid"]["start"] >= DEEP["s_grid"]["stop"]:
-        raise WorkflowError("invalid config: key 'deep.s_grid.start': must be smaller than deep.s_grid.stop")
-    for name, method in DEEP["train"]["methods"].items():
-        check_schedule(method["schedule"], f"deep.train.methods.{name}.schedule", constant_stages=True)
+include: "deep_common.smk"
 
 
 if DEEP:
@@ -52,8 +23,7 @@ if DEEP:
             "../envs/hrta.yaml"
         threads: config["threads"]["ntk"]
         resources:
-            mem_mb=RES["ntk_mem_mb"],
-            runtime=RES["ntk_runtime"],
+            **job_resources("deep_spectrum"),
         params:
             datasets=deep_datasets(),
             base=DEEP["base"],
@@ -76,8 +46,7 @@ if DEEP:
             "../envs/hrta.yaml"
         threads: config["threads"]["ntk"]
         resources:
-            mem_mb=RES["ntk_mem_mb"],
-            runtime=RES["ntk_runtime"],
+            **job_resources("deep_kernel_error"),
             gpu=GPU,
         params:
             base=DEEP["base"],
@@ -107,8 +76,7 @@ if DEEP:
             "../envs/hrta.yaml"
         threads: config["threads"]["train"]
         resources:
-            mem_mb=RES["train_mem_mb"],
-            runtime=RES["train_runtime"],
+            **job_resources("deep_train"),
             gpu=GPU,
         params:
             settings=canonical(dict(DEEP["train"], base=DEEP["base"], dtype=config["dtype"], device=config["device"])),
@@ -133,8 +101,7 @@ if DEEP:
             "../envs/hrta.yaml"
         threads: config["threads"]["plot"]
         resources:
-            mem_mb=RES["plot_mem_mb"],
-            runtime=RES["plot_runtime"],
+            **job_resources("figures_deep"),
         params:
             deep=canonical(DEEP),
             method_order=list(DEEP["train"]["methods"]),
@@ -157,8 +124,7 @@ if DEEP:
             "../envs/hrta.yaml"
         threads: config["threads"]["plot"]
         resources:
-            mem_mb=RES["plot_mem_mb"],
-            runtime=RES["plot_runtime"],
+            **job_resources("tables_deep"),
         params:
             kernel_tolerance=DEEP["kernel_tolerance"],
             train_widths=list(DEEP["train"]["widths"]),

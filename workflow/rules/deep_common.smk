@@ -1,0 +1,34 @@
+# Helpers of the deep-network rules (workflow/rules/deep.smk): the data sets and networks of the deep
+# jobs and the config cross-checks. No rules here (lint: one kind per file).
+
+DEEP = config.get("deep")
+
+
+def deep_datasets():
+    """{name: make_dataset kwargs} of claim 1's data sets (claim1_datasets, workflow/rules/ntk.smk):
+    every data set the run trains on and e2.lambda_min.datasets."""
+    return {name: {k: v for k, v in spec.items() if k != "name"} for name, spec in sorted(claim1_datasets().items())}
+
+
+def deep_networks():
+    """Hidden-layer widths whose kernel error is measured: uniform convergence widths per depth, plus
+    the widths of deep.train and of every deep model of e5 (sorted, unique)."""
+    conv = DEEP["convergence"]
+    nets = {tuple([w] * L) for L in conv["depths"] for w in conv["widths"]}
+    nets.add(tuple(DEEP["train"]["widths"]))
+    for spec in config["e5"]["models"].values():
+        if spec["kind"] == "deep" and spec.get("base", "relu") == DEEP["base"]:
+            nets.add(tuple(spec["widths"]))
+    return [list(n) for n in sorted(nets, key=lambda n: (len(n), n))]
+
+
+def _check_deep_config():
+    if DEEP["train"]["dataset"] not in config["datasets"]:
+        raise WorkflowError(
+            f"invalid config: key 'deep.train.dataset': unknown dataset {DEEP['train']['dataset']!r}; "
+            f"defined under 'datasets': {', '.join(config['datasets'])}"
+        )
+    if DEEP["s_grid"]["start"] >= DEEP["s_grid"]["stop"]:
+        raise WorkflowError("invalid config: key 'deep.s_grid.start': must be smaller than deep.s_grid.stop")
+    for name, method in DEEP["train"]["methods"].items():
+        check_schedule(method["schedule"], f"deep.train.methods.{name}.schedule", constant_stages=True)
