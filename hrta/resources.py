@@ -1076,23 +1076,12 @@ def deep_empirical_ntk_s(n: int, d: int, widths) -> float:
     return deep_step_s(n, d, list(widths)) + sum(empirical_ntk_s(n, w) for w in widths)
 
 
-def _deep_data_sizes(config: Mapping) -> list[tuple[int, int]]:
-    """(n, d) of the data sets of the deep_spectrum job: those of e2–e7, E7's cells, e2.lambda_min.datasets."""
-    names = [config[exp]["dataset"] for exp in ("e2", "e3", "e4", "e5", "e6", "e7")]
-    names += list(config["e2"].get("lambda_min", {}).get("datasets", []))
-    specs = [config["datasets"][name] for name in dict.fromkeys(names)]
-    ref = config["datasets"][config["e7"]["dataset"]]
-    specs += [dict(ref, n_train=n) for n in config["e7"]["n_train"]]
-    specs += [dict(ref, target=t) for t in config["e7"]["targets"]]
-    return sorted({_dataset_sizes(s)[::2] for s in specs})
-
-
 @job_estimator("deep_spectrum")
 def _deep_spectrum_job(config, wc):
     deep = config["deep"]
     grid = deep["s_grid"]
     seconds, mb = _fixed("deep_spectrum"), 0.0
-    for n, d in _deep_data_sizes(config):
+    for n, _, d in _run_datasets(config).values():  # claim 1's data sets, as deep_datasets()
         seconds += len(deep["depths"]) * grid["num"] * spectrum_s(n)
         seconds += grid["num"] * deep_analytic_ntk_s(n, d, max(deep["depths"]), base=deep["base"])  # one pass
         mb = max(mb, deep_kernel_job_mb(n=n, d=d, outputs=len(deep["depths"])))
