@@ -1,7 +1,8 @@
 """Rule `figures_deep`: the three deep-network figures in one job (matplotlib imports cost more than drawing).
 
 figures/deep_spectrum: λ_min, λ_max and condition number of the depth-L NTK K_s/n vs s, one column per
-depth L, one line per data set. λ_min below the eigensolver's resolution floor is not plotted.
+depth L, one line per data set (further draws of one data set, `<name>_data<k>`, in its colour). λ_min
+below the eigensolver's resolution floor is not plotted.
 
 figures/deep_kernel_error: ‖K_emp − K_∞‖_F/‖K_∞‖_F of DeepNet at initialization vs width (every hidden
 layer that wide), one panel per depth, one line per s (geometric mean over seeds with the band
@@ -13,6 +14,7 @@ from the analytic deep kernel (dashed) and the network's own kernel at each stag
 panel per method, switches of s marked.
 """
 
+import re
 import time
 
 import numpy as np
@@ -31,7 +33,9 @@ def spectrum_figure():
     data = pd.read_csv(smk.input.spectrum)
     depths = sorted(data.depth.unique())
     names = list(dict.fromkeys(data.dataset))
-    colours = palette(names)
+    # further draws of one data set (claim 1's `<name>_data<k>`, vary_data_seed) share its colour and label
+    family = {name: re.sub(r"_data\d+$", "", name) for name in names}
+    colours = palette(list(dict.fromkeys(family.values())))
     quantities = [
         ("lambda_min", r"$\lambda_{\min}(K_s/n)$", True),
         ("lambda_max", r"$\lambda_{\max}(K_s/n)$", False),
@@ -44,7 +48,8 @@ def spectrum_figure():
             for name in names:
                 g = data[(data.depth == depth) & (data.dataset == name)].sort_values("s")
                 y = g[col].where(g.lambda_min_resolved.astype(bool)) if needs_resolved else g[col]
-                ax.plot(g.s, y, color=colours[name], lw=1.0, label=name)
+                first = family[name] == name or name == next(k for k in names if family[k] == family[name])
+                ax.plot(g.s, y, color=colours[family[name]], lw=1.0, label=family[name] if first else None)
             ax.set_yscale("log")
             if j == 0:
                 ax.set_ylabel(label)
