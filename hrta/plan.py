@@ -77,7 +77,7 @@ def _snakemake(configfile: Path, workdir: Path, *args: str) -> str:
     exe = Path(sys.executable).with_name("snakemake")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
     cmd += ["--snakefile", str(SNAKEFILE), "--directory", str(workdir), "--configfile", str(configfile)]
-    cmd += ["--cores", "1", *args]
+    cmd += ["--cores", "4096", *args]  # many cores: Snakemake caps each job's threads at --cores
     env = dict(os.environ, HRTA_PLAN="1")
     result = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
@@ -198,10 +198,10 @@ def render(
             by_rule[job.rule].append(job)
     order = sorted(by_rule, key=lambda r: -sum(j.estimate.seconds * j.threads for j in by_rule[r]))
     lines = [
-        f"Plan for `{configfile}`: {sum(len(v) for v in by_rule.values())} jobs, {len(by_rule)} rules "
+        f"- Plan for `{configfile}`: {sum(len(v) for v in by_rule.values())} jobs, {len(by_rule)} rules "
         f"(from the workflow's DAG in {seconds:.1f} s; nothing was run).",
-        f"Estimates: hrta.resources, one thread on {CALIBRATION_MACHINE}.",
-        f"Requests: runtime × {resources['runtime_factor']:g} (≥ {resources['min_runtime']} min), memory × "
+        f"- Estimates: hrta.resources, one thread on {CALIBRATION_MACHINE}.",
+        f"- Requests: runtime × {resources['runtime_factor']:g} (≥ {resources['min_runtime']} min), memory × "
         f"{resources['mem_factor']:g} (≥ {resources['min_mem_mb']} MB); device: {config.get('device', 'cpu')} "
         "(the estimates are CPU times).",
         "",
@@ -223,11 +223,11 @@ def render(
         )
     lines.append(f"| **total** | {sum(len(v) for v in by_rule.values())} | | | | **{total_cpu:.2f}** | |")
     lines.append("")
-    walls = ", ".join(f"{n} cores {format_duration(wall_time(jobs, n))}" for n in cores)
-    lines.append(f"Wall time (DAG list scheduling, no speed-up from threads): {walls}.")
+    walls = ", ".join(f"{n} core{'s' if n > 1 else ''} {format_duration(wall_time(jobs, n))}" for n in cores)
+    lines.append(f"- Wall time (DAG list scheduling, no speed-up from threads): {walls}.")
     longest = max((j for j in jobs.values()), key=lambda j: j.estimate.seconds)
     lines.append(
-        f"Longest single job: {longest.estimate.describe()}: {format_duration(longest.estimate.seconds)}, "
+        f"- Longest single job: {longest.estimate.describe()}: {format_duration(longest.estimate.seconds)}, "
         f"{format_mb(longest.estimate.mem_mb)}; largest memory: "
         + (lambda j: f"{j.estimate.describe()}: {format_mb(j.estimate.mem_mb)}.")(
             max(jobs.values(), key=lambda j: j.estimate.mem_mb)
@@ -241,16 +241,16 @@ def render(
     if over_mem:
         where = " (auto: this machine's available memory)" if cap == "auto" else ""
         lines.append(
-            f"Over resources.max_mem_mb = {format_mb(cap_mb)}{where}: {len(over_mem)} job(s), e.g. "
+            f"- Over resources.max_mem_mb = {format_mb(cap_mb)}{where}: {len(over_mem)} job(s), e.g. "
             f"{over_mem[0].estimate.describe()} ({format_mb(over_mem[0].estimate.mem_mb)})."
         )
     if over_time:
         lines.append(
-            f"Over resources.max_runtime = {max_rt} min: {len(over_time)} job(s), e.g. "
+            f"- Over resources.max_runtime = {max_rt} min: {len(over_time)} job(s), e.g. "
             f"{over_time[0].estimate.describe()} ({format_duration(over_time[0].estimate.seconds)})."
         )
     for message in messages:
-        lines.append(f"Warning: {message}")
+        lines.append(f"- Warning: {message}")
     return "\n".join(lines)
 
 

@@ -87,8 +87,9 @@ def test_plan_command_prints_the_plan_without_running_anything(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "| train |" in out and "**total**" in out
-    assert re.search(r"Wall time .*: 1 cores [\d.]+ \w+, 16 cores [\d.]+ \w+\.", out), out
+    assert re.search(r"Wall time .*: 1 core [\d.]+ \w+, 16 cores [\d.]+ \w+\.", out), out
     assert "Longest single job: rule " in out
+    assert re.search(r"\| train \| \d+ \| 4 \|", out), out  # paper.yaml: threads.train = 4
     assert list(tmp_path.iterdir()) == []  # nothing written where it ran
 
 

@@ -301,7 +301,9 @@ def job_resources(rule):
         from hrta.resources import ResourceError, check_job_limits
 
         estimate = job_estimate(rule, wildcards)
-        if os.environ.get("HRTA_PLAN") != "1":  # hrta.plan lists every job, caps or not
+        # Checked once, where Snakemake plans the run; not again in the process that runs one job (there
+        # the scripts re-check their own memory on the data they load), nor for hrta.plan (lists them all).
+        if os.environ.get("HRTA_PLAN") != "1" and not (workflow.remote_exec or workflow.subprocess_exec):
             try:
                 check_job_limits(estimate, config["resources"], memory_cap_mb=memory_cap_mb())
             except ResourceError as err:
