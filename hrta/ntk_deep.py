@@ -60,33 +60,51 @@ def _check_depth(depth) -> int:
     return int(depth)
 
 
+def _sin_minus_x_cos_from(x, sin_x, cos_x):
+    """J(x) = sin x − x cos x from given sin x, cos x; the Taylor series Σ_k (−1)^{k+1} 2k x^{2k+1}/(2k+1)!
+    for x < 0.1, as hrta.ntk._sin_minus_x_cos (the direct form cancels there)."""
+    x2 = x * x
+    series = torch.zeros_like(x)
+    for k in range(5, 0, -1):  # Horner in x², terms k = 1..5
+        series = series * x2 + (-1) ** (k + 1) * 2 * k / math.factorial(2 * k + 1)
+    return torch.where(x < 0.1, series * x2 * x, sin_x - x * cos_x)
+
+
 def _relu_recursion(theta, delta, p, s: float, depth: int, kernel: str):
     """The ReLU-base recursion on one block of pairs: θ, δ = π − θ of Σ¹, p = √(q q') of Σ¹; yields the
-    kernel (Θ^{l+1} or Σ^{l+1}) of the network with l hidden layers for l = 1..depth."""
+    kernel (Θ^{l+1} or Σ^{l+1}) of the network with l hidden layers for l = 1..depth.
+
+    Only the smaller of θ and δ, φ = min(θ, δ) ∈ [0, π/2], and which one it is (near = θ ≤ π/2) are
+    carried: every formula of the module docstring is written in φ (θ ≤ π/2: φ = θ; else φ = δ), with
+    sin²(φ/2) = sin²φ / (2(1 + cos φ)) (no cancellation for φ ≤ π/2), and the next angle is
+    φ' = 2·atan2(min(a, b), max(a, b)), near' = a ≤ b for a = √(ρ₀ − ρ), b = √(ρ₀ + ρ): one sin, one
+    cos and one atan2 per pair and layer."""
     rho0 = 0.5 * ((1.0 - s) ** 2 + 1.0)
     c_lin, c_abs = (1.0 - 0.5 * s) ** 2, (0.5 * s) ** 2
     k_j = s * s / (2.0 * math.pi)
-    theta_kernel = p * torch.cos(theta)  # Θ¹ = Σ¹ = x·x'/d
+    near = theta <= delta
+    phi = torch.where(near, theta, delta)
+    cos_phi, sin_phi = torch.cos(phi), torch.sin(phi)
+    theta_kernel = p * torch.where(near, cos_phi, -cos_phi)  # Θ¹ = Σ¹ = x·x'/d
     for layer in range(1, depth + 1):
-        near = theta <= 0.5 * math.pi
-        cos_t = torch.cos(theta)
-        j_t, j_d = _sin_minus_x_cos(theta), _sin_minus_x_cos(delta)
-        rho_near = c_lin * cos_t + c_abs * (2.0 / math.pi) * (torch.sin(theta) + (0.5 * math.pi - theta) * cos_t)
-        rho_far = -(1.0 - s) * torch.cos(delta) + k_j * j_d
-        rho = torch.where(near, rho_near, rho_far)
-        sigma_dot = torch.where(near, c_lin + c_abs * (1.0 - 2.0 * theta / math.pi), (1.0 - s) + k_j * delta)
+        j_phi = _sin_minus_x_cos_from(phi, sin_phi, cos_phi)
+        # near: ρ = c_lin cos θ + c_abs (2/π)(sin θ + (π/2 − θ) cos θ); far: ρ = −(1 − s) cos δ + k_j J(δ)
+        rho_near = c_lin * cos_phi + c_abs * (2.0 / math.pi) * (sin_phi + (0.5 * math.pi - phi) * cos_phi)
+        rho = torch.where(near, rho_near, k_j * j_phi - (1.0 - s) * cos_phi)
+        sigma_dot = torch.where(near, c_lin + c_abs * (1.0 - 2.0 * phi / math.pi), (1.0 - s) + k_j * phi)
         sigma = p * rho
         theta_kernel = sigma + theta_kernel * sigma_dot
         yield theta_kernel if kernel == "ntk" else sigma
         if layer == depth:
             return
-        sin2_t, sin2_d = torch.sin(0.5 * theta) ** 2, torch.sin(0.5 * delta) ** 2
-        minus = torch.where(
-            near, 2.0 * rho0 * sin2_t - k_j * j_t, 0.5 * (2.0 - s) ** 2 - 2.0 * (1.0 - s) * sin2_d - k_j * j_d
-        ).clamp_(min=0.0)
-        plus = torch.where(near, rho0 + rho_near, 0.5 * s * s + 2.0 * (1.0 - s) * sin2_d + k_j * j_d).clamp_(min=0.0)
-        minus, plus = minus.sqrt_(), plus.sqrt_()
-        theta, delta = 2.0 * torch.atan2(minus, plus), 2.0 * torch.atan2(plus, minus)
+        half = sin_phi * sin_phi / (2.0 * (1.0 + cos_phi))  # sin²(φ/2)
+        far_part = 2.0 * (1.0 - s) * half + k_j * j_phi
+        minus = torch.where(near, 2.0 * rho0 * half - k_j * j_phi, 0.5 * (2.0 - s) ** 2 - far_part)
+        plus = torch.where(near, rho0 + rho_near, 0.5 * s * s + far_part)
+        a, b = minus.clamp_(min=0.0).sqrt_(), plus.clamp_(min=0.0).sqrt_()
+        near = a <= b
+        phi = 2.0 * torch.atan2(torch.minimum(a, b), torch.maximum(a, b))
+        cos_phi, sin_phi = torch.cos(phi), torch.sin(phi)
         p = p * rho0
 
 
@@ -256,5 +274,4 @@ from .ntk import (  # noqa: E402
     _model_inputs,
     _quadrature_dual_kernels,
     _row_blocks,
-    _sin_minus_x_cos,
 )
