@@ -261,6 +261,17 @@ for cid, (exp, cols, relaxation, sentence, evidence) in CLAIMS_4_7.items():
 matrix = C.matrix_table(cells, reading_labels)
 summary = C.summary_lines(cells, cfg["decided_on"], reading_labels)
 summary += [f"- Checks: {export_note}; {seed_note}."]
+reading_lines = [
+    "",
+    "Readings (config `claims.readings`; schedules as in E3, E5–E6 scale them to their own budget):",
+    "",
+]
+for spec in readings.values():
+    listed = [
+        f"`{m}` = {exp_methods['e3'][m]['schedule']}" if m in exp_methods["e3"] else f"`{m}`" for m in spec["methods"]
+    ]
+    reading_lines.append(f"- **{spec['label']}**: {', '.join(listed)}")
+summary += reading_lines
 opening = "\n".join(
     [
         "## Verdict matrix: claims 4–7 × readings of HRTA",
