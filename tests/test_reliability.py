@@ -353,18 +353,35 @@ def _copy_workdir(src: Path, dst: Path) -> Path:
                 "table_claims_speedups": 1,
                 "figure_claims": 1,
                 "claims_report": 1,
+                "figure_claims_matrix": 1,
                 "all": 1,
             },
         ),
         # one E4 schedule: every E4 training job (4) and theory job (2), then rates, table, figures, CLAIMS.md
         (
             lambda c: c["e4"]["methods"]["hrta_0.5"].update(schedule="0.5x20,1x40"),
-            {"train": 4, "e4_theory": 2, "e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "all": 1},
+            {
+                "train": 4,
+                "e4_theory": 2,
+                "e4_rates": 1,
+                "table_e4": 1,
+                "figures_e4": 1,
+                "claims_report": 1,
+                "figure_claims_matrix": 1,
+                "all": 1,
+            },
         ),
         # one E2 width: only that width's empirical-kernel job, the E2 table and figures, CLAIMS.md
         (
             lambda c: c["e2"].update(widths=[50, 300]),
-            {"e2_empirical": 1, "table_e2_spectrum": 1, "figures_e2": 1, "claims_report": 1, "all": 1},
+            {
+                "e2_empirical": 1,
+                "table_e2_spectrum": 1,
+                "figures_e2": 1,
+                "claims_report": 1,
+                "figure_claims_matrix": 1,
+                "all": 1,
+            },
         ),
         # checkpoint_every changes no result: nothing to do
         (lambda c: c.update(checkpoint_every=7), {}),
