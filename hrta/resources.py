@@ -1079,11 +1079,11 @@ def deep_empirical_ntk_s(n: int, d: int, widths) -> float:
 @job_estimator("deep_spectrum")
 def _deep_spectrum_job(config, wc):
     deep = config["deep"]
-    grid = deep["s_grid"]
+    count = deep["s_grid"]["num"] + _claim1_s_count(config)  # deep.s_grid ∪ claim 1's grid, at most
     seconds, mb = _fixed("deep_spectrum"), 0.0
     for n, _, d in _run_datasets(config).values():  # claim 1's data sets, as deep_datasets()
-        seconds += len(deep["depths"]) * grid["num"] * spectrum_s(n)
-        seconds += grid["num"] * deep_analytic_ntk_s(n, d, max(deep["depths"]), base=deep["base"])  # one pass
+        seconds += len(deep["depths"]) * count * spectrum_s(n)
+        seconds += count * deep_analytic_ntk_s(n, d, max(deep["depths"]), base=deep["base"])  # one pass
         mb = max(mb, deep_kernel_job_mb(n=n, d=d, outputs=len(deep["depths"])))
     return seconds, TORCH_JOB_BASE_MB + mb
 

@@ -1,10 +1,9 @@
 """Rule `deep_spectrum`: λ_min, λ_max and condition number of the depth-L infinite-width NTK K_s/n
-(hrta.ntk_deep.deep_analytic_ntk) for every depth L, s on the grid and data set of the run (claim 1
-at depth). Depth 1 is the two-layer kernel of X/√d, so its λ_min(s) has E2's shape."""
+(hrta.ntk_deep.deep_analytic_ntk) for every depth L, data set of the run and s of deep.s_grid plus claim
+1's refined grid (claim 1 at depth). Depth 1 is the two-layer kernel of X/√d, so its λ_min(s) has E2's shape."""
 
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -19,8 +18,7 @@ log = job_logger(smk.log[0])
 set_torch_threads(smk.threads)
 start = time.perf_counter()
 
-datasets, grid, depths, base = smk.params.datasets, smk.params.s_grid, smk.params.depths, smk.params.base
-s_values = np.linspace(grid["start"], grid["stop"], grid["num"]).tolist()
+datasets, s_values, depths, base = smk.params.datasets, smk.params.s_values, smk.params.depths, smk.params.base
 rows = []
 for name, spec in datasets.items():
     ds = make_dataset(**spec)
@@ -48,7 +46,7 @@ table = pd.DataFrame(rows)
 out = smk.output[0]
 write_metadata(
     out,
-    {"datasets": datasets, "s_grid": grid, "depths": depths, "base": base},
+    {"datasets": datasets, "s_values": list(s_values), "depths": depths, "base": base},
     rule=smk.rule,
     timings={"job": time.perf_counter() - start},
     extra={

@@ -28,7 +28,7 @@ if DEEP:
             datasets=deep_datasets(),
             base=DEEP["base"],
             depths=sorted(DEEP["depths"]),
-            s_grid=canonical(DEEP["s_grid"]),
+            s_values=deep_s_values(),
         script:
             "../../scripts/deep_spectrum.py"
 

@@ -32,3 +32,11 @@ def _check_deep_config():
         raise WorkflowError("invalid config: key 'deep.s_grid.start': must be smaller than deep.s_grid.stop")
     for name, method in DEEP["train"]["methods"].items():
         check_schedule(method["schedule"], f"deep.train.methods.{name}.schedule", constant_stages=True)
+
+
+def deep_s_values():
+    """The s values of the deep spectra: deep.s_grid plus claim 1's refined grid (s_grid_claim1 in
+    ntk.smk), so the parts "depth L" of claim 1 are decided on the same points as its two-layer parts."""
+    g = DEEP["s_grid"]
+    step = (g["stop"] - g["start"]) / (g["num"] - 1)
+    return sorted({round(g["start"] + i * step, 10) for i in range(g["num"])} | set(s_grid_claim1()))
