@@ -16,8 +16,10 @@ from conftest import CONFIGS, REPO, run_snakemake, snakemake_command
 
 FIGURES = ["e1_activations", "e2_spectrum", "e2_kernel_error", "e3_loss", "e4_rates", "e4_curves"]
 FIGURES += ["deep_spectrum", "deep_kernel_error", "deep_gd"]
+FIGURES += ["e2_eigen_error", "e4_horizons", "e4_lazy_horizon"]
 TABLES = ["e2_spectrum", "e3_loss_at_budget", "e3_steps_to_tolerance", "e4_rates", "e4_match_vs_width"]
 TABLES += ["deep_spectrum", "deep_kernel_error", "deep_gd"]
+TABLES += ["e2_lambda_min", "e4_horizons"]
 RULES = [
     "dataset",
     "e1_activations",
@@ -38,6 +40,10 @@ RULES = [
     "deep_train",
     "figures_deep",
     "tables_deep",
+    "e2_lambda_min",
+    "e4_horizons",
+    "table_e2_lambda_min",
+    "table_e4_horizons",
 ]
 
 
@@ -46,8 +52,8 @@ def test_dry_run_default_config(tmp_path):
     assert result.returncode == 0, result.stdout
     for rule in RULES:
         assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.M), f"rule {rule} missing from the dry run"
-    # 2 widths x 3 seeds (E3) + 3 widths x 3 seeds (E4) training jobs.
-    assert re.search(r"^train\s+15$", result.stdout, re.M)
+    # 2 widths x 3 seeds (E3) + 3 widths x 3 seeds + 1 seed at the wide width 10⁵ (E4) training jobs.
+    assert re.search(r"^train\s+16$", result.stdout, re.M)
     assert not (tmp_path / "data").exists()
 
 
@@ -201,6 +207,7 @@ def test_reordered_config_reruns_no_computation(smoke_run, tmp_path):
     dry = run_snakemake(workdir, "-n", configfile=reordered)
     assert dry.returncode == 0, dry.stdout
     presentation = {"table_e3", "figure_e3_loss", "table_e4", "figures_e4", "figures_deep", "all"}
+    presentation |= {"table_e4_horizons"}  # rows follow the order of e4.methods
     assert set(_job_counts(dry.stdout)) <= presentation, dry.stdout
 
 
@@ -220,6 +227,30 @@ def test_data_outputs_record_what_made_them(smoke_run):
     assert meta["timings_s"]["job"] > 0
 
 
+@pytest.mark.slow
+def test_smoke_run_writes_claims_1_to_3_outputs(smoke_run):
+    """Claim 1 on every data set, E2 eigenvalue errors, E4 horizons and lazy horizons (issue 10)."""
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-5000:]
+    lam = pd.read_csv(workdir / "data" / "e2" / "lambda_min.csv")
+    smoke = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    assert lam.dataset.nunique() >= 1 + len(smoke["e7"]["targets"]) - 1  # main + E7's other targets
+    assert set(lam.layers) == set(smoke["e2"]["layers"])
+    emp = pd.concat([pd.read_csv(p) for p in (workdir / "data" / "e2").glob("empirical_w*.csv")])
+    assert {"rel_error_lambda_max", "rel_error_lambda_min"} <= set(emp.columns)
+    ratios = pd.read_csv(workdir / "data" / "e4" / "horizons.csv")
+    assert set(ratios.kernel) == {"analytic", "empirical"}
+    assert set(ratios.horizon) == set(smoke["e4"]["horizons"])
+    lazy = pd.read_csv(workdir / "data" / "e4" / "lazy_horizon.csv")
+    wide = smoke["e4"]["wide"]
+    assert set(lazy[lazy.width >= wide["min_width"]].seed) == set(wide["seeds"])
+    assert (lazy.t_eps >= 0).all() and (lazy.t_eps <= lazy.last_step).all()
+    claims = pd.read_csv(workdir / "figures" / "tables" / "claims.csv")
+    text = (workdir / "figures" / "CLAIMS.md").read_text()
+    assert "lazy horizon" in text and ("interval contains -0.5" in text or "interval excludes -0.5" in text)
+    assert {"1", "2", "3"} <= set(claims["id"].astype(str))
+
+
 def test_configfile_replaces_the_default_config(tmp_path):
     """`--configfile smoke.yaml` next to the default config/config.yaml must not merge the two
     (the default's extra methods would leak into the smoke run and fail validation)."""
@@ -229,4 +260,4 @@ def test_configfile_replaces_the_default_config(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     default = run_snakemake(tmp_path, "-n")
     assert default.returncode == 0, default.stdout[-3000:]
-    assert re.search(r"^train\s+15$", default.stdout, re.M)
+    assert re.search(r"^train\s+16$", default.stdout, re.M)

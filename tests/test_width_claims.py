@@ -19,6 +19,7 @@ from hrta.ntk import (
     jacobian_ntk,
     predict_lazy_loss_curve,
     predict_loss_curve,
+    relu_analytic_ntks,
     relu_kernel_grams,
     two_layer_ntk,
 )
@@ -106,6 +107,15 @@ def test_analytic_cross_kernel():
         assert float(torch.linalg.norm(A - E) / torch.linalg.norm(A)) < 0.02
     # σ_0 is odd and σ_2 = |z| even: their cross kernel vanishes
     assert float(analytic_cross_ntk(X, 0.0, 2.0).abs().max()) < 1e-14
+
+
+def test_relu_analytic_ntks_equal_analytic_ntk():
+    """The shared-angle loop of claim 1 gives analytic_ntk bit for bit (reference: analytic_ntk per s)."""
+    X = _inputs(n=15)
+    grid = [0.0, 0.01, 0.5, 1.0, 1.99, 2.0]
+    for layers in ("both", "first"):
+        for s, K in relu_analytic_ntks(X, grid, layers):
+            assert torch.equal(K, analytic_ntk(X, s, layers))
 
 
 def test_lazy_curve_matches_linearized_gd_in_parameter_space():

@@ -189,7 +189,7 @@ def dataset_file(name):
 
 
 def wide(exp, width):
-    """config[exp]['wide'] when `width` is at or above its min_width (fewer seeds, another dtype), else {}."""
+    """config[exp]['wide'] when `width` is at or above its min_width (fewer seeds and methods, another dtype), else {}."""
     w = config[exp].get("wide") or {}
     return w if w and width >= w["min_width"] else {}
 
@@ -204,7 +204,9 @@ def train_settings(exp, width=None):
             "experiment": exp,
             "dataset": dataset_config(section["dataset"]),
             "model": dict(section["model"]),
-            "methods": {k: dict(v) for k, v in section["methods"].items()},
+            "methods": {
+                k: dict(v) for k, v in section["methods"].items() if k in wide(exp, width or 0).get("methods", [k])
+            },
             "optimizers": {k: dict(v) for k, v in section["optimizers"].items()},
             "log_every": section["log_every"],
             "divergence_threshold": section["divergence_threshold"],

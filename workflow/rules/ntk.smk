@@ -31,6 +31,9 @@ def _check_ntk_config():
     for i, seed in enumerate((e4.get("wide") or {}).get("seeds", [])):
         if seed not in e4["seeds"]:
             raise WorkflowError(f"invalid config: key 'e4.wide.seeds[{i}]': {seed} is not one of e4.seeds")
+    for i, name in enumerate((e4.get("wide") or {}).get("methods", [])):
+        if name not in e4["methods"]:
+            raise WorkflowError(f"invalid config: key 'e4.wide.methods[{i}]': {name!r} is not one of e4.methods")
 
 
 _check_ntk_config()
@@ -48,14 +51,26 @@ def s_grid_claim1():
 
 
 def claim1_datasets():
-    """{name: dataset config} of every data set the run trains on (e3–e7, E7's cells) and of
-    e2.lambda_min.datasets, each distinct data set once (first name kept), key-sorted."""
+    """{name: dataset config} of every data set the run trains on and of e2.lambda_min.datasets, each
+    distinct draw once (first name kept), in a fixed order: e3–e7's data set (with `vary_data_seed`, one
+    draw per seed, seed dataset.seed + i), E7's cells (target and n_train varied), then the extra ones."""
     found = {}
+
+    def add(name, ds, exp):
+        section = config[exp]
+        found.setdefault(name, ds)
+        if section.get("vary_data_seed"):
+            for i in section["seeds"]:
+                if i:
+                    found.setdefault(
+                        f"{name}_data{i}", canonical(dict(ds, seed=ds["seed"] + i, name=f"{name}_data{i}"))
+                    )
+
     for exp in ["e3", "e4", "e5", "e6", "e7"]:
-        found.setdefault(config[exp]["dataset"], dataset_config(config[exp]["dataset"]))
+        add(config[exp]["dataset"], dataset_config(config[exp]["dataset"]), exp)
     ref = dataset_config(config["e7"]["dataset"])
     for cell, (target, n_train) in e7_cells().items():
-        found.setdefault(cell, canonical(dict(ref, target=target, n_train=n_train, name=cell)))
+        add(cell, canonical(dict(ref, target=target, n_train=n_train, name=cell)), "e7")
     for name in config["e2"]["lambda_min"]["datasets"]:
         found.setdefault(name, dataset_config(name))
     unique, seen = {}, set()
@@ -68,7 +83,7 @@ def claim1_datasets():
 
 
 def claim1_files(wildcards=None):
-    return [f"data/e2/lambda_min/{name}.csv" for name in sorted(claim1_datasets())]
+    return ["data/e2/lambda_min.csv"]
 
 
 def e4_seeds(width):
@@ -76,15 +91,13 @@ def e4_seeds(width):
 
 
 rule e2_lambda_min:
-    """Claim 1: λ_min, λ_max of the analytic K_s/n on the refined s grid for one data set, both layer choices."""
+    """Claim 1: λ_min, λ_max of the analytic K_s/n on the refined s grid for every data set the run trains on."""
     output:
-        "data/e2/lambda_min/{name}.csv",
+        "data/e2/lambda_min.csv",
     log:
-        "logs/ntk/e2_lambda_min_{name}.log",
+        "logs/ntk/e2_lambda_min.log",
     benchmark:
-        "logs/benchmarks/ntk/e2_lambda_min_{name}.tsv"
-    wildcard_constraints:
-        name=r"[A-Za-z0-9_.-]+",
+        "logs/benchmarks/ntk/e2_lambda_min.tsv"
     conda:
         "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
@@ -92,7 +105,7 @@ rule e2_lambda_min:
         mem_mb=RES["ntk_mem_mb"],
         runtime=RES["ntk_runtime"],
     params:
-        dataset=lambda wc: claim1_datasets()[wc.name],
+        datasets=lambda wc: claim1_datasets(),
         s_values=s_grid_claim1(),
         layers=list(config["e2"]["layers"]),
         base=config["e2"]["base"],
