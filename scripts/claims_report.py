@@ -260,7 +260,7 @@ for cid, (exp, cols, relaxation, sentence, evidence) in CLAIMS_4_7.items():
 
 matrix = C.matrix_table(cells, reading_labels)
 summary = C.summary_lines(cells, cfg["decided_on"], reading_labels)
-summary += [f"- Checks: {export_note}; {seed_note}."]
+summary += [f"- Checks: {export_note}; {seed_note}; Adam: {adam_note('e3')}."]
 reading_lines = [
     "",
     "Readings (config `claims.readings`; schedules as in E3, E5–E6 scale them to their own budget):",
