@@ -109,7 +109,8 @@ def verdict_lambda_min_increasing(s: Sequence[float], lam: Sequence[float], reso
     drops = decreasing_intervals(np.asarray(s, dtype=float)[keep], np.asarray(lam, dtype=float)[keep])
     grid = np.sort(np.asarray(s, dtype=float))
     step = float(np.diff(grid).min()) if grid.size > 1 else math.nan
-    numbers = f"{base.numbers}; finest s step {step:.3g}"
+    numbers = base.numbers.replace("y from", "λ_min(K_s/n) from").replace(" at x=", " at s=").replace("x=", "s=")
+    numbers += f"; finest s step {step:.3g}"
     if drops:
         numbers += f"; λ_min fails to increase on {len(drops)} interval(s): " + "; ".join(d.describe() for d in drops)
     return Verdict(base.label, RULE_LAMBDA_MIN, numbers)
