@@ -687,7 +687,7 @@ def _train_job(config, wc):
     sec = config[exp]
     n, n_test, d = _dataset(config, sec["dataset"])
     model = dict(sec.get("model", {}), width=width)
-    dtype, seconds = config["dtype"], _fixed("train")
+    dtype, seconds = _wide(config, exp, width).get("dtype", config["dtype"]), _fixed("train")
     for opt in sec["optimizers"].values():
         for method in sec["methods"].values():
             steps = _steps(method["schedule"])
@@ -755,32 +755,36 @@ def _e2_empirical_job(config, wc):
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
+def _wide(config: Mapping, exp: str, width: int) -> dict:
+    """config[exp]['wide'] when ``width`` is at or above its min_width (fewer seeds, another dtype), else {}
+    (workflow/rules/common.smk: wide)."""
+    w = config[exp].get("wide") or {}
+    return w if w and width >= w["min_width"] else {}
+
+
 @job_estimator("e4_theory")
 def _e4_theory_job(config, wc):
+    """Analytic cross-s kernels K_{s,t} for every pair of stage values; per seed one chunked pass over
+    the width (relu_kernel_grams ≈ one empirical NTK), then per optimizer × method × kernel (analytic,
+    empirical) the lazy prediction through the stages (an eigendecomposition and the curve per stage)
+    and a spectrum per stage."""
     from .schedules import parse_schedule  # noqa: PLC0415
 
     e4, width = config["e4"], int(wc["width"])
     n, _, d = _dataset(config, e4["dataset"])
-    model = dict(e4.get("model", {}), width=width)
-    base = model.get("base", "relu")
-    s_all = {s for m in e4["methods"].values() for s in _schedule_s(m["schedule"])}
-    seconds = _fixed("e4_theory") + len(s_all) * analytic_ntk_s(n, d, base=base)
-    per_seed = 0.0
-    for _opt in e4["optimizers"].values():  # GD only (the schema's e4)
+    seeds = _wide(config, "e4", width).get("seeds", e4["seeds"])
+    s_all = {st.s_start for m in e4["methods"].values() for st in parse_schedule(m["schedule"]).stages}
+    seconds = _fixed("e4_theory") + len(s_all) ** 2 * analytic_ntk_s(n, d)
+    per_seed = empirical_ntk_s(n, width)
+    for _opt in e4["optimizers"].values():
         for method in e4["methods"].values():
-            stages = parse_schedule(method["schedule"]).stages
-            replay = sum(st.steps for st in stages[:-1])  # each stage k > 0 replays stage k − 1
-            per_seed += replay * two_layer_step_s(n, width, d, base=base, dtype=config["dtype"])
-            for st in stages:
-                per_seed += empirical_ntk_s(n, width) + 2 * (spectrum_s(n) + predict_curve_s(n, st.steps))
-    seconds += len(e4["seeds"]) * per_seed
-    layers = ["both" if model.get("train_output", True) else "first"]
-    mb = kernel_job_mb(
-        n=n, d=d, width=width, base=base, layers=layers, dtype=config["dtype"], cached_kernels=len(s_all)
-    )
-    mb = max(
-        mb,
-        train_job_mb(n=n, n_test=0, d=d, width=width, model=model, optimizers=e4["optimizers"], dtype=config["dtype"]),
+            for st in parse_schedule(method["schedule"]).stages:
+                per_seed += 2 * (spectrum_s(n) + predict_curve_s(n, st.steps))
+    seconds += len(seeds) * per_seed
+    layers = ["both" if e4.get("model", {}).get("train_output", True) else "first"]
+    dtype = _wide(config, "e4", width).get("dtype", config["dtype"])
+    mb = e2_empirical_job_mb(
+        n=n, d=d, width=width, base="relu", layers=layers, dtype=dtype, cached_kernels=len(s_all) ** 2
     )
     return seconds, TORCH_JOB_BASE_MB + mb
 
