@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from hrta.data import TARGETS
+from hrta.io import job_logger
 from hrta.plots import FULL_WIDTH, geometric_band, mark_switches, palette, save_figure, subplots
 from hrta.schedules import parse_schedule
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = job_logger(smk.log[0])  # never an empty log: start, end and resource use (hrta.io)
 start = time.perf_counter()
 speedups = pd.read_csv(smk.input.speedups)
 VERDICT_COLOURS = {"supported": "tab:green", "not supported": "tab:red", "inconclusive": "0.45"}

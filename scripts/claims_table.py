@@ -2,9 +2,11 @@
 
 import pandas as pd
 
+from hrta.io import job_logger
 from hrta.plots import format_number, write_table
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = job_logger(smk.log[0])  # never an empty log: start, end and resource use (hrta.io)
 table = pd.read_csv(smk.input[0])
 GROUP = ["optimizer", "width", "cell", "lr_choice"]
 
