@@ -27,8 +27,8 @@ include: "workflow/rules/common.smk"
 # Schema validation (types, ranges, unknown keys, defaults) and schedule parsing, before any job.
 check_config(config, "workflow/schemas/config.schema.yaml")
 
-# Per-job resources a cluster profile maps onto its scheduler (mem_mb, runtime in minutes, gpu).
-RES = config["resources"]
+# Per-job resources a cluster profile maps onto its scheduler: mem_mb and runtime (minutes) from each
+# job's estimate (`resources: **job_resources("rule")`, workflow/rules/common.smk), and gpu.
 GPU = 0 if config["device"] == "cpu" else 1
 
 

@@ -16,8 +16,7 @@ rule e4_rates:
         "../envs/hrta.yaml"
     threads: 1
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("e4_rates"),
     params:
         fit_window=config["e4"]["fit_window"],
     script:
@@ -39,8 +38,7 @@ rule e4_horizons:
         "../envs/hrta.yaml"
     threads: 1
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("e4_horizons"),
     params:
         horizons=config["e4"]["horizons"],
         lazy_epsilon=config["e4"]["lazy_epsilon"],

@@ -28,8 +28,7 @@ rule claims_sweep:
         "../envs/hrta.yaml"
     threads: config["threads"]["train"]
     resources:
-        mem_mb=RES["train_mem_mb"],
-        runtime=RES["train_runtime"],
+        **job_resources("claims_sweep"),
         gpu=GPU,
     params:
         settings=lambda wc: claims_sweep_settings(wc.exp, wc.cell),
@@ -53,8 +52,7 @@ rule claims_speedups:
         "../envs/hrta.yaml"
     threads: 1
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("claims_speedups"),
     params:
         claims=canonical(config["claims"]),
         baselines=canonical(
@@ -76,8 +74,7 @@ rule table_claims_speedups:
         "../envs/hrta.yaml"
     threads: 1
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("table_claims_speedups"),
     params:
         claims=canonical(config["claims"]),
     script:
@@ -99,8 +96,7 @@ rule figure_claims:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("figure_claims"),
     params:
         e5=canonical(config["e5"]),
         e6=canonical(config["e6"]),
@@ -134,8 +130,7 @@ rule claims_report:
         "../envs/hrta.yaml"
     threads: 1
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("claims_report"),
     params:
         claims=canonical(config["claims"]),
         e3_baseline=canonical(config["claims"]["e3_baseline"]),
@@ -162,8 +157,7 @@ rule figure_claims_matrix:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("figure_claims_matrix"),
     params:
         readings=canonical(config["claims"]["readings"]),
     script:

@@ -13,8 +13,7 @@ rule dataset:
         "../envs/hrta.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        **job_resources("dataset"),
     params:
         dataset=lambda wc: dataset_config(wc.dataset),
     script:
@@ -31,8 +30,7 @@ rule e1_activations:
         "../envs/hrta.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        **job_resources("e1_activations"),
     params:
         e1=canonical(config["e1"]),
     script:

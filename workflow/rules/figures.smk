@@ -21,8 +21,7 @@ rule figure_e1_activations:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("figure_e1_activations"),
     params:
         e1=canonical(config["e1"]),
     script:
@@ -44,8 +43,7 @@ rule figures_e2:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("figures_e2"),
     params:
         e2=canonical(config["e2"]),
     script:
@@ -65,8 +63,7 @@ rule figure_e3_loss:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("figure_e3_loss"),
     params:
         methods=canonical(config["e3"]["methods"]),
         optimizers=canonical(config["e3"]["optimizers"]),
@@ -95,8 +92,7 @@ rule figures_e4:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("figures_e4"),
     params:
         methods=canonical(config["e4"]["methods"]),
         method_order=order("e4", "methods"),

@@ -18,8 +18,7 @@ rule e2_lambda_min:
         "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
     resources:
-        mem_mb=RES["ntk_mem_mb"],
-        runtime=RES["ntk_runtime"],
+        **job_resources("e2_lambda_min"),
     params:
         datasets=lambda wc: claim1_datasets(),
         s_values=s_grid_claim1(),
@@ -41,8 +40,7 @@ rule e2_analytic:
         "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
     resources:
-        mem_mb=RES["ntk_mem_mb"],
-        runtime=RES["ntk_runtime"],
+        **job_resources("e2_analytic"),
     params:
         settings=e2_settings(),
         s_grid=canonical(config["e2"]["s_grid"]),
@@ -67,8 +65,7 @@ rule e2_empirical:
         "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
     resources:
-        mem_mb=RES["ntk_mem_mb"],
-        runtime=RES["ntk_runtime"],
+        **job_resources("e2_empirical"),
         gpu=GPU,
     params:
         settings=e2_settings(),
@@ -96,8 +93,7 @@ rule e4_theory:
         "../envs/hrta.yaml"
     threads: config["threads"]["ntk"]
     resources:
-        mem_mb=RES["ntk_mem_mb"],
-        runtime=RES["ntk_runtime"],
+        **job_resources("e4_theory"),
         gpu=GPU,
     params:
         settings=lambda wc: train_settings("e4", int(wc.width)),

@@ -18,8 +18,7 @@ rule table_e2_lambda_min:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("table_e2_lambda_min"),
     script:
         "../../scripts/table_e2_lambda_min.py"
 
@@ -37,8 +36,7 @@ rule table_e4_horizons:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("table_e4_horizons"),
     params:
         method_order=order("e4", "methods"),
     script:
@@ -58,8 +56,7 @@ rule table_e2_spectrum:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("table_e2_spectrum"),
     params:
         s_values=config["e2"]["s_empirical"],
     script:
@@ -84,8 +81,7 @@ rule table_e3:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("table_e3"),
     params:
         budgets=config["e3"]["budgets"],
         tolerances=config["e3"]["tolerances"],
@@ -114,8 +110,7 @@ rule table_e4:
         "../envs/hrta.yaml"
     threads: config["threads"]["plot"]
     resources:
-        mem_mb=RES["plot_mem_mb"],
-        runtime=RES["plot_runtime"],
+        **job_resources("table_e4"),
     params:
         methods=canonical(config["e4"]["methods"]),
         method_order=order("e4", "methods"),

@@ -22,8 +22,7 @@ rule train:
         "../envs/hrta.yaml"
     threads: config["threads"]["train"]
     resources:
-        mem_mb=RES["train_mem_mb"],
-        runtime=RES["train_runtime"],
+        **job_resources("train"),
         gpu=GPU,
     params:
         settings=lambda wc: train_settings(wc.exp, int(wc.width)),
