@@ -10,7 +10,8 @@ so that every job of the config is listed, with ``HRTA_PLAN=1`` so that the reso
 estimate is hrta.resources.estimate_job (the same function that sets the rules' requests), from the
 config validated and completed by the workflow's schema. Takes a few seconds.
 
-Reported per rule: jobs, estimated time and memory per job (range), CPU-hours (Σ time × threads),
+Reported per rule: jobs, estimated time and memory per job (range), CPU-hours (Σ one-thread time: the
+work; a job with threads > 1 holds that many cores for its time),
 the request per job (hrta.resources.job_requests), then the total, the wall time on N cores and the
 longest single job. Wall time: list scheduling over the DAG (a job starts when its inputs are done
 and min(threads, N) cores are free; longest-path-first), with each job's one-thread estimate as its
@@ -196,7 +197,7 @@ def render(
     for job in jobs.values():
         if job.rule != "all":
             by_rule[job.rule].append(job)
-    order = sorted(by_rule, key=lambda r: -sum(j.estimate.seconds * j.threads for j in by_rule[r]))
+    order = sorted(by_rule, key=lambda r: -sum(j.estimate.seconds for j in by_rule[r]))
     lines = [
         f"- Plan for `{configfile}`: {sum(len(v) for v in by_rule.values())} jobs, {len(by_rule)} rules "
         f"(from the workflow's DAG in {seconds:.1f} s; nothing was run).",
@@ -211,7 +212,7 @@ def render(
     total_cpu = 0.0
     for rule in order:
         group = by_rule[rule]
-        cpu_h = sum(j.estimate.seconds * j.threads for j in group) / 3600
+        cpu_h = sum(j.estimate.seconds for j in group) / 3600
         total_cpu += cpu_h
         requests = [job_requests(j.estimate, resources) for j in group]
         unknown = "" if all(j.estimate.known for j in group) else " (no estimator: default)"
