@@ -244,5 +244,14 @@ def summary_lines(cells: Sequence[Cell], decided_on: Mapping[str, str], reading_
             if c.supporting
         ]
         parts.append("supported under: " + "; ".join(support) if support else "no reading supports it under any metric")
+        # Single parts that support it (a cell needs all its parts): where the claim holds locally.
+        local = [
+            f"{reading_labels.get(c.reading, c.reading)} ({m}) {c.counts[m][0]}/{c.counts[m][1]}"
+            for c in row
+            for m in PRIMARY_METRICS
+            if c.measured and c.counts[m][0] > 0
+        ]
+        if local:
+            parts.append("single parts that support it: " + ", ".join(local))
         lines.append(f"- Claim {claim}: " + " — ".join(parts) + ".")
     return lines
