@@ -173,9 +173,9 @@ def write_metadata(
     }
     if extra:
         record["extra"] = _jsonable(extra)
-    sidecar = metadata_path(path)
-    write_text(sidecar, json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return sidecar
+    record_path = metadata_path(path)
+    write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record_path
 
 
 def job_logger(log_path: str | os.PathLike, name: str = "hrta") -> logging.Logger:

@@ -9,6 +9,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -114,7 +115,7 @@ def test_smoke_run_produces_every_output(smoke_run):
     assert (runs.status == "ok").all()
     history = pd.read_csv(next((workdir / "data" / "train" / "e3").glob("w*_seed*[0-9].csv")))
     assert history.train_loss.notna().all() and (history.train_loss > 0).all()
-    assert "elapsed_s" not in history.columns  # wall-clock time lives in the sidecar, not the data
+    assert "elapsed_s" not in history.columns  # wall-clock time lives in the provenance record, not the data
     # every training job logged its runs
     for log in (workdir / "logs" / "train").glob("*/*.log"):
         assert "train loss" in log.read_text()
@@ -245,6 +246,14 @@ def test_smoke_run_writes_claims_1_to_3_outputs(smoke_run):
     wide = smoke["e4"]["wide"]
     assert set(lazy[lazy.width >= wide["min_width"]].seed) == set(wide["seeds"])
     assert (lazy.t_eps >= 0).all() and (lazy.t_eps <= lazy.last_step).all()
+    assert set(lazy[lazy.width >= wide["min_width"]].method) == set(wide["methods"])
+    # the linearization starts from the very network the wide (float32) job trained: equal losses at t = 0
+    w, seed = wide["min_width"], wide["seeds"][0]
+    hist = pd.read_csv(workdir / "data" / "train" / "e4" / f"w{w}_seed{seed}.csv")
+    theory = pd.read_csv(workdir / "data" / "e4" / f"theory_w{w}.csv")
+    t0 = theory[theory.step == 0].merge(hist[hist.step == 0], on=["method", "optimizer", "seed"])
+    assert len(t0) == 2 * len(wide["methods"])
+    assert np.allclose(t0.predicted_loss, t0.train_loss, rtol=1e-5)
     claims = pd.read_csv(workdir / "figures" / "tables" / "claims.csv")
     text = (workdir / "figures" / "CLAIMS.md").read_text()
     assert "lazy horizon" in text and ("interval contains -0.5" in text or "interval excludes -0.5" in text)
