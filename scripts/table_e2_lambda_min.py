@@ -36,7 +36,7 @@ for (name, layers), g in data.groupby(["dataset", "layers"], sort=False):
             "s_last": float(ok.s.iloc[-1]) if len(ok) else np.nan,
             "lambda_min_last": float(ok.lambda_min.iloc[-1]) if len(ok) else np.nan,
             "n_drops": len(drops),
-            "drops": "; ".join(d.describe() for d in drops),
+            "drops": "; ".join(d.describe() for d in drops) or "none",
         }
     )
 numbers = pd.DataFrame(rows)
@@ -49,7 +49,7 @@ pretty = pd.DataFrame(
             f"{format_number(r.lambda_min_first)} (s = {r.s_first:.3g}) → {format_number(r.lambda_min_last)} (s = {r.s_last:.3g})"
             for r in numbers.itertuples()
         ],
-        "intervals where λ_min falls": [r.drops or "none" for r in numbers.itertuples()],
+        "intervals where λ_min falls": numbers.drops,
     }
 )
 write_table(

@@ -357,14 +357,17 @@ def _copy_workdir(src: Path, dst: Path) -> Path:
                 "all": 1,
             },
         ),
-        # one E4 schedule: every E4 training job (4) and theory job (2), then rates, table, figures, CLAIMS.md
+        # one E4 schedule: every E4 training job (4) and theory job (2) that runs it (the wide width 400 trains
+        # only relu), then rates, horizons, tables, figures, CLAIMS.md
         (
             lambda c: c["e4"]["methods"]["hrta_0.5"].update(schedule="0.5x20,1x40"),
             {
                 "train": 4,
                 "e4_theory": 2,
                 "e4_rates": 1,
+                "e4_horizons": 1,
                 "table_e4": 1,
+                "table_e4_horizons": 1,
                 "figures_e4": 1,
                 "claims_report": 1,
                 "figure_claims_matrix": 1,
