@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -247,14 +246,6 @@ def test_smoke_run_writes_claims_1_to_3_outputs(smoke_run):
     wide = smoke["e4"]["wide"]
     assert set(lazy[lazy.width >= wide["min_width"]].seed) == set(wide["seeds"])
     assert (lazy.t_eps >= 0).all() and (lazy.t_eps <= lazy.last_step).all()
-    assert set(lazy[lazy.width >= wide["min_width"]].method) == set(wide["methods"])
-    # the linearization starts from the very network the wide (float32) job trained: equal losses at t = 0
-    w, seed = wide["min_width"], wide["seeds"][0]
-    hist = pd.read_csv(workdir / "data" / "train" / "e4" / f"w{w}_seed{seed}.csv")
-    theory = pd.read_csv(workdir / "data" / "e4" / f"theory_w{w}.csv")
-    t0 = theory[theory.step == 0].merge(hist[hist.step == 0], on=["method", "optimizer", "seed"])
-    assert len(t0) == 2 * len(wide["methods"])
-    assert np.allclose(t0.predicted_loss, t0.train_loss, rtol=1e-5)
     assert set(lazy[lazy.width >= wide["min_width"]].method) == set(wide["methods"])
     # the linearization starts from the very network the wide (float32) job trained: equal losses at t = 0
     w, seed = wide["min_width"], wide["seeds"][0]
