@@ -673,12 +673,31 @@ def _steps(spec) -> int:
 
 
 def _light_rule(rule: str, base_mb: float = PLOT_JOB_BASE_MB):
-    """Figures, tables, reports, small data: a fixed cost per rule (measured)."""
+    """Figures, tables, reports, small data: a fixed cost per rule (measured), plus for the rules in
+    PER_FILE_S a cost per training history they read (the E4 rules read one per E4 width and seed)."""
 
     def estimate(config, wildcards):
-        return _fixed(rule), base_mb
+        seconds = _fixed(rule)
+        if rule in PER_FILE_S:
+            exp, per_file = PER_FILE_S[rule]
+            files = _train_files(config, exp)
+            seconds += per_file * (files - SMOKE_FILES[exp])  # JOB_FIXED_S is the smoke run's time
+        return max(seconds, 0.1), base_mb
 
     return estimate
+
+
+def _train_files(config: Mapping, exp: str) -> int:
+    """Training histories of experiment ``exp``: Σ over widths of its seeds (fewer for wide widths)."""
+    sec = config[exp]
+    return sum(len(_wide(config, exp, w).get("seeds", sec["seeds"])) for w in sec["widths"])
+
+
+#: rule -> (experiment, seconds per training history): slopes between the smoke run (3 E4 histories)
+#: and the default run (10) on the calibration machine.
+PER_FILE_S = {"e4_rates": ("e4", 0.16), "e4_horizons": ("e4", 0.074), "figures_e4": ("e4", 1.31)}
+#: Training histories per experiment in the smoke run where JOB_FIXED_S was measured (2026-11-29).
+SMOKE_FILES = {"e3": 2, "e4": 3}
 
 
 @job_estimator("train")
