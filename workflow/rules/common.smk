@@ -265,7 +265,7 @@ def figure_outputs(name, category, key=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Requests from estimates (hrta.resources). Every rule declares `resources: **job_resources("rule")`:
+# Requests from estimates (hrta.resources). Every rule declares `resources` as `**job_resources("name")`;
 # its runtime (minutes) and mem_mb are hrta.resources' estimate of that very job (rule + wildcards)
 # times a safety factor (config resources.runtime_factor, mem_factor; hrta.resources.job_requests),
 # and a job whose estimate exceeds resources.max_mem_mb or resources.max_runtime is refused while
