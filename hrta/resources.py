@@ -708,9 +708,11 @@ def _train_job(config, wc):
     sec = config[exp]
     n, n_test, d = _dataset(config, sec["dataset"])
     model = dict(sec.get("model", {}), width=width)
-    dtype, seconds = _wide(config, exp, width).get("dtype", config["dtype"]), _fixed("train")
+    wide = _wide(config, exp, width)
+    dtype, seconds = wide.get("dtype", config["dtype"]), _fixed("train")
+    methods = [m for key, m in sec["methods"].items() if key in wide.get("methods", sec["methods"])]
     for opt in sec["optimizers"].values():
-        for method in sec["methods"].values():
+        for method in methods:
             steps = _steps(method["schedule"])
             seconds += train_run_s(
                 n=n,
@@ -793,17 +795,19 @@ def _e4_theory_job(config, wc):
 
     e4, width = config["e4"], int(wc["width"])
     n, _, d = _dataset(config, e4["dataset"])
-    seeds = _wide(config, "e4", width).get("seeds", e4["seeds"])
-    s_all = {st.s_start for m in e4["methods"].values() for st in parse_schedule(m["schedule"]).stages}
+    wide = _wide(config, "e4", width)
+    seeds = wide.get("seeds", e4["seeds"])
+    methods = [m for key, m in e4["methods"].items() if key in wide.get("methods", e4["methods"])]
+    s_all = {st.s_start for m in methods for st in parse_schedule(m["schedule"]).stages}
     seconds = _fixed("e4_theory") + len(s_all) ** 2 * analytic_ntk_s(n, d)
     per_seed = empirical_ntk_s(n, width)
     for _opt in e4["optimizers"].values():
-        for method in e4["methods"].values():
+        for method in methods:
             for st in parse_schedule(method["schedule"]).stages:
                 per_seed += 2 * (spectrum_s(n) + predict_curve_s(n, st.steps))
     seconds += len(seeds) * per_seed
     layers = ["both" if e4.get("model", {}).get("train_output", True) else "first"]
-    dtype = _wide(config, "e4", width).get("dtype", config["dtype"])
+    dtype = wide.get("dtype", config["dtype"])
     mb = e2_empirical_job_mb(
         n=n, d=d, width=width, base="relu", layers=layers, dtype=dtype, cached_kernels=len(s_all) ** 2
     )
