@@ -386,24 +386,42 @@ def to_relu(model: TwoLayerNet) -> TwoLayerNet:
 EXPORT_RTOL = 1e-10  # float64: the two networks compute the same sums up to rounding (≈ 1e-15 relative)
 
 
-def export_loss_check(model: TwoLayerNet, X, y, loss: float) -> float:
-    """Export ``model`` with :func:`to_relu` and return |L_relu − loss| / loss, where L_relu =
-    (1/(2n))‖f_relu(X) − y‖² is the exported width-2m ReLU network's training loss and ``loss`` the σ_s
-    network's (e.g. the last logged training loss of the run).
-
-    Raises ValueError when the relative difference exceeds EXPORT_RTOL in float64: the export is an exact
-    identity, so a larger gap is a bug, not a result.
-    """
-    relu_net = to_relu(model)
-    Xt = torch.as_tensor(X, dtype=model.W.dtype, device=model.W.device)
-    yt = torch.as_tensor(y, dtype=model.W.dtype, device=model.W.device).reshape(-1)
+def as_float64(model: TwoLayerNet) -> TwoLayerNet:
+    """A float64 copy of ``model`` (same s, base, weights cast exactly: float32 → float64 loses nothing)."""
+    copy = TwoLayerNet(
+        model.d,
+        model.m,
+        s=model.s,
+        base=model.base,
+        train_output=model.train_output,
+        dtype="float64",
+        device=model.W.device,
+    )
     with torch.no_grad():
-        r = relu_net(Xt).reshape(-1) - yt
-        relu_loss = float(0.5 * (r * r).mean())
-    rel = abs(relu_loss - loss) / max(abs(loss), 1e-300)
-    if model.W.dtype == torch.float64 and rel > EXPORT_RTOL:
+        copy.W.copy_(model.W)
+        copy.a.copy_(model.a)
+    return copy
+
+
+def export_loss_check(model: TwoLayerNet, X, y) -> float:
+    """Export ``model`` with :func:`to_relu` and return |L_relu − L_σ| / L_σ, both training losses
+    L = (1/(2n))‖f(X) − y‖² computed in float64 (whatever dtype the network was trained in: its weights
+    are cast exactly), L_σ by the σ_s network's own forward pass, L_relu by the width-2m ReLU network's.
+
+    Raises ValueError when the relative difference exceeds EXPORT_RTOL: the export is an exact identity,
+    so a larger gap is a bug, not a result.
+    """
+    model64 = as_float64(model)
+    relu_net = to_relu(model64)
+    Xt = torch.as_tensor(X, dtype=torch.float64, device=model64.W.device)
+    yt = torch.as_tensor(y, dtype=torch.float64, device=model64.W.device).reshape(-1)
+    with torch.no_grad():
+        sigma_loss = float(0.5 * ((model64(Xt).reshape(-1) - yt) ** 2).mean())
+        relu_loss = float(0.5 * ((relu_net(Xt).reshape(-1) - yt) ** 2).mean())
+    rel = abs(relu_loss - sigma_loss) / max(abs(sigma_loss), 1e-300)
+    if rel > EXPORT_RTOL:
         raise ValueError(
-            f"to_relu export of the s = {model.s:g} network: loss {relu_loss!r} vs {loss!r} "
+            f"to_relu export of the s = {model.s:g} network: loss {relu_loss!r} vs {sigma_loss!r} "
             f"(relative difference {rel:.3g} > {EXPORT_RTOL:g})"
         )
     return rel

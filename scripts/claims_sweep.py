@@ -86,7 +86,7 @@ def run_plan(opt_name, factor, opt, methods):
             wall = time.perf_counter() - t0
             export = math.nan
             if isinstance(model, TwoLayerNet) and model.base == "relu" and model.s != 1.0 and result.status == "ok":
-                export = export_loss_check(model, ds.X_train, ds.y_train, result.final_train_loss)
+                export = export_loss_check(model, ds.X_train, ds.y_train)
             hist = result.history.drop(columns=["elapsed_s", "test_loss"])
             labels = {
                 "cell": cfg["cell"],

@@ -145,7 +145,7 @@ for opt_name, opt in cfg["optimizers"].items():
         timings[f"{method}/{opt_name}"] = time.perf_counter() - t0
         export = float("nan")
         if model_cfg["base"] == "relu" and model.s != 1.0 and result.status == "ok":
-            export = export_loss_check(model, ds.X_train, ds.y_train, result.final_train_loss)
+            export = export_loss_check(model, ds.X_train, ds.y_train)
         hist = result.history.drop(columns=["elapsed_s"])
         for col, value in (("optimizer", opt_name), ("method", method), ("seed", seed), ("width", width)):
             hist.insert(0, col, value)

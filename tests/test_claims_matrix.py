@@ -197,12 +197,35 @@ def test_relaxed_final_networks_export_to_relu_with_equal_loss(schedule):
     X = torch.as_tensor(ds.X_train)
     direct = float(0.5 * ((net(X) - torch.as_tensor(ds.y_train)) ** 2).mean())
     assert direct == pytest.approx(result.final_train_loss, rel=1e-12)
-    rel = export_loss_check(net, ds.X_train, ds.y_train, result.final_train_loss)
+    rel = export_loss_check(net, ds.X_train, ds.y_train)
     assert rel <= 1e-10
     relu = to_relu(net)
     assert relu.m == 2 * net.m and relu.s == 1.0
+    X64 = torch.as_tensor(ds.X_train, dtype=torch.float64)
+    relu_loss = float(0.5 * ((relu(X64) - torch.as_tensor(ds.y_train)) ** 2).mean())
+    assert relu_loss == pytest.approx(result.final_train_loss, rel=1e-10)
+
+
+def test_export_check_is_done_in_float64_and_catches_a_wrong_export(monkeypatch):
+    # A float32-trained network is checked in float64 (weights cast exactly), so the identity holds to
+    # rounding; a wrong export (output weights off by 1e-6) is refused.
+    import hrta.models as M
+    from hrta.data import make_dataset
+
+    ds = make_dataset("sin1d", n_train=30, n_test=0, seed=3)
+    net = M.TwoLayerNet(ds.d, 64, s=1.5, seed=1, dtype="float32")
+    assert M.export_loss_check(net, ds.X_train, ds.y_train) <= 1e-10
+    exact = M.to_relu
+
+    def off_by_1e6(model):
+        relu = exact(model)
+        with torch.no_grad():
+            relu.a.mul_(1 + 1e-6)
+        return relu
+
+    monkeypatch.setattr(M, "to_relu", off_by_1e6)
     with pytest.raises(ValueError, match="relative difference"):
-        export_loss_check(net, ds.X_train, ds.y_train, result.final_train_loss * (1 + 1e-8))
+        M.export_loss_check(net, ds.X_train, ds.y_train)
 
 
 def test_disagreement_without_support_is_inconclusive_and_marked():
