@@ -340,6 +340,7 @@ def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3
         n, n_test, d = _dataset_sizes(config["datasets"][sec["dataset"]])
         model = sec.get("model", {})
         for width in sec["widths"]:
+            job_dtype = _wide(config, exp, width).get("dtype", dtype)
             mb = train_job_mb(
                 n=n,
                 n_test=n_test,
@@ -347,24 +348,25 @@ def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3
                 width=width,
                 model=model,
                 optimizers=sec["optimizers"],
-                dtype=dtype,
+                dtype=job_dtype,
                 device=device,
             )
-            jobs.append((f"train job {exp} width m={width} (n={n}, n_test={n_test}, d={d}, {dtype})", mb))
+            jobs.append((f"train job {exp} width m={width} (n={n}, n_test={n_test}, d={d}, {job_dtype})", mb))
         if exp == "e4":
             layers = ["both" if model.get("train_output", True) else "first"]
             s_count = len({s for m in sec["methods"].values() for s in _schedule_s(m["schedule"])})
             for width in sec["widths"]:
+                job_dtype = _wide(config, exp, width).get("dtype", dtype)
                 mb = kernel_job_mb(
                     n=n,
                     d=d,
                     width=width,
                     base=model.get("base", "relu"),
                     layers=layers,
-                    dtype=dtype,
+                    dtype=job_dtype,
                     cached_kernels=s_count,
                 )
-                jobs.append((f"kernel job e4_theory width m={width} (n={n}, d={d}, {dtype})", mb))
+                jobs.append((f"kernel job e4_theory width m={width} (n={n}, d={d}, {job_dtype})", mb))
     e2 = config.get("e2")
     if e2:
         n, _, d = _dataset_sizes(config["datasets"][e2["dataset"]])

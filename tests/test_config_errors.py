@@ -269,8 +269,10 @@ def test_pipeline_job_estimates_cover_every_training_and_kernel_job():
         "train job e3 width m=100",
         "train job e4 width m=50",
         "train job e4 width m=200",
+        "train job e4 width m=400",
         "kernel job e4_theory width m=50",
         "kernel job e4_theory width m=200",
+        "kernel job e4_theory width m=400",
         "kernel job e2_analytic",
         "kernel job e2_empirical width m=50",
         "kernel job e2_empirical width m=200",
@@ -287,6 +289,7 @@ def test_pipeline_job_estimates_cover_every_training_and_kernel_job():
     )
     assert jobs["train job e3 width m=100 (n=20, n_test=20, d=2, float64)"] == e3
     assert check_pipeline_memory(config, None) == list(jobs.items())
+    config["e4"].pop("wide")  # float64 at every width, so the sizes below keep their float64 estimates
     config["e4"]["widths"] = [10**7, 2 * 10**7]
     with pytest.raises(
         ResourceError,

@@ -21,9 +21,20 @@ import yaml
 from conftest import CONFIGS, SNAKEFILE, run_snakemake, snakemake_command
 
 SMOKE = CONFIGS / "smoke.yaml"
-TRAIN_TARGETS = [f"data/train/e3/w100_seed{s}.csv" for s in (0, 1)] + [
-    f"data/train/e4/w{w}_seed{s}.csv" for w in (50, 200) for s in (0, 1)
-]
+
+
+def _train_targets(config: dict) -> list[str]:
+    """Every E3/E4 training history of ``config`` (widths ≥ wide.min_width train wide.seeds only)."""
+    targets = []
+    for exp in ("e3", "e4"):
+        section, wide = config[exp], config[exp].get("wide") or {}
+        for width in section["widths"]:
+            seeds = wide.get("seeds", section["seeds"]) if wide and width >= wide["min_width"] else section["seeds"]
+            targets += [f"data/train/{exp}/w{width}_seed{seed}.csv" for seed in seeds]
+    return targets
+
+
+TRAIN_TARGETS = _train_targets(yaml.safe_load(SMOKE.read_text()))
 
 
 def _write_config(path: Path, edit=None) -> Path:
