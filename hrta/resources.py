@@ -418,7 +418,7 @@ def check_pipeline_memory(config: dict, cap_mb: float | None, **kwargs) -> list[
 #: The machine the constants were measured on (benchmarks/calibrate_runtime.py prints this line).
 CALIBRATION_MACHINE = (
     "Intel(R) Xeon(R) Processor (KVM guest), 2 cores, torch 2.13.0+cpu, Python 3.11.7, 1 thread; "
-    "measured 2026-11-29 while other processes shared the 2 cores"
+    "per-operation costs measured 2026-11-29 while other processes shared the 2 cores, per-job fixed costs on the quiet machine"
 )
 
 #: Fitted constants (seconds): see the formula of the function that uses each one.
@@ -442,34 +442,34 @@ RUNTIME_CONSTANTS: dict[str, dict[str, float]] = {
 }
 
 #: Fixed cost of one job (seconds): interpreter start, Snakemake's script preamble and the imports,
-#: per rule, measured from the smoke run's benchmark files (their compute is negligible there).
-#: (Light jobs used 20–40 % less CPU on a quiet machine than under load; where the smoke runs under both
-#: disagreed, the value sits between them.)
+#: per rule: the CPU seconds of each light rule in a smoke run on a quiet machine (2026-11-29, 17:29;
+#: their compute is negligible there). The first calibration was taken at load 8–14 on 2 cores, where
+#: the same jobs used 20–40 % more CPU, and over-estimated a quiet smoke run by 1.27–1.55× in total.
 JOB_FIXED_S: dict[str, float] = {
-    "dataset": 0.3,
-    "e1_activations": 2.6,
-    "e4_rates": 0.55,
-    "e4_horizons": 0.6,
-    "figure_e1_activations": 2.8,
-    "figure_e3_loss": 3.5,
-    "figures_e2": 12.0,
-    "figures_e4": 9.0,
-    "figures_deep": 9.2,
-    "figure_claims": 10.0,
-    "figure_claims_matrix": 2.7,
-    "table_e2_spectrum": 0.65,
-    "table_e2_lambda_min": 0.6,
-    "table_e3": 0.9,
-    "table_e4": 0.65,
-    "table_e4_horizons": 0.65,
-    "tables_deep": 0.7,
-    "table_claims_speedups": 0.7,
-    "claims_speedups": 7.0,
-    "claims_report": 1.1,
+    "dataset": 0.31,
+    "e1_activations": 2.06,
+    "e4_rates": 0.53,
+    "e4_horizons": 0.56,
+    "figure_e1_activations": 2.05,
+    "figure_e3_loss": 3.25,
+    "figures_e2": 8.4,
+    "figures_e4": 8.45,
+    "figures_deep": 6.6,
+    "figure_claims": 7.78,
+    "figure_claims_matrix": 1.68,
+    "table_e2_spectrum": 0.45,
+    "table_e2_lambda_min": 0.69,
+    "table_e3": 0.61,
+    "table_e4": 0.43,
+    "table_e4_horizons": 0.61,
+    "tables_deep": 0.56,
+    "table_claims_speedups": 0.44,
+    "claims_speedups": 4.99,
+    "claims_report": 0.71,
 }
-#: Fixed cost of a job that imports torch and hrta (training and kernel jobs): the smoke run's
-#: smallest torch jobs used 2.1–2.9 s of CPU.
-TORCH_JOB_FIXED_S = 2.3
+#: Fixed cost of a job that imports torch and hrta (training and kernel jobs): the same quiet smoke
+#: run's smallest torch jobs (train, e2_*, e4_theory, deep_kernel_error) used 1.70–1.93 s of CPU.
+TORCH_JOB_FIXED_S = 1.85
 #: Peak resident memory (MB) of a job's interpreter with torch and hrta imported (the smoke run's
 #: torch jobs: 262–280 MB), and of a pandas/matplotlib job (134–155 MB).
 TORCH_JOB_BASE_MB = 300.0
