@@ -363,6 +363,59 @@ class DeepNet(nn.Module):
             h = self.activation(h) @ W.T / math.sqrt(W.shape[1])
         return self.activation(h) @ self.a / math.sqrt(self.widths[-1])
 
+    def loss_and_grad(
+        self, X: torch.Tensor, y: torch.Tensor, *, grad: bool = True
+    ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        """L = (1/(2n))·‖f(X) − y‖² and its gradients, by one hand-written backward pass (no autograd).
+
+        With a_0 = X, h_l = a_{l−1}W_lᵀ/√n_{l−1}, a_l = σ_s(h_l), D_l = σ_s'(h_l) (n_0 = d; ReLU'(0) = 0),
+        f = a_L a/√n_L and r = f − y::
+
+            δ_L = (r aᵀ/(n√n_L)) ⊙ D_L,   δ_{l−1} = (δ_l W_l/√n_{l−1}) ⊙ D_{l−1},
+            ∂L/∂W_l = δ_lᵀ a_{l−1}/√n_{l−1},   ∂L/∂a = a_Lᵀ r/(n√n_L).
+
+        Three n·n_{l−1}·n_l products per hidden layer (one forward, two backward) and no autograd graph:
+        the GEMM floor of a step (benchmarks/deep_step.py measures it against autograd). ReLU base:
+        σ_s(h) = h ⊙ D with D = (1 − s) + s·1[h > 0], so D alone is formed. Returns ``(loss, grads)``,
+        grads in the order of ``parameters()`` with requires_grad (a unless ``train_output=False``, then
+        W_1 … W_L), or ``(loss, None)`` with ``grad=False``. X (n, d) and y (n,) of the model's dtype and device.
+        """
+        check_input_shape(X, self.d)
+        if X.dtype != self.a.dtype or y.dtype != self.a.dtype:
+            raise ValueError(f"X and y must have the model's dtype {self.a.dtype}, got {X.dtype} and {y.dtype}")
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"targets must have shape ({X.shape[0]},), got {tuple(y.shape)}")
+        s, base, n = self.s, self.base, X.shape[0]
+        scales = [1.0 / math.sqrt(W.shape[1]) for W in self.weights]
+        with torch.no_grad():
+            acts, derivs = [X], []
+            for W, c in zip(self.weights, scales):
+                h = torch.mm(acts[-1], W.T).mul_(c)
+                if base == "relu":
+                    D = (h > 0).to(h.dtype).mul_(s).add_(1.0 - s)
+                    acts.append(h.mul_(D))
+                else:
+                    D = torch.empty_like(h)
+                    acts.append(homotopy_and_derivative_(h, s, base, D, torch.empty_like(h)))
+                derivs.append(D)
+            c_out = 1.0 / math.sqrt(self.widths[-1])
+            r = torch.mv(acts[-1], self.a).mul_(c_out).sub_(y)
+            loss = torch.dot(r, r) * (0.5 / n)
+            if not grad:
+                return loss, None
+            g = r / n
+            grads = []
+            delta = torch.outer(g, self.a).mul_(c_out).mul_(derivs[-1])
+            for layer in range(len(self.weights) - 1, -1, -1):
+                W, c = self.weights[layer], scales[layer]
+                grads.append(torch.mm(delta.T, acts[layer]).mul_(c))
+                if layer > 0:
+                    delta = torch.mm(delta, W).mul_(c).mul_(derivs[layer - 1])
+            grads.reverse()
+            if self.train_output:
+                grads.insert(0, torch.mv(acts[-1].T, g).mul_(c_out))
+        return loss, grads
+
 
 def to_relu(model: TwoLayerNet) -> TwoLayerNet:
     """The width-2m ReLU network (s = 1) computing exactly the same function as ``model``.

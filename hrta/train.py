@@ -6,8 +6,8 @@ and always t = total_steps, the parameters after the last update) records the fu
 (and test loss) of the current parameters under the s in force at that step; for t = total_steps
 that is the last stage's final s.
 
-TwoLayerNet is trained with its hand-written ``loss_and_grad`` (no autograd); any other model
-(DeepNet) uses autograd. Data are converted to the model's dtype and device; ``config.dtype`` and
+TwoLayerNet and DeepNet are trained with their hand-written ``loss_and_grad`` (no autograd); any
+other model (or a DeepNet with a frozen hidden layer) uses autograd. Data are converted to the model's dtype and device; ``config.dtype`` and
 ``config.device`` must agree with the model's (a mismatch is a ValueError naming both), so a
 float64 run is asked for by building a float64 model.
 
@@ -41,7 +41,7 @@ from torch import nn
 
 from .checks import finite_real
 from .io import atomic_path
-from .models import TwoLayerNet, resolve_device, resolve_dtype
+from .models import DeepNet, TwoLayerNet, resolve_device, resolve_dtype
 from .schedules import Schedule, parse_schedule
 
 OPTIMIZERS = ("gd", "sgd", "adam")
@@ -206,6 +206,13 @@ def _loss_and_grads_fn(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor
             return loss, [grad_W] if grad_a is None else [grad_W, grad_a]
 
         return fast
+
+    if isinstance(model, DeepNet) and all(W.requires_grad for W in model.weights):
+
+        def deep(X, y):
+            return model.loss_and_grad(X, y)
+
+        return deep
 
     params = _trained_parameters(model)
 
