@@ -14,6 +14,8 @@ Sections (--only picks some; docs/benchmarks.md explains every number):
   eig       spectrum() (float64 eigvalsh) time vs n (bench_ntk)
   deep      deep_analytic_ntk (n=1000, L=3) vs one n×n eigvalsh and GEMM; DeepNet's empirical NTK
             (deep_empirical_ntk, jacobian_ntk) vs torch.func, time and extra memory (bench_ntk_deep)
+  deepstep  one training step (loss + all gradients) of DeepNet, widths (m, m), 1 thread: loss_and_grad vs
+            autograd vs a naive nn.Sequential loop vs its three n×m×m GEMMs (bench_deep_step)
   overhead  fresh-process import times (median) and what batching short runs into one process saves
             (bench_overhead)
   pipeline  only with --pipeline [smoke|default]: `snakemake --cores 2 --configfile config/<x>.yaml
@@ -41,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import bench_deep_step  # noqa: E402
 import bench_ntk  # noqa: E402
 import bench_ntk_deep  # noqa: E402
 import bench_overhead  # noqa: E402
@@ -49,7 +52,7 @@ import torch  # noqa: E402
 
 from hrta.models import resolve_device  # noqa: E402
 
-SECTIONS = ("train", "ntk", "eig", "deep", "overhead", "pipeline")
+SECTIONS = ("train", "ntk", "eig", "deep", "deepstep", "overhead", "pipeline")
 #: issue 6: the default pipeline in at most this many seconds on 2 cores
 PIPELINE_DEFAULT_TARGET_S = 600.0
 
@@ -191,6 +194,29 @@ def run_deep(rep: Report, quick: bool, threads: int) -> None:
     for m in ("closed", "jacobian"):
         rep.add("deep", f"n={n_emp} widths {widths}: torch.func / {m} time", r[f"func_over_{m}_time"], "×", ".3g")
         rep.add("deep", f"n={n_emp} widths {widths}: torch.func / {m} memory", r[f"func_over_{m}_memory"], "×", ".3g")
+
+
+def run_deepstep(rep: Report, quick: bool) -> None:
+    """bench_deep_step: DeepNet's hand-written step vs autograd, nn.Sequential and the GEMM floor (CPU, 1 thread)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for m in [256] if quick else [256, 1000, 2000]:
+            for dtype in (torch.float32, torch.float64):
+                t = bench_deep_step.measure(m, dtype, reps=3 if quick else 10)
+                tag = f"widths ({m}, {m}) {_dtype_name(dtype)}"
+                for kind in bench_deep_step.KINDS:
+                    rep.add(
+                        "deepstep",
+                        f"{tag} {kind}",
+                        f"{t[kind][0] * 1e3:.3f}; {t[kind][1] * 1e3:.3f}",
+                        "ms (median; min)",
+                    )
+                for kind in ("autograd", "sequential"):
+                    rep.add("deepstep", f"{tag} {kind}/manual (median)", t[kind][0] / t["manual"][0], "×", ".3g")
+                rep.add("deepstep", f"{tag} manual/gemm floor (median)", t["manual"][0] / t["gemm"][0], "×", ".3g")
+    finally:
+        torch.set_num_threads(threads)
 
 
 def run_overhead(rep: Report, sz: Sizes) -> dict:
@@ -378,6 +404,8 @@ def main() -> None:
         run_eig(rep, sz, device, args.threads)
     if "deep" in sections:
         run_deep(rep, args.quick, args.threads)
+    if "deepstep" in sections:
+        run_deepstep(rep, args.quick)
     if "overhead" in sections:
         imp = run_overhead(rep, sz)
     if "pipeline" in sections:
