@@ -133,17 +133,16 @@ def step_features(n: int, m: int, d: int, base: str, dtype: str) -> list[float]:
     return [1.0, n * m, m, n * m if recompute else 0.0]
 
 
-def deep_step(n: int, d: int, widths: tuple[int, ...], reps: int) -> float:
-    """One autograd update of a DeepNet (hrta.train's generic path)."""
+def deep_step(n: int, d: int, widths: tuple[int, ...], reps: int, dtype: str = "float64") -> float:
+    """One update of a DeepNet as hrta.train does it: the hand-written loss_and_grad, then GD."""
     gen = torch.Generator().manual_seed(0)
-    net = DeepNet(d, list(widths), s=1.0, seed=0, dtype="float64")
-    X = torch.randn(n, d, generator=gen, dtype=torch.float64)
-    y = torch.randn(n, generator=gen, dtype=torch.float64)
+    net = DeepNet(d, list(widths), s=1.0, seed=0, dtype=dtype)
+    X = torch.randn(n, d, generator=gen, dtype=torch.float64).to(net.a.dtype)
+    y = torch.randn(n, generator=gen, dtype=torch.float64).to(net.a.dtype)
     params = [p for p in net.parameters() if p.requires_grad]
 
     def step():
-        loss = 0.5 * torch.mean((net(X) - y) ** 2)
-        grads = torch.autograd.grad(loss, params)
+        _, grads = net.loss_and_grad(X, y)
         with torch.no_grad():
             for p, g in zip(params, grads):
                 p.sub_(g, alpha=1e-6)
@@ -204,16 +203,17 @@ def main() -> None:
         report(f"forward {base}", rows, coef, step_model)
         consts[f"forward_{base}"] = {"c0": coef[0], "rm": coef[1]}
 
-    # --- DeepNet autograd update: t = c0 + c_mac·n·Σ fan_in·fan_out + c_act·n·Σ widths
-    rows = []
-    for w in (64, 256) if args.quick else (64, 256, 1000):
-        for n in (50, 200):
-            widths_ = (w, w)
-            t = deep_step(n, 2, widths_, reps)
-            rows.append(([1.0, n * deep_matmul(2, widths_), n * sum(widths_)], t))
-    coef = fit(rows)
-    report("deep step", rows, coef, step_model)
-    consts["deep_step"] = {"c0": coef[0], "mac": coef[1], "act": coef[2]}
+    # --- DeepNet update (hand-written gradient): t = c0 + c_mac·n·Σ fan_in·fan_out + c_act·n·Σ widths
+    for dtype in ("float64", "float32"):
+        rows = []
+        for w in (64, 256) if args.quick else (64, 256, 1000):
+            for n in (50, 200):
+                widths_ = (w, w)
+                t = deep_step(n, 2, widths_, reps, dtype)
+                rows.append(([1.0, n * deep_matmul(2, widths_), n * sum(widths_)], t))
+        coef = fit(rows)
+        report(f"deep step {dtype}", rows, coef, step_model)
+        consts[f"deep_step_{dtype}"] = {"c0": coef[0], "mac": coef[1], "act": coef[2]}
 
     # --- empirical NTK of a TwoLayerNet (closed form, width-chunked): t = c0 + c_nnm·n²·m + c_nm·n·m
     rows = []

@@ -375,7 +375,7 @@ class DeepNet(nn.Module):
             ∂L/∂W_l = δ_lᵀ a_{l−1}/√n_{l−1},   ∂L/∂a = a_Lᵀ r/(n√n_L).
 
         Three n·n_{l−1}·n_l products per hidden layer (one forward, two backward) and no autograd graph:
-        the GEMM floor of a step (benchmarks/deep_step.py measures it against autograd). ReLU base:
+        the GEMM floor of a step (benchmarks/bench_deep_step.py measures it against autograd). ReLU base:
         σ_s(h) = h ⊙ D with D = (1 − s) + s·1[h > 0], so D alone is formed. Returns ``(loss, grads)``,
         grads in the order of ``parameters()`` with requires_grad (a unless ``train_output=False``, then
         W_1 … W_L), or ``(loss, None)`` with ``grad=False``. X (n, d) and y (n,) of the model's dtype and device.

@@ -432,7 +432,8 @@ RUNTIME_CONSTANTS: dict[str, dict[str, float]] = {
     "forward_relu": {"c0": 9.797e-05, "rm": 1.899e-09},
     "forward_tanh": {"c0": 0.0, "rm": 8.426e-09},
     "forward_gelu": {"c0": 0.0, "rm": 1.241e-08},
-    "deep_step": {"c0": 8.103e-04, "mac": 1.904e-10, "act": 1.503e-08},
+    "deep_step_float64": {"c0": 1.473e-04, "mac": 1.137e-10, "act": 1.861e-09},
+    "deep_step_float32": {"c0": 1.676e-04, "mac": 5.377e-11, "act": 1.553e-09},
     "empirical_ntk": {"c0": 1.844e-04, "nnm": 8.288e-11, "nm": 1.523e-08},
     "jacobian_ntk": {"c0": 2.43e-03, "nnp": 3.489e-10, "np": 0.0},
     "analytic_relu": {"c0": 0.0, "nnd": 9.392e-08},
@@ -517,9 +518,10 @@ def deep_params(d: int, widths: Sequence[int]) -> tuple[int, int]:
     return macs, macs
 
 
-def deep_step_s(n: int, d: int, widths: Sequence[int]) -> float:
-    """Seconds of one autograd update of a DeepNet: c0 + mac·n·Σ fan_in·fan_out + act·n·Σ widths."""
-    c = _const("deep_step")
+def deep_step_s(n: int, d: int, widths: Sequence[int], dtype: str = "float64") -> float:
+    """Seconds of one update of a DeepNet (hand-written gradient, DeepNet.loss_and_grad):
+    c0 + mac·n·Σ fan_in·fan_out + act·n·Σ widths, constants per dtype."""
+    c = _const(f"deep_step_{dtype}")
     _, macs = deep_params(d, widths)
     return c["c0"] + c["mac"] * n * macs + c["act"] * n * sum(widths)
 
@@ -570,14 +572,15 @@ def train_run_s(
         steps · step(batch rows) + (steps // log_every + 1) · (forward(n) + forward(n_test))
 
     ``model`` is a TwoLayerNet spec (width m, base; config e3/e4 ``model`` plus ``width``) or a
-    hrta.sweeps spec of kind "deep" (hidden ``widths``: autograd step, forward ≈ a third of it).
+    hrta.sweeps spec of kind "deep" (hidden ``widths``: hand-written step, forward ≈ a third of it).
     """
     logs = steps // max(1, int(log_every)) + 1
     opt = optimizer.get("optimizer", "gd")
     rows = min(int(optimizer.get("batch_size") or n), n) if opt == "sgd" else n
     if model.get("kind") == "deep":
-        step = deep_step_s(rows, d, model["widths"])
-        return steps * step + logs * (deep_step_s(n, d, model["widths"]) + deep_step_s(n_test, d, model["widths"])) / 3
+        widths = model["widths"]
+        step = deep_step_s(rows, d, widths, dtype)
+        return steps * step + logs * (deep_step_s(n, d, widths, dtype) + deep_step_s(n_test, d, widths, dtype)) / 3
     m, base = int(model["width"]), model.get("base", "relu")
     step = two_layer_step_s(rows, m, d, base=base, dtype=dtype, optimizer=opt)
     return steps * step + logs * (two_layer_forward_s(n, m, base=base) + two_layer_forward_s(n_test, m, base=base))
@@ -821,7 +824,8 @@ def _claims_cell(config: Mapping, exp: str, cell: str) -> tuple[dict, dict, dict
     sec = config[exp]
     dataset = dict(config["datasets"][sec["dataset"]])
     model = dict(sec["models"][cell]) if exp == "e5" else dict(sec["model"])
-    optimizers = {k: v for k, v in sec["optimizers"].items() if exp != "e6" or k == cell}
+    names = model.pop("optimizers", [cell] if exp == "e6" else list(sec["optimizers"]))
+    optimizers = {k: v for k, v in sec["optimizers"].items() if k in names}
     if exp == "e7":
         ref = dataset
         cells = [(ref["target"], n) for n in sec["n_train"]] + [(t, ref["n_train"]) for t in sec["targets"]]
@@ -836,7 +840,7 @@ def _claims_sweep_job(config, wc):
     sec = config[exp]
     dataset, model, optimizers = _claims_cell(config, exp, cell)
     n, _, d = _dataset_sizes(dataset)
-    dtype = config["dtype"]
+    dtype = model.pop("dtype", config["dtype"])
     factors = list(sec.get("lr_factors", [1.0]))
     kernel = sec.get("kernel_lr")
     plans = [opt for opt in optimizers.values() for _ in factors]
@@ -1102,9 +1106,10 @@ def deep_analytic_ntk_s(n: int, d: int, depth: int, *, base: str = "relu") -> fl
 
 
 def deep_empirical_ntk_s(n: int, d: int, widths) -> float:
-    """Seconds of hrta.ntk_deep.deep_empirical_ntk: one forward and backward pass (≈ one autograd step)
+    """Seconds of hrta.ntk_deep.deep_empirical_ntk: one float64 autograd forward and backward pass (≈ 1.7×
+    the hand-written step: the ratio of the autograd and hand-written step constants measured on 2026-11-29)
     plus the per-layer n×n Gram products (≈ the two-layer empirical kernel's GEMMs per layer)."""
-    return deep_step_s(n, d, list(widths)) + sum(empirical_ntk_s(n, w) for w in widths)
+    return 1.7 * deep_step_s(n, d, list(widths)) + sum(empirical_ntk_s(n, w) for w in widths)
 
 
 @job_estimator("deep_spectrum")
@@ -1153,7 +1158,7 @@ def _deep_train_job(config, wc):
 
         stages = parse_schedule(method["schedule"]).stages
         steps = _steps(method["schedule"])
-        seconds += steps * deep_step_s(n, d, widths) * (1 + 1 / (3 * train.get("log_every", 10)))
+        seconds += steps * deep_step_s(n, d, widths, config["dtype"]) * (1 + 1 / (3 * train.get("log_every", 10)))
         seconds += len(stages) * (
             deep_analytic_ntk_s(n, d, depth, base=config["deep"]["base"])
             + deep_empirical_ntk_s(n, d, widths)

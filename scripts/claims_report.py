@@ -224,6 +224,42 @@ seed_note = "data seed varies with the init seed (paired across methods) in: " +
     ", ".join(e for e in ("e3", "e5", "e6", "e7") if smk.params.vary_data_seed.get(e)) or "none"
 )
 
+
+def span(lo, hi):
+    """'0.051–0.072', or one number when both round alike."""
+    return f"{lo:.3f}" if f"{lo:.3f}" == f"{hi:.3f}" else f"{lo:.3f}–{hi:.3f}"
+
+
+def e5_model_notes(rows):
+    """Claim 6 per E5 model: each reading's cell on that model's runs alone, and for a deep model the mean
+    ‖K_emp − K_∞‖/‖K_∞‖ of its widths at initialization (data/deep/kernel_error.csv) against the tolerance,
+    i.e. whether the NTK theory applies to it."""
+    errors = pd.read_csv(smk.input.deep_kernel_error) if hasattr(smk.input, "deep_kernel_error") else None
+    out = []
+    for name, spec in sorted(smk.params.e5["models"].items()):
+        mine = rows[rows["cell"] == name]
+        labels = []
+        for reading, rspec in readings.items():
+            ms = C.reading_methods(rspec["methods"], exp_methods["e5"], False)
+            labels.append(f"{reading_labels[reading]} {C.decide_cell('6', reading, mine, ms, ['optimizer']).label}")
+        opts = ", ".join(sorted(mine["optimizer"].unique()))
+        regime = ""
+        if spec["kind"] == "deep" and errors is not None:
+            widths = ",".join(map(str, spec["widths"]))
+            e = errors[errors["widths"].astype(str) == widths]
+            if len(e):
+                means = e.groupby("s")["relative_error"].mean()
+                tol = float(smk.params.kernel_tolerance)
+                regime = (
+                    f"; kernel error at initialization {span(means.min(), means.max())} (mean over "
+                    f"{e['seed'].nunique()} seeds, s = {', '.join(f'{s:g}' for s in means.index)}), "
+                    + ("within" if (means <= tol).all() else "above")
+                    + f" the {tol:g} tolerance"
+                )
+        out.append(f"{name} ({spec['label']}; {opts}){regime}: " + ", ".join(labels))
+    return "per model: " + " | ".join(out)
+
+
 cells = []
 for cid, (exp, cols, relaxation, sentence, evidence) in CLAIMS_4_7.items():
     rows = metrics[metrics["experiment"] == exp]
@@ -248,6 +284,8 @@ for cid, (exp, cols, relaxation, sentence, evidence) in CLAIMS_4_7.items():
         notes.append(edge_note)
     if cid == "5":
         notes.append("decided on the relaxed-final reading; the to-ReLU relaxation (1.5→1) is its own column")
+    if cid == "6":
+        notes.append(e5_model_notes(rows))
     verdict = C.Verdict(
         decide.verdict,
         "; ".join(n for n in notes if n),

@@ -196,6 +196,18 @@ CASES = {
         put(["resources"], {"runtime_factor": 0.5}),
         r"key 'resources\.runtime_factor': 0\.5 is less than the minimum of 1",
     ),
+    "e5-model-unknown-optimizer": (
+        put(["e5", "models", "deep3", "optimizers"], ["gd", "sgd"]),
+        r"key 'e5\.models\.deep3\.optimizers\[1\]': 'sgd' is not one of e5\.optimizers",
+    ),
+    "e6-model-with-optimizers": (
+        put(["e6", "model", "optimizers"], ["gd"]),
+        r"key 'e6\.model\.optimizers': only e5's models choose optimizers",
+    ),
+    "e5-model-dtype-unknown": (
+        put(["e5", "models", "deep3", "dtype"], "float16"),
+        r"key 'e5\.models\.deep3\.dtype': 'float16' is not one of \['float32', 'float64'\]",
+    ),
 }
 
 

@@ -110,7 +110,11 @@ rule figure_claims:
 rule claims_report:
     """figures/CLAIMS.md and figures/tables/claims.csv: one computed verdict per claim (hrta/claims.py)."""
     input:
-        **({"deep_spectrum": "data/deep/spectrum.csv"} if config.get("deep") else {}),
+        **(
+            {"deep_spectrum": "data/deep/spectrum.csv", "deep_kernel_error": "data/deep/kernel_error.csv"}
+            if config.get("deep")
+            else {}
+        ),
         speedups="data/claims/speedups.csv",
         steps="data/claims/steps_to_tolerance.csv",
         metrics="data/claims/metrics.csv",
@@ -140,6 +144,7 @@ rule claims_report:
         optimizers=canonical({exp: config[exp]["optimizers"] for exp in ("e3", "e5", "e6")}),
         vary_data_seed=canonical({exp: bool(config[exp].get("vary_data_seed")) for exp in ("e3", "e5", "e6", "e7")}),
         e4_claim3=canonical({k: config["e4"][k] for k in ("horizons", "lazy_epsilon", "log_every")}),
+        kernel_tolerance=config["deep"]["kernel_tolerance"] if config.get("deep") else None,
     script:
         "../../scripts/claims_report.py"
 

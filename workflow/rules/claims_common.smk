@@ -33,6 +33,19 @@ def _check_claims_config():
                     f"invalid config: key '{exp}.optimizers.{name}.lr_step_every': required "
                     "when lr_schedule is 'step'"
                 )
+    for name, spec in config["e5"]["models"].items():
+        for i, opt in enumerate(spec.get("optimizers", [])):
+            if opt not in config["e5"]["optimizers"]:
+                raise WorkflowError(
+                    f"invalid config: key 'e5.models.{name}.optimizers[{i}]': {opt!r} is not one of "
+                    f"e5.optimizers ({', '.join(config['e5']['optimizers'])})"
+                )
+    for exp in ("e6", "e7"):
+        if "optimizers" in config[exp]["model"]:
+            raise WorkflowError(
+                f"invalid config: key '{exp}.model.optimizers': only e5's models choose optimizers; "
+                f"{exp} trains its model with every one of {exp}.optimizers"
+            )
     kernel = config["e6"].get("kernel_lr")
     if kernel and config["e6"]["model"]["kind"] != "two_layer":
         raise WorkflowError(
@@ -94,10 +107,9 @@ def claims_sweep_settings(exp, cell):
     """Everything one sweep job depends on (scripts/claims_sweep.py), key-sorted (see canonical)."""
     section = config[exp]
     dataset = dataset_config(section["dataset"])
-    if exp == "e5":
-        model = {k: v for k, v in section["models"][cell].items() if k != "label"}
-    else:
-        model = dict(section["model"])
+    spec = section["models"][cell] if exp == "e5" else section["model"]
+    model = {k: v for k, v in spec.items() if k not in ("label", "dtype", "optimizers")}
+    optimizers = spec.get("optimizers", [cell] if exp == "e6" else list(section["optimizers"]))
     if exp == "e7":
         target, n_train = e7_cells()[cell]
         dataset.update(target=target, n_train=n_train, name=cell)
@@ -108,7 +120,7 @@ def claims_sweep_settings(exp, cell):
             "dataset": dataset,
             "model": model,
             "methods": {k: dict(v) for k, v in section["methods"].items()},
-            "optimizers": {k: dict(v) for k, v in section["optimizers"].items() if exp != "e6" or k == cell},
+            "optimizers": {k: dict(v) for k, v in section["optimizers"].items() if k in optimizers},
             "lr_factors": list(section.get("lr_factors", [1.0])),
             "kernel_lr": (
                 dict(section["kernel_lr"])
@@ -121,7 +133,7 @@ def claims_sweep_settings(exp, cell):
             "vary_data_seed": bool(section.get("vary_data_seed", False)),
             "baseline": section["baseline"],
             "lr_choice": dict(section["lr_choice"]) if exp == "e6" and section.get("lr_choice") else None,
-            "dtype": config["dtype"],
+            "dtype": spec.get("dtype", config["dtype"]),
             "device": config["device"],
         }
     )
