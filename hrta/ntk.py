@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .activations import check_base, check_s, homotopy, homotopy_derivative
-from .models import TwoLayerNet
+from .models import DeepNet, TwoLayerNet
 
 LAYERS = ("both", "first")
 DUAL_KERNEL_METHODS = ("auto", "closed", "quadrature")
@@ -364,11 +364,14 @@ def _model_inputs(model: nn.Module, X) -> torch.Tensor:
 def empirical_ntk(model: nn.Module, X) -> torch.Tensor:
     """Exact finite-width NTK Σ_p ∂f(x)/∂θ_p ∂f(x')/∂θ_p over the trained parameters (requires_grad).
 
-    TwoLayerNet: closed form (two_layer_ntk, memory independent of m); any other model (DeepNet):
-    batched-autograd Jacobians (jacobian_ntk). Returns (n, n) in the model's dtype, computed in float64.
+    TwoLayerNet: closed form (two_layer_ntk, memory independent of m); DeepNet: one forward and backward
+    pass (hrta.ntk_deep.deep_empirical_ntk); any other model: batched-autograd Jacobians (jacobian_ntk).
+    Returns (n, n) in the model's dtype, computed in float64.
     """
     if isinstance(model, TwoLayerNet):
         return two_layer_ntk(model, X)
+    if isinstance(model, DeepNet):
+        return deep_empirical_ntk(model, X)
     return jacobian_ntk(model, X)
 
 
@@ -669,4 +672,4 @@ def _symmetric_or_cross(kernel, s: float, t: float) -> torch.Tensor:
     return 0.5 * (K + K.T) if s == t else K
 
 
-from hrta.ntk_deep import deep_analytic_ntk  # noqa: E402, F401  (re-export: hrta.ntk.deep_analytic_ntk)
+from hrta.ntk_deep import deep_analytic_ntk, deep_empirical_ntk  # noqa: E402, F401  (re-export; empirical_ntk of a DeepNet)

@@ -340,7 +340,7 @@ def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3
         n, n_test, d = _dataset_sizes(config["datasets"][sec["dataset"]])
         model = sec.get("model", {})
         for width in sec["widths"]:
-            job_dtype = _wide(config, exp, width).get("dtype", dtype)
+            job_dtype = wide_settings(config, exp, width).get("dtype", dtype)
             mb = train_job_mb(
                 n=n,
                 n_test=n_test,
@@ -356,7 +356,7 @@ def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3
             layers = ["both" if model.get("train_output", True) else "first"]
             s_count = len({s for m in sec["methods"].values() for s in _schedule_s(m["schedule"])})
             for width in sec["widths"]:
-                job_dtype = _wide(config, exp, width).get("dtype", dtype)
+                job_dtype = wide_settings(config, exp, width).get("dtype", dtype)
                 mb = kernel_job_mb(
                     n=n,
                     d=d,
@@ -697,7 +697,7 @@ def _light_rule(rule: str, base_mb: float = PLOT_JOB_BASE_MB):
 def _train_files(config: Mapping, exp: str) -> int:
     """Training histories of experiment ``exp``: Σ over widths of its seeds (fewer for wide widths)."""
     sec = config[exp]
-    return sum(len(_wide(config, exp, w).get("seeds", sec["seeds"])) for w in sec["widths"])
+    return sum(len(wide_settings(config, exp, w).get("seeds", sec["seeds"])) for w in sec["widths"])
 
 
 #: rule -> (experiment, seconds per training history): slopes between the smoke run (3 E4 histories)
@@ -713,7 +713,7 @@ def _train_job(config, wc):
     sec = config[exp]
     n, n_test, d = _dataset(config, sec["dataset"])
     model = dict(sec.get("model", {}), width=width)
-    wide = _wide(config, exp, width)
+    wide = wide_settings(config, exp, width)
     dtype, seconds = wide.get("dtype", config["dtype"]), _fixed("train")
     methods = [m for key, m in sec["methods"].items() if key in wide.get("methods", sec["methods"])]
     for opt in sec["optimizers"].values():
@@ -783,9 +783,9 @@ def _e2_empirical_job(config, wc):
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
-def _wide(config: Mapping, exp: str, width: int) -> dict:
-    """config[exp]['wide'] when ``width`` is at or above its min_width (fewer seeds, another dtype), else {}
-    (workflow/rules/common.smk: wide)."""
+def wide_settings(config: Mapping, exp: str, width: int) -> dict:
+    """config[exp]['wide'] when ``width`` is at or above its min_width (fewer seeds and methods, another
+    dtype), else {}. The one definition: the workflow's ``wide()`` (workflow/rules/common.smk) calls it."""
     w = config[exp].get("wide") or {}
     return w if w and width >= w["min_width"] else {}
 
@@ -800,7 +800,7 @@ def _e4_theory_job(config, wc):
 
     e4, width = config["e4"], int(wc["width"])
     n, _, d = _dataset(config, e4["dataset"])
-    wide = _wide(config, "e4", width)
+    wide = wide_settings(config, "e4", width)
     seeds = wide.get("seeds", e4["seeds"])
     methods = [m for key, m in e4["methods"].items() if key in wide.get("methods", e4["methods"])]
     s_all = {st.s_start for m in methods for st in parse_schedule(m["schedule"]).stages}

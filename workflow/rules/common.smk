@@ -189,9 +189,10 @@ def dataset_file(name):
 
 
 def wide(exp, width):
-    """config[exp]['wide'] when `width` is at or above its min_width (fewer seeds and methods, another dtype), else {}."""
-    w = config[exp].get("wide") or {}
-    return w if w and width >= w["min_width"] else {}
+    """config[exp]['wide'] when `width` is at or above its min_width, else {} (hrta.resources.wide_settings)."""
+    from hrta.resources import wide_settings
+
+    return wide_settings(config, exp, width)
 
 
 def train_settings(exp, width=None):
