@@ -819,28 +819,58 @@ def _e4_theory_job(config, wc):
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
-def _claims_cell(config: Mapping, exp: str, cell: str) -> tuple[dict, dict, dict]:
-    """(dataset, model spec, optimizers) of one claims sweep cell (workflow/rules/claims_common.smk)."""
+def e7_cells(config: Mapping) -> dict[str, tuple[str, int]]:
+    """{cell: (target, n_train)} of E7: the reference data set with n_train varied, then with the target (d) varied."""
+    ref = config["datasets"][config["e7"]["dataset"]]
+    cells = [(ref["target"], n) for n in config["e7"]["n_train"]]
+    cells += [(t, ref["n_train"]) for t in config["e7"]["targets"]]
+    return {f"{t}_n{n}": (t, n) for t, n in dict.fromkeys(cells)}
+
+
+def claims_jobs(config: Mapping, exp: str) -> list[str]:
+    """Names of the claims sweep jobs of E5–E7 (the `cell` wildcard of rule claims_sweep): E5 one per model
+    × seed ("{model}_seed{k}": the models differ in cost by 10³×, and a seed's runs need no other seed's),
+    E6 one per optimizer (the learning-rate choice needs every seed), E7 one per data set cell. Sorted
+    where the config is a mapping, so a reordered YAML does not change the jobs."""
     sec = config[exp]
+    if exp == "e5":
+        return [f"{model}_seed{seed}" for model in sorted(sec["models"]) for seed in sec["seeds"]]
+    if exp == "e6":
+        return sorted(sec["optimizers"])
+    return list(e7_cells(config))
+
+
+def claims_job(config: Mapping, exp: str, job: str) -> dict:
+    """What one claims sweep job trains: {cell (the label its rows carry), seeds, model (spec), optimizers
+    (names), dtype, dataset (config["datasets"] entry, updated for an E7 cell)}."""
+    sec = config[exp]
+    cell, seeds = job, list(sec["seeds"])
+    if exp == "e5":
+        cell, _, seed = job.rpartition("_seed")
+        seeds = [int(seed)]
+    spec = sec["models"][cell] if exp == "e5" else sec["model"]
     dataset = dict(config["datasets"][sec["dataset"]])
-    model = dict(sec["models"][cell]) if exp == "e5" else dict(sec["model"])
-    names = model.pop("optimizers", [cell] if exp == "e6" else list(sec["optimizers"]))
-    optimizers = {k: v for k, v in sec["optimizers"].items() if k in names}
     if exp == "e7":
-        ref = dataset
-        cells = [(ref["target"], n) for n in sec["n_train"]] + [(t, ref["n_train"]) for t in sec["targets"]]
-        target, n_train = {f"{t}_n{n}": (t, n) for t, n in cells}[cell]
-        dataset = dict(ref, target=target, n_train=n_train)
-    return dataset, model, optimizers
+        target, n_train = e7_cells(config)[cell]
+        dataset.update(target=target, n_train=n_train)
+    return {
+        "cell": cell,
+        "seeds": seeds,
+        "model": {k: v for k, v in spec.items() if k not in ("label", "dtype", "optimizers")},
+        "optimizers": list(spec.get("optimizers", [cell] if exp == "e6" else list(sec["optimizers"]))),
+        "dtype": spec.get("dtype", config["dtype"]),
+        "dataset": dataset,
+    }
 
 
 @job_estimator("claims_sweep")
 def _claims_sweep_job(config, wc):
-    exp, cell = wc["exp"], wc["cell"]
+    exp = wc["exp"]
     sec = config[exp]
-    dataset, model, optimizers = _claims_cell(config, exp, cell)
-    n, _, d = _dataset_sizes(dataset)
-    dtype = model.pop("dtype", config["dtype"])
+    job = claims_job(config, exp, wc["cell"])
+    model, dtype = job["model"], job["dtype"]
+    optimizers = {k: v for k, v in sec["optimizers"].items() if k in job["optimizers"]}
+    n, _, d = _dataset_sizes(job["dataset"])
     factors = list(sec.get("lr_factors", [1.0]))
     kernel = sec.get("kernel_lr")
     plans = [opt for opt in optimizers.values() for _ in factors]
@@ -854,10 +884,10 @@ def _claims_sweep_job(config, wc):
                 n=n, n_test=0, d=d, model=model, optimizer=opt, steps=steps, log_every=sec["log_every"], dtype=dtype
             )
         mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
-    seconds = _fixed("claims_sweep") + len(sec["seeds"]) * seconds
+    seconds = _fixed("claims_sweep") + len(job["seeds"]) * seconds
     if kernel:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
         s_all = {s for m in sec["methods"].values() for s in _schedule_s(m["schedule"])}
-        seconds += len(sec["seeds"]) * len(sec["methods"]) * len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
+        seconds += len(job["seeds"]) * len(sec["methods"]) * len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
     return seconds, TORCH_JOB_BASE_MB + mb
 
 

@@ -34,6 +34,11 @@ def _check_claims_config():
                     "when lr_schedule is 'step'"
                 )
     for name, spec in config["e5"]["models"].items():
+        if re.search(r"_seed\d+$", name):
+            raise WorkflowError(
+                f"invalid config: key 'e5.models.{name}': a model name must not end in _seed<k> (E5's jobs are "
+                "named <model>_seed<k>)"
+            )
         for i, opt in enumerate(spec.get("optimizers", [])):
             if opt not in config["e5"]["optimizers"]:
                 raise WorkflowError(
@@ -88,52 +93,50 @@ _check_claims_config()
 
 
 def e7_cells():
-    """{cell: (target, n_train)}: the reference data set with n_train varied, then with the target (d) varied."""
-    ref = config["datasets"][config["e7"]["dataset"]]
-    cells = [(ref["target"], n) for n in config["e7"]["n_train"]]
-    cells += [(t, ref["n_train"]) for t in config["e7"]["targets"]]
-    return {f"{t}_n{n}": (t, n) for t, n in dict.fromkeys(cells)}
+    """{cell: (target, n_train)} of E7 (hrta.resources.e7_cells)."""
+    from hrta.resources import e7_cells as cells
+
+    return cells(config)
 
 
 def claims_cells(exp):
-    if exp == "e5":
-        return sorted(config["e5"]["models"])  # sorted: a reordered YAML must not change the inputs
-    if exp == "e6":
-        return sorted(config["e6"]["optimizers"])  # one job per optimizer: the grid is the costliest sweep
-    return list(e7_cells())
+    """The claims sweep jobs of `exp` (hrta.resources.claims_jobs: E5 per model × seed, E6 per optimizer,
+    E7 per data set cell)."""
+    from hrta.resources import claims_jobs
+
+    return claims_jobs(config, exp)
 
 
 def claims_sweep_settings(exp, cell):
     """Everything one sweep job depends on (scripts/claims_sweep.py), key-sorted (see canonical)."""
+    from hrta.resources import claims_job
+
     section = config[exp]
+    job = claims_job(config, exp, cell)
     dataset = dataset_config(section["dataset"])
-    spec = section["models"][cell] if exp == "e5" else section["model"]
-    model = {k: v for k, v in spec.items() if k not in ("label", "dtype", "optimizers")}
-    optimizers = spec.get("optimizers", [cell] if exp == "e6" else list(section["optimizers"]))
     if exp == "e7":
-        target, n_train = e7_cells()[cell]
-        dataset.update(target=target, n_train=n_train, name=cell)
+        dataset.update(target=job["dataset"]["target"], n_train=job["dataset"]["n_train"], name=job["cell"])
     return canonical(
         {
             "experiment": exp,
-            "cell": cell,
+            "cell": job["cell"],
             "dataset": dataset,
-            "model": model,
+            "model": job["model"],
             "methods": {k: dict(v) for k, v in section["methods"].items()},
-            "optimizers": {k: dict(v) for k, v in section["optimizers"].items() if k in optimizers},
+            "optimizers": {k: dict(v) for k, v in section["optimizers"].items() if k in job["optimizers"]},
             "lr_factors": list(section.get("lr_factors", [1.0])),
             "kernel_lr": (
                 dict(section["kernel_lr"])
-                if section.get("kernel_lr") and (exp != "e6" or section["kernel_lr"]["optimizer"] == cell)
+                if section.get("kernel_lr") and section["kernel_lr"]["optimizer"] in job["optimizers"]
                 else None
             ),
-            "seeds": list(section["seeds"]),
+            "seeds": job["seeds"],
             "log_every": section["log_every"],
             "divergence_threshold": section["divergence_threshold"],
             "vary_data_seed": bool(section.get("vary_data_seed", False)),
             "baseline": section["baseline"],
             "lr_choice": dict(section["lr_choice"]) if exp == "e6" and section.get("lr_choice") else None,
-            "dtype": spec.get("dtype", config["dtype"]),
+            "dtype": job["dtype"],
             "device": config["device"],
         }
     )
