@@ -377,12 +377,14 @@ class DeepNet(nn.Module):
         Three n·n_{l−1}·n_l products per hidden layer (one forward, two backward) and no autograd graph:
         the GEMM floor of a step (benchmarks/bench_deep_step.py measures it against autograd). ReLU base:
         σ_s(h) = h ⊙ D with D = (1 − s) + s·1[h > 0], so D alone is formed. Returns ``(loss, grads)``,
-        grads in the order of ``parameters()`` with requires_grad (a unless ``train_output=False``, then
-        W_1 … W_L), or ``(loss, None)`` with ``grad=False``. X (n, d) and y (n,) of the model's dtype and device.
+        grads in the order of ``parameters()`` with requires_grad (a if it requires grad, then W_1 … W_L),
+        or ``(loss, None)`` with ``grad=False``. X (n, d) and y (n,) of the model's dtype and device.
         """
         check_input_shape(X, self.d)
         if X.dtype != self.a.dtype or y.dtype != self.a.dtype:
             raise ValueError(f"X and y must have the model's dtype {self.a.dtype}, got {X.dtype} and {y.dtype}")
+        if X.device != self.a.device or y.device != self.a.device:
+            raise ValueError(f"X and y must be on the model's device {self.a.device}, got {X.device} and {y.device}")
         if y.shape != (X.shape[0],):
             raise ValueError(f"targets must have shape ({X.shape[0]},), got {tuple(y.shape)}")
         s, base, n = self.s, self.base, X.shape[0]
@@ -408,11 +410,12 @@ class DeepNet(nn.Module):
             delta = torch.outer(g, self.a).mul_(c_out).mul_(derivs[-1])
             for layer in range(len(self.weights) - 1, -1, -1):
                 W, c = self.weights[layer], scales[layer]
-                grads.append(torch.mm(delta.T, acts[layer]).mul_(c))
+                delta.mul_(c)  # 1/√n_{l−1} once on the n×n_l factor, shared by both products
+                grads.append(torch.mm(delta.T, acts[layer]))
                 if layer > 0:
-                    delta = torch.mm(delta, W).mul_(c).mul_(derivs[layer - 1])
+                    delta = torch.mm(delta, W).mul_(derivs[layer - 1])
             grads.reverse()
-            if self.train_output:
+            if self.a.requires_grad:
                 grads.insert(0, torch.mv(acts[-1].T, g).mul_(c_out))
         return loss, grads
 

@@ -174,15 +174,9 @@ def test_frozen_hidden_weight_trains_through_autograd(frozen):
     assert losses[-1] < 0.5 * losses[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="bug: hrta.train._loss_and_grads_fn takes the hand-written path when only `a` is frozen by "
-    "requires_grad_(False) (train_output=True), whose grads include ∂L/∂a, so they no longer line up with "
-    "_trained_parameters (W_1 … W_L); it should fall back to autograd as for a frozen hidden weight",
-)
 def test_output_layer_frozen_by_requires_grad_trains():
-    """Reference: autograd fallback, as for a frozen hidden weight; `a` bitwise unchanged, the loss falls."""
+    """`a` frozen by requires_grad_(False) on a train_output=True net: the hand-written gradients leave it out
+    (they follow requires_grad), `a` stays bitwise unchanged and the loss falls."""
     ds = make_dataset("sin1d", n_train=50, seed=0)
     net = DeepNet(ds.d, (12, 10), s=1.5, seed=1, dtype="float64")
     net.a.requires_grad_(False)
