@@ -87,7 +87,10 @@ for name, widths in p.e5_deep.items():
     users.setdefault(",".join(map(str, widths)), []).append(f"e5.{name}")
 tol = float(p.kernel_tolerance)
 rows, pretty = [], []
-for (depth, widths, s), g in err.groupby(["depth", "widths", "s"], sort=True):
+by_width = sorted(
+    err.groupby(["depth", "widths", "s"]), key=lambda kv: (kv[0][0], [int(w) for w in kv[0][1].split(",")], kv[0][2])
+)
+for (depth, widths, s), g in by_width:  # numeric width order: (300, 300) before (1000, 1000)
     mean, std = g.relative_error.mean(), g.relative_error.std(ddof=1) if len(g) > 1 else np.nan
     rows.append(
         {
