@@ -92,6 +92,18 @@ def check_inputs(X: torch.Tensor, d: int) -> None:
         raise ValueError("inputs contain NaN or inf")
 
 
+def check_loss_inputs(X: torch.Tensor, y: torch.Tensor, d: int, weight: torch.Tensor) -> None:
+    """Raise ValueError unless X is (n, d), y is (n,) and both have ``weight``'s dtype and device
+    (the hand-written loss_and_grad methods; values are checked once, up front, by hrta.train)."""
+    check_input_shape(X, d)
+    if X.dtype != weight.dtype or y.dtype != weight.dtype:
+        raise ValueError(f"X and y must have the model's dtype {weight.dtype}, got {X.dtype} and {y.dtype}")
+    if X.device != weight.device or y.device != weight.device:
+        raise ValueError(f"X and y must be on the model's device {weight.device}, got {X.device} and {y.device}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"targets must have shape ({X.shape[0]},), got {tuple(y.shape)}")
+
+
 def homotopy_and_derivative_(Z: torch.Tensor, s: float, base: str, D: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
     """In place: Z ← σ_s(Z) = (1 − s)Z + s·base(Z) and D ← σ_s'(Z) = (1 − s) + s·base'(Z).
 
@@ -190,13 +202,7 @@ class TwoLayerNet(nn.Module):
         tanh/gelu bases: σ_s(Z) and σ_s'(Z) are written into n×m buffers, then
         f = σ_s(Z)a/√m, ∂L/∂a = c·σ_s(Z)ᵀr, ∂L/∂w_k = c·a_k·(σ_s'(Z)ᵀ(r⊙X))_k.
         """
-        check_input_shape(X, self.d)
-        if X.dtype != self.W.dtype or y.dtype != self.W.dtype:
-            raise ValueError(f"X and y must have the model's dtype {self.W.dtype}, got {X.dtype} and {y.dtype}")
-        if X.device != self.W.device or y.device != self.W.device:
-            raise ValueError(f"X and y must be on the model's device {self.W.device}, got {X.device} and {y.device}")
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"targets must have shape ({X.shape[0]},), got {tuple(y.shape)}")
+        check_loss_inputs(X, y, self.d, self.W)
         buffers = self._fast_buffers(X.shape[0], X.dtype, X.device)
         with torch.no_grad():
             if self.base == "relu":
@@ -380,13 +386,7 @@ class DeepNet(nn.Module):
         grads in the order of ``parameters()`` with requires_grad (a if it requires grad, then W_1 … W_L),
         or ``(loss, None)`` with ``grad=False``. X (n, d) and y (n,) of the model's dtype and device.
         """
-        check_input_shape(X, self.d)
-        if X.dtype != self.a.dtype or y.dtype != self.a.dtype:
-            raise ValueError(f"X and y must have the model's dtype {self.a.dtype}, got {X.dtype} and {y.dtype}")
-        if X.device != self.a.device or y.device != self.a.device:
-            raise ValueError(f"X and y must be on the model's device {self.a.device}, got {X.device} and {y.device}")
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"targets must have shape ({X.shape[0]},), got {tuple(y.shape)}")
+        check_loss_inputs(X, y, self.d, self.a)
         s, base, n = self.s, self.base, X.shape[0]
         scales = [1.0 / math.sqrt(W.shape[1]) for W in self.weights]
         with torch.no_grad():
