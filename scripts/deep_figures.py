@@ -17,11 +17,10 @@ panel per method, switches of s marked.
 import re
 import time
 
-import numpy as np
 import pandas as pd
 
 from hrta.io import job_logger
-from hrta.plots import FULL_WIDTH, geometric_band, mark_switches, palette, save_figure, subplots
+from hrta.plots import FULL_WIDTH, error_vs_width, mark_switches, palette, save_figure, subplots
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -82,27 +81,7 @@ def kernel_error_figure():
     for j, depth in enumerate(depths):
         ax = axes[0, j]
         g = data[data.depth == depth]
-        for s in s_values:
-            u = g[(g.s == s) & g.uniform]
-            if u.empty:
-                continue
-            table = u.pivot(index="width", columns="seed", values="relative_error").sort_index()
-            mean, lo, hi = geometric_band(table.to_numpy().T)
-            ax.errorbar(
-                table.index,
-                mean,
-                yerr=[mean - lo, hi - mean],
-                marker="o",
-                ms=3,
-                capsize=1.5,
-                color=colours[s],
-                label=f"s = {s:g}",
-            )
-        u = g[g.uniform]
-        if not u.empty:
-            widths = np.array(sorted(u.width.unique()), float)
-            ref = np.exp(np.log(u[u.width == widths[0]].relative_error).mean()) * np.sqrt(widths[0] / widths)
-            ax.plot(widths, ref, "k--", lw=0.8, label=r"$\propto m^{-1/2}$")
+        error_vs_width(ax, g[g.uniform], "relative_error", {s: colours[s] for s in s_values})
         for shape, o in g[~g.uniform].groupby("widths"):
             ax.plot(o.width, o.relative_error, "kx", ms=4)
             ax.annotate(f"({shape})", (o.width.min(), o.relative_error.max()), fontsize=5)

@@ -13,11 +13,10 @@ figures/e2_eigen_error: relative errors of λ_max and λ_min of K_emp/n against 
 
 import time
 
-import numpy as np
 import pandas as pd
 
 from hrta.io import job_logger
-from hrta.plots import FULL_WIDTH, geometric_band, palette, save_figure, subplots
+from hrta.plots import FULL_WIDTH, error_vs_width, geometric_band, palette, save_figure, subplots
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -93,23 +92,7 @@ def kernel_error_figure():
     fig, axes = subplots(1, len(layers_list), panel_height=2.0, sharey=True)
     for j, layers in enumerate(layers_list):
         ax = axes[0, j]
-        g = data[data.layers == layers]
-        for s in s_values:
-            table = g[g.s == s].pivot(index="width", columns="seed", values="rel_error").sort_index()
-            mean, lo, hi = geometric_band(table.to_numpy().T)
-            ax.errorbar(
-                table.index,
-                mean,
-                yerr=[mean - lo, hi - mean],
-                marker="o",
-                ms=3,
-                capsize=1.5,
-                color=colours[s],
-                label=f"s = {s:g}",
-            )
-        widths = np.array(sorted(g.width.unique()), float)
-        ref = np.exp(np.log(g[g.width == widths[0]].rel_error).mean()) * np.sqrt(widths[0] / widths)
-        ax.plot(widths, ref, "k--", lw=0.8, label=r"$\propto m^{-1/2}$")
+        error_vs_width(ax, data[data.layers == layers], "rel_error", {s: colours[s] for s in s_values})
         ax.set(
             xscale="log",
             yscale="log",
