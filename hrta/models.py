@@ -124,7 +124,24 @@ def homotopy_and_derivative_(Z: torch.Tensor, s: float, base: str, D: torch.Tens
     raise ValueError(f"no in-place homotopy for base {base!r}")
 
 
-class TwoLayerNet(nn.Module):
+class _HomotopyNet(nn.Module):
+    """A network whose hidden layers share one σ_s (``self.activation``): ``s`` is read and reassigned in
+    place between training stages, ``base`` is fixed at construction."""
+
+    @property
+    def s(self) -> float:
+        return self.activation.s
+
+    @s.setter
+    def s(self, value: float) -> None:
+        self.activation.s = value
+
+    @property
+    def base(self) -> str:
+        return self.activation.base
+
+
+class TwoLayerNet(_HomotopyNet):
     """f(x) = (1/√m) Σ_k a_k σ_s(w_k·x) in NTK parameterization (no biases).
 
     Parameters ``W`` (m, d) and ``a`` (m,), both N(0, 1) at initialization (``output_init="sign"``
@@ -156,18 +173,6 @@ class TwoLayerNet(nn.Module):
         a = _output_weights(self.m, output_init, gen, dtype)
         self.W = nn.Parameter(W.to(device))
         self.a = nn.Parameter(a.to(device), requires_grad=self.train_output)
-
-    @property
-    def s(self) -> float:
-        return self.activation.s
-
-    @s.setter
-    def s(self, value: float) -> None:
-        self.activation.s = value
-
-    @property
-    def base(self) -> str:
-        return self.activation.base
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Network outputs f(X), shape (n,)."""
@@ -310,7 +315,7 @@ class TwoLayerNet(nn.Module):
         return loss, grad_W, grad_a
 
 
-class DeepNet(nn.Module):
+class DeepNet(_HomotopyNet):
     """NTK-parameterized MLP with the homotopy activation on every hidden layer (no biases).
 
     h_1 = W_1 x/√d, h_{l+1} = W_{l+1} σ_s(h_l)/√n_l, f(x) = a·σ_s(h_L)/√n_L; all weights N(0, 1).
@@ -345,18 +350,6 @@ class DeepNet(nn.Module):
         )
         a = torch.randn(self.widths[-1], generator=gen, dtype=dtype).to(device)
         self.a = nn.Parameter(a, requires_grad=self.train_output)
-
-    @property
-    def s(self) -> float:
-        return self.activation.s
-
-    @s.setter
-    def s(self, value: float) -> None:
-        self.activation.s = value
-
-    @property
-    def base(self) -> str:
-        return self.activation.base
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Network outputs f(X), shape (n,)."""
