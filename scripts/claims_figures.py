@@ -100,9 +100,13 @@ runs = pd.concat([pd.read_csv(p) for p in smk.input.e5_runs], ignore_index=True)
 models, opts, methods = list(e5["models"]), list(e5["optimizers"]), list(e5["methods"])
 colours = palette(methods)
 fig, axes = subplots(len(opts), len(models), width=FULL_WIDTH, panel_height=1.8, sharey="row")
+legend_drawn = False
 for r, opt in enumerate(opts):
     for c, model in enumerate(models):
         ax = axes[r, c]
+        if opt not in e5["models"][model].get("optimizers", opts):
+            ax.text(0.5, 0.5, f"not trained with {opt}\n(e5.models.{model}.optimizers)", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=6, color="0.4")  # fmt: skip
         for method in methods:
             sel = hist[(hist.cell == model) & (hist.optimizer == opt) & (hist.method == method)]
             ok = runs[(runs.cell == model) & (runs.optimizer == opt) & (runs.method == method) & (runs.status == "ok")]
@@ -125,8 +129,14 @@ for r, opt in enumerate(opts):
             ax.set_xlabel("step t")
         if c == 0:
             ax.set_ylabel(f"{e5['optimizers'][opt].get('label', opt)}\ntraining loss L(t)")
-        # Legend once, and wherever a panel reports diverged runs.
-        if (r == 0 and c == 0) or any("diverged" in text for text in ax.get_legend_handles_labels()[1]):
+        ax.set_xlim(0, parse_schedule(e5["methods"][methods[0]]["schedule"]).total_steps)
+        # One legend for the figure (from the first panel with curves), and one in every panel that
+        # reports diverged runs.
+        handles, labels = ax.get_legend_handles_labels()
+        if labels and not legend_drawn:
+            fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=6)
+            legend_drawn = True
+        if any("diverged" in text for text in labels):
             ax.legend(fontsize=5)
 save(fig, "claims_e5_extensions", dict(e5))
 
