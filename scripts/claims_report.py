@@ -231,7 +231,7 @@ def span(lo, hi):
 
 
 def e5_model_notes(rows):
-    """Claim 6 per E5 model: each reading's cell on that model's runs alone, and for a deep model the mean
+    """Claim 6, one line per E5 model: each reading's cell on that model's runs alone, and for a deep model the mean
     ‖K_emp − K_∞‖/‖K_∞‖ of its widths at initialization (data/deep/kernel_error.csv) against the tolerance,
     i.e. whether the NTK theory applies to it."""
     errors = pd.read_csv(smk.input.deep_kernel_error) if hasattr(smk.input, "deep_kernel_error") else None
@@ -257,7 +257,7 @@ def e5_model_notes(rows):
                     + f" the {tol:g} tolerance"
                 )
         out.append(f"{name} ({spec['label']}; {opts}){regime}: " + ", ".join(labels))
-    return "per model: " + " | ".join(out)
+    return out
 
 
 cells = []
@@ -284,16 +284,24 @@ for cid, (exp, cols, relaxation, sentence, evidence) in CLAIMS_4_7.items():
         notes.append(edge_note)
     if cid == "5":
         notes.append("decided on the relaxed-final reading; the to-ReLU relaxation (1.5→1) is its own column")
-    if cid == "6":
-        notes.append(e5_model_notes(rows))
     verdict = C.Verdict(
         decide.verdict,
         "; ".join(n for n in notes if n),
         f"decided on the {reading_labels[decide.reading]} reading: {decide.describe()}",
     )
     log.info("claim %s: %s (%s)", cid, verdict.label, decide.label)
+    details = {"Per model (each reading's cell on that model's runs alone)": e5_model_notes(rows)} if cid == "6" else {}
     claims.append(
-        C.Claim(cid, sentence, evidence, verdict, parts, robustness="robust" if decide.robust else "metric-dependent")
+        C.Claim(
+            cid,
+            sentence,
+            evidence,
+            verdict,
+            parts,
+            robustness="robust" if decide.robust else "metric-dependent",
+            details=details,
+            summary=verdict.numbers,
+        )
     )
 
 matrix = C.matrix_table(cells, reading_labels)

@@ -254,6 +254,28 @@ def test_claims_table_and_markdown():
     assert "m=1000: **supported**" in md
 
 
+def test_claim_details_and_summary_are_rendered():
+    part = C.verdict_speedup(speedup_from_rates([0.010, 0.011, 0.009], [0.020, 0.021, 0.019]))
+    claim = C.Claim(
+        "6",
+        "Extensions",
+        "fig.png",
+        C.combine_verdicts({"deep": part}),
+        parts={"deep": part},
+        details={"Per model": ["deep3: kernel error 0.06, above the 0.05 tolerance", "tanh: supported"]},
+        summary="decided on the to-ReLU reading",
+    )
+    md = C.render_claims_markdown([claim])
+    assert "- **Measured:** decided on the to-ReLU reading" in md
+    assert "- **Per model:**\n  - deep3: kernel error 0.06, above the 0.05 tolerance\n  - tanh: supported" in md
+    assert md.index("**Per model:**") < md.index("**Parts:**")
+    row = C.claims_table([claim]).iloc[0]
+    assert row["details"] == "Per model: deep3: kernel error 0.06, above the 0.05 tolerance; tanh: supported"
+    # Without a summary, a claim with parts shows its parts alone (their numbers are the measurements).
+    plain = C.render_claims_markdown([C.Claim("1", "x", "y", C.combine_verdicts({"deep": part}), parts={"deep": part})])
+    assert "**Measured:**" not in plain
+
+
 # ------------------------------------------------------------------ tables of runs
 def runs_table(rates_by_method: dict, tol=1e-3, width=100):
     rows = []

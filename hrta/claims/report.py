@@ -20,13 +20,15 @@ class Claim:
     verdict: Verdict
     parts: dict[str, Verdict] = field(default_factory=dict)
     robustness: str = ""  # claims 4–7: "robust" or "metric-dependent" (the deciding reading's cell)
+    details: dict[str, list[str]] = field(default_factory=dict)  # titled lists (e.g. claim 6 per model)
+    summary: str = ""  # shown as the measured line above the parts (claims 4–7: the deciding reading's cell)
 
     @property
     def measured(self) -> str:
         return self.verdict.numbers
 
 
-CLAIM_COLUMNS = ["id", "claim", "evidence", "verdict", "robustness", "measured", "rule"]
+CLAIM_COLUMNS = ["id", "claim", "evidence", "verdict", "robustness", "measured", "rule", "details"]
 
 
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
@@ -40,6 +42,7 @@ def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
             "robustness": c.robustness,
             "measured": c.measured,
             "rule": c.verdict.rule,
+            "details": " | ".join(f"{title}: {'; '.join(items)}" for title, items in c.details.items()),
         }
         for c in claims
     ]
@@ -54,7 +57,7 @@ def render_claims_markdown(
     claims: Sequence[Claim], title: str = "Claims and computed verdicts", preamble: str = "", opening: str = ""
 ) -> str:
     """CLAIMS.md: ``opening`` (the verdict matrix and its summary lines), the preamble, a summary table
-    (claim, evidence, verdict) then, per claim, the rule, the numbers and each part's verdict."""
+    (claim, evidence, verdict) then, per claim, the rule, the numbers, its titled details and each part's verdict."""
     lines = [f"# {title}", ""]
     if opening:
         lines += [opening.strip(), ""]
@@ -73,11 +76,14 @@ def render_claims_markdown(
             f"- **Evidence:** {c.evidence}",
             f"- **Rule:** {c.verdict.rule}",
         ]
+        if c.summary or not c.parts:  # with parts and no summary, the parts below are the numbers
+            lines.append(f"- **Measured:** {c.summary or c.measured}")
+        for title, items in c.details.items():
+            lines.append(f"- **{title}:**")
+            lines += [f"  - {item}" for item in items]
         if c.parts:
             lines.append("- **Parts:**")
             for name, v in c.parts.items():
                 lines.append(f"  - {name}: **{v.label}** — {v.numbers}")
-        else:
-            lines.append(f"- **Measured:** {c.measured}")
         lines.append("")
     return "\n".join(lines)
