@@ -7,9 +7,9 @@ and always t = total_steps, the parameters after the last update) records the fu
 that is the last stage's final s.
 
 TwoLayerNet and DeepNet are trained with their hand-written ``loss_and_grad`` (no autograd); any
-other model (or a DeepNet with a frozen hidden layer) uses autograd. Data are converted to the model's dtype and device; ``config.dtype`` and
-``config.device`` must agree with the model's (a mismatch is a ValueError naming both), so a
-float64 run is asked for by building a float64 model.
+other model (or a DeepNet with a frozen hidden layer) uses autograd. Data are converted to the
+model's dtype and device; ``config.dtype`` and ``config.device`` must agree with the model's (a
+mismatch is a ValueError naming both), so a float64 run is asked for by building a float64 model.
 
 Checkpoint and resume (long runs): ``train(..., checkpoint_path=P, checkpoint_every=k)`` writes the
 state needed to continue bit-for-bit to P before every k-th update (t = k, 2k, ... < total_steps),
