@@ -113,6 +113,15 @@ def geometric_band(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nd
     return np.exp(mean), np.exp(mean - std), np.exp(mean + std)
 
 
+def errorbar_over_seeds(ax, table: pd.DataFrame, colour, label: str) -> None:
+    """One line of a width plot: ``table`` (index x, one column per seed) as its geometric mean over seeds
+    with the geometric_band as error bars."""
+    mean, lo, hi = geometric_band(table.to_numpy().T)
+    ax.errorbar(
+        table.index, mean, yerr=[mean - lo, hi - mean], marker="o", ms=3, capsize=1.5, color=colour, label=label
+    )
+
+
 def error_vs_width(ax, data: pd.DataFrame, value: str, colours: dict) -> None:
     """Kernel-error panel (E2 and the deep networks): for each s in ``colours``, the geometric mean over
     seeds of ``data[value]`` vs ``data.width`` with the band of geometric_band, and a dashed m^(-1/2) line
@@ -121,17 +130,7 @@ def error_vs_width(ax, data: pd.DataFrame, value: str, colours: dict) -> None:
         table = data[data.s == s].pivot(index="width", columns="seed", values=value).sort_index()
         if table.empty:
             continue
-        mean, lo, hi = geometric_band(table.to_numpy().T)
-        ax.errorbar(
-            table.index,
-            mean,
-            yerr=[mean - lo, hi - mean],
-            marker="o",
-            ms=3,
-            capsize=1.5,
-            color=colour,
-            label=f"s = {s:g}",
-        )
+        errorbar_over_seeds(ax, table, colour, f"s = {s:g}")
     if len(data):
         widths = np.array(sorted(data.width.unique()), float)
         ref = np.exp(np.log(data[data.width == widths[0]][value]).mean()) * np.sqrt(widths[0] / widths)

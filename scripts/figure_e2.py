@@ -16,7 +16,7 @@ import time
 import pandas as pd
 
 from hrta.io import job_logger
-from hrta.plots import FULL_WIDTH, error_vs_width, geometric_band, palette, save_figure, subplots
+from hrta.plots import FULL_WIDTH, error_vs_width, errorbar_over_seeds, palette, save_figure, subplots
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -143,17 +143,7 @@ def eigen_error_figure():
                 table = sel.pivot(index="width", columns="seed", values=col).sort_index().dropna(axis=1)
                 if table.empty:
                     continue
-                mean, lo, hi = geometric_band(table.to_numpy().T)
-                ax.errorbar(
-                    table.index,
-                    mean,
-                    yerr=[mean - lo, hi - mean],
-                    marker="o",
-                    ms=3,
-                    capsize=1.5,
-                    color=colours[s],
-                    label=f"s = {s:g}",
-                )
+                errorbar_over_seeds(ax, table, colours[s], f"s = {s:g}")
             ax.set(xscale="log", yscale="log", xlabel="width $m$", ylabel=label)
             ax.set_title(f"{'both layers' if layers == 'both' else 'first layer'} trained", fontsize=7)
     handles, labels = axes[0, 0].get_legend_handles_labels()
