@@ -904,13 +904,10 @@ def _run_datasets(config: Mapping) -> dict[str, tuple[int, int, int]]:
             if sec.get("vary_data_seed"):
                 for i in sec.get("seeds", [])[1:]:
                     found.setdefault(f"{name}_data{i}", found[name])
-    e7 = config.get("e7") or {}
-    if e7:
-        ref = dict(config["datasets"][e7["dataset"]])
-        for n in e7.get("n_train", []):
-            found.setdefault(f"{ref['target']}_n{n}", _dataset_sizes(dict(ref, n_train=n)))
-        for target in e7.get("targets", []):
-            found.setdefault(f"{target}_n{ref['n_train']}", _dataset_sizes(dict(ref, target=target)))
+    if config.get("e7"):
+        ref = config["datasets"][config["e7"]["dataset"]]
+        for cell, (target, n_train) in e7_cells(config).items():
+            found.setdefault(cell, _dataset_sizes(dict(ref, target=target, n_train=n_train)))
     for name in (config.get("e2") or {}).get("lambda_min", {}).get("datasets", []):
         found.setdefault(name, _dataset(config, name))
     return found
