@@ -1,12 +1,12 @@
-"""Benchmark hrta.ntk_deep: the infinite-width deep NTK against n³-scale references, and DeepNet's
+"""Benchmark hrta.ntk.deep: the infinite-width deep NTK against n³-scale references, and DeepNet's
 empirical NTK three ways.
 
 Usage: .venv/bin/python benchmarks/bench_ntk_deep.py [--n 1000] [--depth 3] [--threads 1] [--quick]
 
 1. deep_analytic_ntk(X, s = 1.5, L) at n points in R³ (ReLU base: closed form, float64) against one
    n×n float64 eigendecomposition (torch.linalg.eigvalsh, what spectrum() costs) and one n×n×n float64
-   GEMM: time ratios. And its extra peak memory at n = 4000 against hrta.resources.deep_analytic_ntk_mb.
-2. DeepNet's exact empirical NTK at (n_emp, widths): hrta.ntk_deep.deep_empirical_ntk (one forward and
+   GEMM: time ratios. And its extra peak memory at n = 4000 against hrta.pipeline.deep_analytic_ntk_mb.
+2. DeepNet's exact empirical NTK at (n_emp, widths): hrta.ntk.deep_empirical_ntk (one forward and
    backward pass, O(n·Σ widths) memory) and hrta.ntk.jacobian_ntk (the batched-autograd (n, P) Jacobian
    that empirical_ntk uses for a DeepNet today) against torch.func (vmap(jacrev) over inputs, J Jᵀ):
    time and extra peak memory, printed as ratios (torch.func / method).
@@ -36,8 +36,7 @@ def worker(method: str, n: int, depth: int, widths: list[int], threads: int) -> 
 
     torch.set_num_threads(threads)
     from hrta.models import DeepNet
-    from hrta.ntk import jacobian_ntk
-    from hrta.ntk_deep import deep_analytic_ntk, deep_empirical_ntk
+    from hrta.ntk import deep_analytic_ntk, deep_empirical_ntk, jacobian_ntk
 
     g = torch.Generator().manual_seed(0)
     X = torch.randn(n, D, dtype=torch.float64, generator=g)
@@ -105,7 +104,7 @@ def run_worker(method: str, n: int, depth: int, widths, threads: int) -> dict:
 
 def compare(n: int, depth: int, n_emp: int, widths: list[int], threads: int, n_big: int | None) -> dict:
     """Every measurement of this benchmark (see the module docstring)."""
-    from hrta.resources import deep_analytic_ntk_mb
+    from hrta.pipeline.memory import deep_analytic_ntk_mb
 
     analytic = run_worker("analytic", n, depth, widths, threads)
     eig = run_worker("eig", n, depth, widths, threads)
@@ -142,7 +141,7 @@ def report(r: dict) -> None:
         b = r["big"]
         print(
             f"deep_analytic_ntk n={b['n']} L={b['depth']}: {b['time_s']:.1f} s, extra peak {b['extra_peak_mb']:.0f} MB "
-            f"(hrta.resources estimate {r['big_estimate_mb']:.0f} MB)"
+            f"(hrta.pipeline estimate {r['big_estimate_mb']:.0f} MB)"
         )
     e = r["empirical"]
     c = e["closed"]

@@ -1,4 +1,4 @@
-"""Calibrate the runtime model of hrta.resources: time its primitives here and fit its constants.
+"""Calibrate the runtime model of hrta.pipeline: time its primitives here and fit its constants.
 
     .venv/bin/python benchmarks/calibrate_runtime.py            # ~3 min on 2 cores; prints RUNTIME_CONSTANTS
     .venv/bin/python benchmarks/calibrate_runtime.py --quick    # smaller grid (~40 s): checks that it runs
@@ -6,8 +6,8 @@
 Every primitive runs in this process with ``torch.set_num_threads(1)`` (the pipeline's default
 ``threads``), float64 unless stated, and reports the median of ``--reps`` repetitions. Each fit is
 an ordinary least-squares fit of the model written next to it (the same formula as in
-hrta.resources), coefficients clipped at 0. Paste the printed dict into
-``hrta.resources.RUNTIME_CONSTANTS`` together with the machine line it prints.
+hrta.pipeline), coefficients clipped at 0. Paste the printed dict into
+``hrta.pipeline.RUNTIME_CONSTANTS`` together with the machine line it prints.
 
 The per-job fixed costs (interpreter + Snakemake script preamble + imports) are not measured
 here: they come from the ``benchmark:`` files of a smoke run of the pipeline
@@ -125,7 +125,7 @@ def two_layer_forward(rows: int, m: int, d: int, base: str, dtype: str, reps: in
 
 
 def step_features(n: int, m: int, d: int, base: str, dtype: str) -> list[float]:
-    """hrta.resources.two_layer_step_s's features: 1, n·m, m and, for the ReLU CPU path when the
+    """hrta.pipeline.two_layer_step_s's features: 1, n·m, m and, for the ReLU CPU path when the
     n×m pattern spans more than one cache block, n·m again (the pattern is recomputed). d (≤ 4 in
     every config) only sets the inner dimension of skinny GEMMs and is not a feature."""
     itemsize = 8 if dtype == "float64" else 4

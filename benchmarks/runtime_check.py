@@ -1,4 +1,4 @@
-"""The runtime estimates (hrta.resources) against a real run: every job's estimate next to what it used.
+"""The runtime estimates (hrta.pipeline) against a real run: every job's estimate next to what it used.
 
     .venv/bin/python benchmarks/runtime_check.py                      # run the default pipeline (minutes), then check
     .venv/bin/python benchmarks/runtime_check.py --config smoke       # the smoke config (< 1 min)
@@ -7,7 +7,7 @@
 Runs ``snakemake --cores 2`` with config/<config>.yaml in a fresh temporary directory (unless
 --workdir), then reads every job's use from its log (hrta.io.job_logger's "job resources" line: CPU
 seconds of the job's script, wall seconds, peak RSS) and its `benchmark:` file where the rule has one,
-and compares with hrta.resources.estimate_job. Writes benchmarks/runtime_check_<config>.md (one row
+and compares with hrta.pipeline.estimates.estimate_job. Writes benchmarks/runtime_check_<config>.md (one row
 per job, the totals, the machine) and prints the summary. Targets (issue 11): every job within 2× of
 its estimate, the run's total within 1.5×; exit status 1 if one is missed.
 
@@ -29,8 +29,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
-from hrta.plan import comparison_table, measure_run  # noqa: E402
-from hrta.resources import CALIBRATION_MACHINE  # noqa: E402
+from hrta.pipeline.plan import comparison_table, measure_run  # noqa: E402
+from hrta.pipeline.runtime import CALIBRATION_MACHINE  # noqa: E402
 
 JOB_TARGET, TOTAL_TARGET = 2.0, 1.5
 

@@ -13,8 +13,9 @@ import torch
 from torch import nn
 
 from .checks import finite_real
+from .sizes import BASES
 
-BASES = ("relu", "tanh", "gelu")
+__all__ = ["Homotopy", "base_activation", "base_derivative", "check_base", "check_s", "homotopy", "homotopy_derivative"]
 
 
 def check_base(base: str) -> str:

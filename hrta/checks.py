@@ -6,6 +6,8 @@ import math
 import numbers
 from typing import Any
 
+__all__ = ["finite_real", "integer_at_least"]
+
 
 def finite_real(name: str, value: Any) -> float:
     """``value`` as a finite float; bools, non-numbers, NaN and ±inf raise ValueError naming ``name``."""

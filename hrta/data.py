@@ -31,6 +31,29 @@ from . import __version__
 from .checks import integer_at_least
 from .io import atomic_path
 
+__all__ = [
+    "ARRAY_NAMES",
+    "DataError",
+    "Dataset",
+    "META_NAME",
+    "TARGETS",
+    "Target",
+    "add_constant_feature",
+    "check_arrays",
+    "franke2d",
+    "get_target",
+    "load_dataset",
+    "make_dataset",
+    "poly1d",
+    "runge1d",
+    "save_dataset",
+    "sin1d",
+    "sphere",
+    "uniform_interval",
+    "uniform_sphere",
+    "uniform_unit_square",
+]
+
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 META_NAME = "meta"
 

@@ -21,6 +21,23 @@ import torch
 from torch import nn
 
 from .activations import Homotopy
+from .sizes import FAST_BLOCK_BYTES
+
+__all__ = [
+    "DeepNet",
+    "EXPORT_RTOL",
+    "OUTPUT_INITS",
+    "TwoLayerNet",
+    "as_float64",
+    "check_input_shape",
+    "check_inputs",
+    "check_loss_inputs",
+    "export_loss_check",
+    "homotopy_and_derivative_",
+    "resolve_device",
+    "resolve_dtype",
+    "to_relu",
+]
 
 OUTPUT_INITS = ("gaussian", "sign")
 
@@ -216,7 +233,7 @@ class TwoLayerNet(_HomotopyNet):
 
     #: ReLU fast path: the n×m pattern is processed in column blocks of about this many bytes so a
     #: block stays in cache; one block (no recomputation) when n·m fits. Benchmarked on CPU.
-    fast_block_bytes: int = 4 << 20
+    fast_block_bytes: int = FAST_BLOCK_BYTES
 
     def _fast_buffers(self, n: int, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """Work buffers for batch size n, allocated on first use and reused by every later step."""

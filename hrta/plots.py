@@ -11,14 +11,27 @@ seaborn (seaborn pulls in scipy.stats, about 3 s per process), and nothing here 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .io import atomic_path, write_csv, write_metadata, write_text
+__all__ = [
+    "COLUMN_WIDTH",
+    "FULL_WIDTH",
+    "error_vs_width",
+    "errorbar_over_seeds",
+    "format_number",
+    "geometric_band",
+    "latex_table",
+    "mark_switches",
+    "markdown_table",
+    "mean_std",
+    "palette",
+    "set_style",
+    "subplots",
+]
 
 COLUMN_WIDTH = 3.4  # inches: one column of a two-column paper
 FULL_WIDTH = 7.0  # inches: both columns
@@ -76,26 +89,6 @@ def subplots(nrows: int = 1, ncols: int = 1, *, width: float = COLUMN_WIDTH, pan
     kw.setdefault("squeeze", False)
     kw.setdefault("constrained_layout", True)
     return _pyplot().subplots(nrows, ncols, figsize=(width, panel_height * nrows), **kw)
-
-
-def save_figure(
-    fig,
-    paths: Mapping[str, str] | Sequence[str],
-    config_slice: Mapping[str, Any],
-    *,
-    rule: str | None = None,
-    inputs: Sequence[str] = (),
-    timings: Mapping[str, float] | None = None,
-) -> None:
-    """Save ``fig`` to each path (format from the suffix) atomically, each with a provenance record; close it."""
-    targets = list(paths.values()) if isinstance(paths, Mapping) else list(paths)
-    for path in targets:
-        suffix = Path(path).suffix.lstrip(".")
-        metadata = _PDF_METADATA if suffix == "pdf" else _PNG_METADATA if suffix == "png" else None
-        write_metadata(path, config_slice, rule=rule, inputs=inputs, timings=timings)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=suffix, metadata=metadata)
-    _pyplot().close(fig)
 
 
 def mark_switches(ax, steps: Sequence[int], *, color=None, label: str | None = None) -> None:
@@ -223,28 +216,3 @@ def latex_table(df: pd.DataFrame, caption: str, label: str) -> str:
         lines.append(" & ".join(_tex(v) for v in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
-
-
-def write_table(
-    numbers: pd.DataFrame,
-    pretty: pd.DataFrame,
-    paths: Mapping[str, str],
-    config_slice: Mapping[str, Any],
-    *,
-    caption: str,
-    rule: str | None = None,
-    inputs: Sequence[str] = (),
-) -> None:
-    """Write one table: ``numbers`` to paths['csv']; ``pretty`` (formatted strings) to paths['md']
-    (with the caption as a heading line) and paths['tex']; each with a provenance record."""
-    label = "tab:" + Path(paths["csv"]).stem
-    for path in paths.values():
-        write_metadata(path, config_slice, rule=rule, inputs=inputs, extra={"caption": caption})
-    write_csv(numbers, paths["csv"])
-    write_text(paths["md"], f"**{caption}**\n\n" + markdown_table(pretty))
-    write_text(paths["tex"], latex_table(pretty, caption, label))
-
-
-def output_paths(output, prefix: str) -> dict[str, str]:
-    """{'csv': ..., 'md': ..., 'tex': ...} from Snakemake outputs named ``{prefix}_csv`` etc."""
-    return {ext: str(output[f"{prefix}_{ext}"]) for ext in ("csv", "md", "tex")}

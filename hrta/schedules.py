@@ -23,6 +23,8 @@ from typing import Any
 
 from .checks import finite_real
 
+__all__ = ["Schedule", "ScheduleError", "Stage", "parse_schedule"]
+
 
 class ScheduleError(ValueError):
     """An invalid schedule; the message quotes the offending stage."""

@@ -30,6 +30,16 @@ from .ntk import analytic_ntk, spectrum
 from .schedules import Schedule, parse_schedule
 from .train import HISTORY_COLUMNS, TrainConfig, TrainResult, train
 
+__all__ = [
+    "MODEL_KINDS",
+    "OPTIMIZER_KEYS",
+    "build_model",
+    "kernel_lambda_max",
+    "stage_learning_rates",
+    "train_config",
+    "train_stagewise",
+]
+
 MODEL_KINDS = ("two_layer", "deep")
 OPTIMIZER_KEYS = (
     "optimizer",

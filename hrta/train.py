@@ -44,6 +44,19 @@ from .io import atomic_path
 from .models import DeepNet, TwoLayerNet, resolve_device, resolve_dtype
 from .schedules import Schedule, parse_schedule
 
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "CheckpointError",
+    "HISTORY_COLUMNS",
+    "LR_SCHEDULES",
+    "OPTIMIZERS",
+    "TrainConfig",
+    "TrainResult",
+    "learning_rate",
+    "train",
+]
+
 OPTIMIZERS = ("gd", "sgd", "adam")
 LR_SCHEDULES = ("constant", "step", "step_stage", "cosine")
 HISTORY_COLUMNS = ("step", "stage", "s", "lr", "train_loss", "test_loss", "elapsed_s")

@@ -1,10 +1,10 @@
-"""The jobs of the claims sweeps (hrta.resources.claims_jobs / claims_job, used by the workflow and the
+"""The jobs of the claims sweeps (hrta.pipeline.jobs.claims_jobs / claims_job, used by the workflow and the
 estimates alike): E5 one per model × seed, E6 one per optimizer, E7 one per data set cell."""
 
 import yaml
 from conftest import CONFIGS
 
-from hrta.resources import claims_job, claims_jobs, e7_cells
+from hrta.pipeline.jobs import claims_job, claims_jobs, e7_cells
 
 
 def config(name="config.yaml"):

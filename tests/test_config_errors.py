@@ -252,7 +252,7 @@ def test_bad_config_is_refused_before_any_job(dry_runs, case):
 
 def test_memory_cap_refuses_a_too_wide_network(tmp_path):
     """resources.max_mem_mb: a width whose training needs more than the cap is refused up front,
-    naming the job, its width and the estimate (hrta.resources.two_layer_train_mb)."""
+    naming the job, its width and the estimate (hrta.pipeline.two_layer_train_mb)."""
     config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
     config["resources"] = {"max_mem_mb": 4096}
     config["e3"]["widths"] = [10**8]
@@ -271,8 +271,8 @@ def test_memory_cap_refuses_a_too_wide_network(tmp_path):
 
 
 def test_pipeline_job_estimates_cover_every_training_and_kernel_job():
-    """hrta.resources.pipeline_job_estimates (used by common.smk and, per job, by the scripts)."""
-    from hrta.resources import ResourceError, check_pipeline_memory, pipeline_job_estimates, train_job_mb
+    """hrta.pipeline.pipeline_job_estimates (used by common.smk and, per job, by the scripts)."""
+    from hrta.pipeline.memory import ResourceError, check_pipeline_memory, pipeline_job_estimates, train_job_mb
 
     config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
     jobs = dict(pipeline_job_estimates(config))

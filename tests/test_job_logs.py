@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from hrta.io import metadata_path, write_metadata
+from hrta.pipeline.provenance import metadata_path, write_metadata
 
 JOB = textwrap.dedent("""
     import os, signal, sys, time
-    from hrta.io import job_logger
+    from hrta.pipeline.joblog import job_logger
     log = job_logger(sys.argv[1])
     log.info("working")
     how = sys.argv[2]

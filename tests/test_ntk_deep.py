@@ -1,4 +1,4 @@
-"""hrta.ntk_deep: the infinite-width NNGP/NTK of DeepNet and its exact finite-width NTK, each against an
+"""hrta.ntk.deep: the infinite-width NNGP/NTK of DeepNet and its exact finite-width NTK, each against an
 independent reference (named in every test)."""
 
 from __future__ import annotations
@@ -11,8 +11,15 @@ import torch
 
 import hrta.ntk as ntk
 from hrta.models import DeepNet
-from hrta.ntk import analytic_ntk, empirical_ntk, jacobian_ntk
-from hrta.ntk_deep import deep_analytic_ntk, deep_analytic_ntks, deep_empirical_ntk, relative_kernel_error
+from hrta.ntk import (
+    analytic_ntk,
+    deep_analytic_ntk,
+    deep_analytic_ntks,
+    deep_empirical_ntk,
+    empirical_ntk,
+    jacobian_ntk,
+    relative_kernel_error,
+)
 
 mpmath = pytest.importorskip("mpmath")  # ships with sympy, a torch dependency
 
@@ -172,7 +179,7 @@ def test_row_chunking_does_not_change_the_result(base, monkeypatch):
     rounding: vectorized and scalar transcendental functions may differ in the last bit)."""
     X = torch.randn(30, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     whole = deep_analytic_ntk(X, 1.5, 3, base, nodes=16)
-    monkeypatch.setattr(ntk, "_PAIR_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(ntk._dual, "_PAIR_BLOCK_ELEMENTS", 1)
     chunked = deep_analytic_ntk(X, 1.5, 3, base, nodes=16)
     assert torch.allclose(whole, chunked, rtol=0, atol=1e-15 * whole.abs().max().item())
 

@@ -1,5 +1,5 @@
 """hrta.plan: the plan of a config from the workflow's DAG, its wall-time scheduler, and the runtime
-estimates (hrta.resources) against what the smoke run's jobs measured."""
+estimates (hrta.pipeline) against what the smoke run's jobs measured."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import CONFIGS, run_snakemake
 
-from hrta.plan import Job, measure_run, parse_dag, plan_jobs, wall_time
-from hrta.resources import JobEstimate
+from hrta.pipeline.estimates import JobEstimate
+from hrta.pipeline.plan import Job, measure_run, parse_dag, plan_jobs, wall_time
 
 
 def _job(jid, seconds, deps=(), threads=1):
@@ -71,7 +71,7 @@ def test_plan_lists_every_job_of_the_dag(name, tmp_path):
         counts[job.rule] = counts.get(job.rule, 0) + 1
     assert counts == _dry_run_job_counts(CONFIGS / f"{name}.yaml", tmp_path)
     unknown = sorted({j.rule for j in jobs.values() if not j.estimate.known})
-    assert not unknown, f"rules without a runtime/memory estimator in hrta/resources.py: {unknown}"
+    assert not unknown, f"rules without a runtime/memory estimator in hrta/pipeline/estimates.py: {unknown}"
     assert not messages
     assert all(j.estimate.seconds >= 0 and j.estimate.mem_mb >= 0 for j in jobs.values())
 
@@ -94,9 +94,10 @@ def test_plan_command_prints_the_plan_without_running_anything(tmp_path):
 
 
 def test_estimated_request_follows_the_estimate(tmp_path):
-    """The rules' requests (dry run) are hrta.resources.job_requests of the job's estimate."""
-    from hrta.plan import load_config
-    from hrta.resources import estimate_job, job_requests
+    """The rules' requests (dry run) are hrta.pipeline.job_requests of the job's estimate."""
+    from hrta.pipeline.cluster import job_requests
+    from hrta.pipeline.estimates import estimate_job
+    from hrta.pipeline.plan import load_config
 
     config = load_config(CONFIGS / "paper.yaml")
     result = run_snakemake(tmp_path, "--dry-run", configfile=CONFIGS / "paper.yaml")
@@ -127,7 +128,7 @@ def test_too_wide_network_is_refused_at_the_dry_run(tmp_path):
     assert result.returncode != 0
     assert re.search(
         r"job refused before it runs: rule train \(exp=e3, width=300000000, seed=\d\) needs ≈ [\d.]+ GB "
-        r"\(hrta.resources estimate\) > cap [\d.]+ GB \(auto: the memory available where the job runs\); .*"
+        r"\(hrta.pipeline estimate\) > cap [\d.]+ GB \(auto: the memory available where the job runs\); .*"
         r"config key resources\.max_mem_mb",
         result.stdout,
     ), result.stdout[-3000:]
@@ -141,7 +142,7 @@ def test_too_long_job_is_refused_at_the_dry_run(tmp_path):
     result = run_snakemake(tmp_path, "--dry-run", configfile=_write_yaml(config, tmp_path / "long.yaml"))
     assert result.returncode != 0
     assert re.search(
-        r"rule train \(exp=e3, width=1000000, seed=\d\) needs ≈ [\d.]+ \w+ \(hrta.resources estimate, one thread "
+        r"rule train \(exp=e3, width=1000000, seed=\d\) needs ≈ [\d.]+ \w+ \(hrta.pipeline estimate, one thread "
         r"on the calibration machine\) > cap 1 min; .*config key resources\.max_runtime",
         result.stdout,
     ), result.stdout[-3000:]

@@ -326,7 +326,7 @@ def test_second_smoke_run_is_byte_identical(smoke_run, tmp_path):
     # reproduce it: config slice + hash, seed, versions
     import json
 
-    from hrta.io import config_hash
+    from hrta.pipeline.provenance import config_hash
 
     for name in ("data/train/e3/w100_seed1_runs.csv", "data/e2/empirical_w50.csv"):
         meta = json.loads((tmp_path / "data/provenance" / (name + ".json")).read_text())

@@ -1,4 +1,4 @@
-"""hrta.resources: memory estimates against measured peak RSS, and the cap check."""
+"""hrta.pipeline: memory estimates against measured peak RSS, and the cap check."""
 
 import json
 import resource
@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hrta.resources import (
-    MB,
+from hrta.pipeline.memory import (
     ResourceError,
     analytic_ntk_mb,
     check_memory,
@@ -19,6 +18,7 @@ from hrta.resources import (
     two_layer_buffer_elements,
     two_layer_train_mb,
 )
+from hrta.sizes import MB
 
 # Peak RSS growth of one job, in a fresh process. ru_maxrss (getrusage) cannot be reset and would
 # include the peak of `import torch`, so the peak is reset with /proc/self/clear_refs ("5" sets
@@ -205,34 +205,12 @@ def test_refused_before_any_allocation():
 
 
 # ------------------------------------------------------------------------------------------------
-# the copies of the code's sizes, runtime formulas, requests and caps
-
-
-def test_copied_sizes_match_the_code():
-    """hrta.resources keeps copies of these sizes so that it does not import torch; each one must equal
-    the value the code uses (the reference: the attribute itself)."""
-    import hrta.ntk as ntk
-    import hrta.resources as res
-    from hrta.models import TwoLayerNet
-
-    assert TwoLayerNet.fast_block_bytes == res.FAST_BLOCK_BYTES
-    assert res.DEFAULT_QUADRATURE_NODES == ntk.DEFAULT_QUADRATURE_NODES
-    assert res.WIDTH_CHUNK == ntk.WIDTH_CHUNK
-    assert res._PAIR_BLOCK_ELEMENTS == ntk._PAIR_BLOCK_ELEMENTS
-    assert res._ANGLE_TEMPORARIES == ntk._ANGLE_TEMPORARIES
-    out = subprocess.run(
-        [sys.executable, "-c", "import sys, hrta.resources; print('torch' in sys.modules)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "False"  # Snakemake estimates every job without importing torch
+# runtime formulas, requests and caps
 
 
 def test_runtime_formulas_scale_as_documented():
     """Each formula against its docstring's terms, evaluated by hand from RUNTIME_CONSTANTS."""
-    from hrta.resources import (
-        FAST_BLOCK_BYTES,
+    from hrta.pipeline.runtime import (
         RUNTIME_CONSTANTS,
         empirical_ntk_s,
         spectrum_s,
@@ -240,6 +218,7 @@ def test_runtime_formulas_scale_as_documented():
         two_layer_forward_s,
         two_layer_step_s,
     )
+    from hrta.sizes import FAST_BLOCK_BYTES
 
     c = RUNTIME_CONSTANTS["step_relu_float64"]
     n, m = 100, 1000  # one cache block: no recomputed pattern
@@ -270,13 +249,13 @@ def test_runtime_formulas_scale_as_documented():
 
 
 def _estimate(seconds=100.0, mb=500.0):
-    from hrta.resources import JobEstimate
+    from hrta.pipeline.estimates import JobEstimate
 
     return JobEstimate("train", {"exp": "e3", "width": "1000", "seed": "0"}, seconds, mb)
 
 
 def test_requests_are_the_estimate_times_the_safety_factor():
-    from hrta.resources import job_requests
+    from hrta.pipeline.cluster import job_requests
 
     res = {"runtime_factor": 3.0, "mem_factor": 1.5, "min_runtime": 5, "min_mem_mb": 1000}
     assert job_requests(_estimate(600, 2000), res) == (30, 3000)  # ⌈3·600/60⌉, ⌈1.5·2000⌉
@@ -287,7 +266,7 @@ def test_requests_are_the_estimate_times_the_safety_factor():
 
 
 def test_job_limits_name_rule_wildcards_estimate_cap_and_key():
-    from hrta.resources import check_job_limits
+    from hrta.pipeline.cluster import check_job_limits
 
     check_job_limits(_estimate(100, 500), {"max_runtime": 2}, memory_cap_mb=1000)  # fits both
     with pytest.raises(ResourceError) as err:
@@ -303,7 +282,7 @@ def test_job_limits_name_rule_wildcards_estimate_cap_and_key():
 
 
 def test_unknown_rule_gets_a_generous_default_and_a_warning():
-    from hrta.resources import UNKNOWN_RULE_MB, UNKNOWN_RULE_S, estimate_job
+    from hrta.pipeline.estimates import UNKNOWN_RULE_MB, UNKNOWN_RULE_S, estimate_job
 
     with pytest.warns(UserWarning, match="no runtime/memory estimator for rule 'brand_new'"):
         est = estimate_job("brand_new", {"x": 1}, {})
@@ -313,7 +292,8 @@ def test_unknown_rule_gets_a_generous_default_and_a_warning():
 def test_auto_memory_cap_is_what_this_process_may_use(monkeypatch):
     """'auto' = the smallest of the Slurm allocation, the cgroup limit and MemAvailable (reference:
     /proc/meminfo read here directly)."""
-    from hrta.resources import available_memory_mb, resolve_memory_cap
+    from hrta.pipeline.cluster import resolve_memory_cap
+    from hrta.pipeline.memory import available_memory_mb
 
     meminfo = Path("/proc/meminfo").read_text()
     available = int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemAvailable:"))) / 1024

@@ -1,4 +1,4 @@
-"""hrta.resources' estimates for the deep rules (workflow/rules/deep.smk), against direct counts and
+"""hrta.pipeline' estimates for the deep rules (workflow/rules/deep.smk), against direct counts and
 a measured peak."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import pytest
 import yaml
 from conftest import CONFIGS
 
-from hrta import resources as R
 from hrta.models import DeepNet
+from hrta.pipeline import memory as R
+from hrta.pipeline.estimates import estimate_job
 
 DEEP_RULES = ["deep_spectrum", "deep_kernel_error", "deep_train", "figures_deep", "tables_deep"]
 
@@ -27,7 +28,7 @@ def test_deep_weight_count_matches_the_model(widths):
 def test_every_deep_rule_has_an_estimator(name):
     config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
     for rule in DEEP_RULES:
-        est = R.estimate_job(rule, {"seed": "0"} if rule == "deep_train" else {}, config, warn=False)
+        est = estimate_job(rule, {"seed": "0"} if rule == "deep_train" else {}, config, warn=False)
         assert est.known and est.seconds > 0 and est.mem_mb > 0, (name, rule, est)
 
 
@@ -35,7 +36,7 @@ def test_deep_analytic_ntk_memory_estimate_bounds_the_measured_peak():
     """Reference: the peak RSS growth of one deep_analytic_ntk call at n = 1500 in a fresh process."""
     code = (
         "import re, torch\n"
-        "from hrta.ntk_deep import deep_analytic_ntk\n"
+        "from hrta.ntk.deep import deep_analytic_ntk\n"
         "def kb(key):\n"
         "    return int(re.search(key + r':\\s+(\\d+) kB', open('/proc/self/status').read()).group(1))\n"
         "X = torch.randn(1500, 3, dtype=torch.float64)\n"

@@ -23,7 +23,7 @@ from hrta.ntk import (
     relu_kernel_grams,
     two_layer_ntk,
 )
-from hrta.resources import e2_empirical_job_mb, relu_grams_mb
+from hrta.pipeline.memory import e2_empirical_job_mb, relu_grams_mb
 
 
 def _inputs(n=12, d=3, seed=0):

@@ -29,9 +29,12 @@ lr choice by (a)), :mod:`~hrta.claims.rules` (the decision rules named in CLAIMS
 is re-exported here, so ``from hrta import claims as C; C.verdict_speedup`` works.
 """
 
+from hrta.claims import matrix, metrics, report, rules, stats, width
 from hrta.claims.matrix import *  # noqa: F403
 from hrta.claims.metrics import *  # noqa: F403
 from hrta.claims.report import *  # noqa: F403
 from hrta.claims.rules import *  # noqa: F403
 from hrta.claims.stats import *  # noqa: F403
 from hrta.claims.width import *  # noqa: F403
+
+__all__ = [name for module in (matrix, metrics, report, rules, stats, width) for name in module.__all__]

@@ -27,6 +27,25 @@ import pandas as pd
 from hrta.claims.metrics import METRIC_NAMES, METRICS
 from hrta.claims.rules import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict, combine_verdicts
 
+__all__ = [
+    "CELL_LABELS",
+    "Cell",
+    "MARK",
+    "METRIC_DEPENDENT",
+    "NOT_MEASURED",
+    "PRIMARY_METRICS",
+    "READING_ORDER",
+    "RULE_CELL",
+    "decide_cell",
+    "matrix_table",
+    "max_s",
+    "order_readings",
+    "part_name",
+    "reading_methods",
+    "render_matrix_markdown",
+    "summary_lines",
+]
+
 PRIMARY_METRICS = ("a", "b")
 # Column order of the matrix (the paper's reading first); readings not named here follow in config order.
 READING_ORDER = ("to_relu", "relaxed_final", "continuous", "switch_time")

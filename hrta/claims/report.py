@@ -9,6 +9,8 @@ import pandas as pd
 
 from hrta.claims.rules import Verdict
 
+__all__ = ["CLAIM_COLUMNS", "Claim", "claims_table", "render_claims_markdown"]
+
 
 @dataclass(frozen=True)
 class Claim:

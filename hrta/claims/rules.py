@@ -10,8 +10,46 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hrta.claims.metrics import RatioStats, SpeedupStats, paired_speedup
+from hrta.claims.metrics import (
+    BUDGET_FRACTIONS,
+    TOLERANCE_FRACTIONS,
+    RatioStats,
+    SpeedupStats,
+    baseline_tolerance,
+    budget_step,
+    is_diverged,
+    loss_at_budget_or_inf,
+    paired_loss_ratio,
+    paired_speedup,
+    steps_first_below,
+    steps_to_tolerance,
+)
 from hrta.claims.stats import loglog_slope
+
+__all__ = [
+    "INCONCLUSIVE",
+    "METRIC_RULES",
+    "NOT_SUPPORTED",
+    "RULE_ALL",
+    "RULE_DECREASING",
+    "RULE_LOSS_RATIO",
+    "RULE_MONOTONE",
+    "RULE_RATE",
+    "RULE_SPEEDUP",
+    "RUN_COLUMNS",
+    "SUPPORTED",
+    "VERDICTS",
+    "Verdict",
+    "combine_verdicts",
+    "metric_rows",
+    "parts_from_table",
+    "speedup_table",
+    "verdict_decreasing_with_width",
+    "verdict_loss_ratio",
+    "verdict_monotone",
+    "verdict_rate_matches_ntk",
+    "verdict_speedup",
+]
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
@@ -295,3 +333,113 @@ METRIC_RULES = {
     "c": "(c) diagnostic, per tolerance τ_q: the same rule as (a) with 'first logged step ≤ τ under any s' in "
     "place of 'stays'",
 }
+
+
+def metric_rows(
+    runs: pd.DataFrame,
+    histories: pd.DataFrame,
+    group_cols: Sequence[str],
+    baseline: str,
+    tolerance_fractions: Sequence[float] = TOLERANCE_FRACTIONS,
+    budget_fractions: Sequence[float] = BUDGET_FRACTIONS,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Every metric of every method against ``baseline`` within each group, one row per (group, method,
+    metric, fraction), with the part's verdict (rules in :mod:`hrta.claims.rules`).
+
+    ``runs``: one row per run (group_cols + method, seed, status, budget); ``histories``: the long
+    history table (same keys + step, train_loss). Seeds are paired. Columns of the result: group_cols,
+    method, metric, fraction, threshold (the tolerance τ_q for a/c, the step ⌊qT⌋ for b), value
+    (geometric mean), ci_low, ci_high, ratios, n_seeds, n_diverged_method, n_diverged_baseline,
+    verdict, numbers, rule.
+    """
+    keys = [*group_cols, "method", "seed"]
+    for name, table, cols in (
+        ("runs", runs, [*keys, "status", "budget"]),
+        ("histories", histories, [*keys, "step", "train_loss"]),
+    ):
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise ValueError(f"{name} table lacks column(s) {missing}")
+    if runs.duplicated(keys).any():
+        raise ValueError(f"runs are not unique per {keys}")
+    hist = {k if isinstance(k, tuple) else (k,): h.sort_values("step") for k, h in histories.groupby(keys, sort=False)}
+    rows = []
+    groups = runs.groupby(list(group_cols), sort=False) if group_cols else [((), runs)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        where = dict(zip(group_cols, key))
+        base = g[g["method"] == baseline].set_index("seed").sort_index()
+        if base.empty:
+            raise ValueError(f"no baseline ({baseline!r}) runs in group {where}")
+        budgets = set(g["budget"])
+        if len(budgets) != 1:
+            raise ValueError(f"runs of group {where} differ in budget: {sorted(budgets)}")
+        budget = int(budgets.pop())
+        seeds = list(base.index)
+
+        def h_of(method, seed, _key=key):
+            return hist[(*_key, method, seed)]
+
+        base_h = [h_of(baseline, s) for s in seeds]
+        base_st = list(base["status"])
+        base_div = sum(is_diverged(h, st) for h, st in zip(base_h, base_st))
+        for method, mg in g[g["method"] != baseline].groupby("method", sort=False):
+            mg = mg.set_index("seed")
+            if set(mg.index) != set(seeds):
+                raise ValueError(f"group {where}: method {method!r} seeds {sorted(mg.index)} do not pair with {seeds}")
+            meth_h = [h_of(method, s) for s in seeds]
+            meth_st = [mg.loc[s, "status"] for s in seeds]
+            meth_div = sum(is_diverged(h, st) for h, st in zip(meth_h, meth_st))
+            common = {**where, "method": method, "n_seeds": len(seeds)}
+            for q in tolerance_fractions:
+                tol = baseline_tolerance(base_h, base_st, budget, q)
+                for metric, fn in (("a", steps_to_tolerance), ("c", steps_first_below)):
+                    if math.isfinite(tol):
+                        b = [fn(h, tol, st) for h, st in zip(base_h, base_st)]
+                        m = [fn(h, tol, st) for h, st in zip(meth_h, meth_st)]
+                    else:
+                        b = m = [math.inf] * len(seeds)
+                    stats = paired_speedup(b, m, budget, level, meth_div, base_div)
+                    v = verdict_speedup(stats)
+                    rows.append(
+                        {
+                            **common,
+                            "metric": metric,
+                            "fraction": q,
+                            "threshold": tol,
+                            "value": stats.geo_mean,
+                            "ci_low": stats.ci_low,
+                            "ci_high": stats.ci_high,
+                            "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
+                            "n_diverged_method": meth_div,
+                            "n_diverged_baseline": base_div,
+                            "verdict": v.label,
+                            "numbers": f"{v.numbers}; tolerance {tol:.3g} (baseline at {q:g}·T)",
+                            "rule": v.rule if metric == "a" else v.rule.replace("stays ≤", "is first ≤ (under any s)"),
+                        }
+                    )
+            for q in budget_fractions:
+                step = budget_step(budget, q)
+                b = [loss_at_budget_or_inf(h, step, st) for h, st in zip(base_h, base_st)]
+                m = [loss_at_budget_or_inf(h, step, st) for h, st in zip(meth_h, meth_st)]
+                stats = paired_loss_ratio(b, m, level)
+                v = verdict_loss_ratio(stats)
+                rows.append(
+                    {
+                        **common,
+                        "metric": "b",
+                        "fraction": q,
+                        "threshold": float(step),
+                        "value": stats.geo_mean,
+                        "ci_low": stats.ci_low,
+                        "ci_high": stats.ci_high,
+                        "ratios": " ".join(f"{r:.4g}" for r in stats.ratios),
+                        "n_diverged_method": stats.n_diverged_method,
+                        "n_diverged_baseline": stats.n_diverged_baseline,
+                        "verdict": v.label,
+                        "numbers": f"{v.numbers}; at step {step} ({q:g}·T)",
+                        "rule": v.rule,
+                    }
+                )
+    return pd.DataFrame(rows)

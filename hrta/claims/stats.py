@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+__all__ = ["geometric_mean_interval", "loglog_slope", "student_t_quantile"]
+
 
 def student_t_quantile(p: float, df: int) -> float:
     """The p-quantile q of Student's t with ``df`` degrees of freedom: P(T ≤ q) = p.

@@ -20,7 +20,7 @@ rule e4_rates:
     params:
         fit_window=config["e4"]["fit_window"],
     script:
-        "../../scripts/e4_rates.py"
+        "../scripts/e4_rates.py"
 
 
 rule e4_horizons:
@@ -43,4 +43,4 @@ rule e4_horizons:
         horizons=config["e4"]["horizons"],
         lazy_epsilon=config["e4"]["lazy_epsilon"],
     script:
-        "../../scripts/e4_horizons.py"
+        "../scripts/e4_horizons.py"

@@ -33,7 +33,7 @@ rule claims_sweep:
     params:
         settings=lambda wc: claims_sweep_settings(wc.exp, wc.cell),
     script:
-        "../../scripts/claims_sweep.py"
+        "../scripts/claims_sweep.py"
 
 
 rule claims_speedups:
@@ -59,7 +59,7 @@ rule claims_speedups:
             {"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in CLAIMS_SWEEPS}}
         ),
     script:
-        "../../scripts/claims_speedups.py"
+        "../scripts/claims_speedups.py"
 
 
 rule table_claims_speedups:
@@ -78,7 +78,7 @@ rule table_claims_speedups:
     params:
         claims=canonical(config["claims"]),
     script:
-        "../../scripts/claims_table.py"
+        "../scripts/claims_table.py"
 
 
 rule figure_claims:
@@ -104,7 +104,7 @@ rule figure_claims:
         e7_reference=canonical(config["datasets"][config["e7"]["dataset"]]),
         claims=canonical(config["claims"]),
     script:
-        "../../scripts/claims_figures.py"
+        "../scripts/claims_figures.py"
 
 
 rule claims_report:
@@ -146,7 +146,7 @@ rule claims_report:
         e4_claim3=canonical({k: config["e4"][k] for k in ("horizons", "lazy_epsilon", "log_every")}),
         kernel_tolerance=config["deep"]["kernel_tolerance"] if config.get("deep") else None,
     script:
-        "../../scripts/claims_report.py"
+        "../scripts/claims_report.py"
 
 
 rule figure_claims_matrix:
@@ -166,4 +166,4 @@ rule figure_claims_matrix:
     params:
         readings=canonical(config["claims"]["readings"]),
     script:
-        "../../scripts/claims_matrix_figure.py"
+        "../scripts/claims_matrix_figure.py"

@@ -93,23 +93,23 @@ _check_claims_config()
 
 
 def e7_cells():
-    """{cell: (target, n_train)} of E7 (hrta.resources.e7_cells)."""
-    from hrta.resources import e7_cells as cells
+    """{cell: (target, n_train)} of E7 (hrta.pipeline.jobs.e7_cells)."""
+    from hrta.pipeline.jobs import e7_cells as cells
 
     return cells(config)
 
 
 def claims_cells(exp):
-    """The claims sweep jobs of `exp` (hrta.resources.claims_jobs: E5 per model × seed, E6 per optimizer,
+    """The claims sweep jobs of `exp` (hrta.pipeline.jobs.claims_jobs: E5 per model × seed, E6 per optimizer,
     E7 per data set cell)."""
-    from hrta.resources import claims_jobs
+    from hrta.pipeline.jobs import claims_jobs
 
     return claims_jobs(config, exp)
 
 
 def claims_sweep_settings(exp, cell):
-    """Everything one sweep job depends on (scripts/claims_sweep.py), key-sorted (see canonical)."""
-    from hrta.resources import claims_job
+    """Everything one sweep job depends on (workflow/scripts/claims_sweep.py), key-sorted (see canonical)."""
+    from hrta.pipeline.jobs import claims_job
 
     section = config[exp]
     job = claims_job(config, exp, cell)

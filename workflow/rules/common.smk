@@ -98,11 +98,11 @@ def check_integers(config):
 
 
 def check_memory_cap(config):
-    """resources.max_mem_mb: refuse a config whose training or kernel job would need more (hrta.resources)."""
+    """resources.max_mem_mb: refuse a config whose training or kernel job would need more (hrta.pipeline)."""
     cap = config["resources"].get("max_mem_mb")
     if cap is None or cap == "auto":  # auto: checked per job (job_resources), where the cap is known
         return
-    from hrta.resources import ResourceError, check_pipeline_memory  # torch import: only with a cap
+    from hrta.pipeline.memory import ResourceError, check_pipeline_memory  # torch import: only with a cap
 
     try:
         check_pipeline_memory(config, cap, train_experiments=TRAIN_EXPERIMENTS)
@@ -189,8 +189,8 @@ def dataset_file(name):
 
 
 def wide(exp, width):
-    """config[exp]['wide'] when `width` is at or above its min_width, else {} (hrta.resources.wide_settings)."""
-    from hrta.resources import wide_settings
+    """config[exp]['wide'] when `width` is at or above its min_width, else {} (hrta.pipeline.jobs.wide_settings)."""
+    from hrta.pipeline.jobs import wide_settings
 
     return wide_settings(config, exp, width)
 
@@ -266,20 +266,20 @@ def figure_outputs(name, category, key=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Requests from estimates (hrta.resources). Every rule declares `resources` as `**job_resources("name")`;
-# its runtime (minutes) and mem_mb are hrta.resources' estimate of that very job (rule + wildcards)
-# times a safety factor (config resources.runtime_factor, mem_factor; hrta.resources.job_requests),
+# Requests from estimates (hrta.pipeline). Every rule declares `resources` as `**job_resources("name")`;
+# its runtime (minutes) and mem_mb are hrta.pipeline's estimate of that very job (rule + wildcards)
+# times a safety factor (config resources.runtime_factor, mem_factor; hrta.pipeline.job_requests),
 # and a job whose estimate exceeds resources.max_mem_mb or resources.max_runtime is refused while
 # Snakemake builds the DAG, so before any job runs (a dry run too). Estimators are registered per
-# rule in hrta/resources.py (@job_estimator); a rule without one gets a generous default and a warning.
+# rule in hrta/pipeline/estimates.py (@job_estimator); a rule without one gets a generous default and a warning.
 _JOB_ESTIMATES = {}
 
 
 def job_estimate(rule, wildcards):
-    """hrta.resources.estimate_job for this rule and wildcards (cached per job)."""
+    """hrta.pipeline.estimates.estimate_job for this rule and wildcards (cached per job)."""
     key = (rule, tuple(sorted(wildcards.items())))
     if key not in _JOB_ESTIMATES:
-        from hrta.resources import estimate_job
+        from hrta.pipeline.estimates import estimate_job
 
         _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config)
     return _JOB_ESTIMATES[key]
@@ -292,7 +292,7 @@ def memory_cap_mb():
     cap = config["resources"]["max_mem_mb"]
     if cap == "auto" and workflow.non_local_exec:
         return None
-    from hrta.resources import resolve_memory_cap
+    from hrta.pipeline.cluster import resolve_memory_cap
 
     return resolve_memory_cap(cap)
 
@@ -301,7 +301,8 @@ def job_resources(rule):
     """{mem_mb, runtime} callables of `rule` for its `resources:` (see the block comment above)."""
 
     def checked(wildcards):
-        from hrta.resources import ResourceError, check_job_limits
+        from hrta.pipeline.memory import ResourceError
+        from hrta.pipeline.cluster import check_job_limits
 
         estimate = job_estimate(rule, wildcards)
         # Checked once, where Snakemake plans the run; not again in the process that runs one job (there
@@ -314,12 +315,12 @@ def job_resources(rule):
         return estimate
 
     def mem_mb(wildcards, attempt):
-        from hrta.resources import job_requests
+        from hrta.pipeline.cluster import job_requests
 
         return job_requests(checked(wildcards), config["resources"], attempt)[1]
 
     def runtime(wildcards, attempt):
-        from hrta.resources import job_requests
+        from hrta.pipeline.cluster import job_requests
 
         return job_requests(checked(wildcards), config["resources"], attempt)[0]
 

@@ -17,7 +17,7 @@ rule dataset:
     params:
         dataset=lambda wc: dataset_config(wc.dataset),
     script:
-        "../../scripts/make_dataset.py"
+        "../scripts/make_dataset.py"
 
 
 rule e1_activations:
@@ -34,4 +34,4 @@ rule e1_activations:
     params:
         e1=canonical(config["e1"]),
     script:
-        "../../scripts/e1_activations.py"
+        "../scripts/e1_activations.py"

@@ -1,4 +1,4 @@
-# Deep networks (issue 12): the infinite-width NTK of a depth-L σ_s network (hrta.ntk_deep) vs s
+# Deep networks (issue 12): the infinite-width NTK of a depth-L σ_s network (hrta.ntk.deep) vs s
 # (claim 1 at depth), the convergence of DeepNet's empirical kernel to it with width, and full-batch
 # GD of a wide DeepNet against the linearization with the deep kernel. Config section `deep`.
 
@@ -30,7 +30,7 @@ if DEEP:
             depths=sorted(DEEP["depths"]),
             s_values=deep_s_values(),
         script:
-            "../../scripts/deep_spectrum.py"
+            "../scripts/deep_spectrum.py"
 
     rule deep_kernel_error:
         """‖K_emp − K_∞‖_F/‖K_∞‖_F of DeepNet at initialization vs width, per depth, s and seed."""
@@ -56,7 +56,7 @@ if DEEP:
             dtype=config["dtype"],
             device=config["device"],
         script:
-            "../../scripts/deep_kernel_error.py"
+            "../scripts/deep_kernel_error.py"
 
     rule deep_train:
         """Full-batch GD of DeepNet (deep.train) per stage, with the linearized prediction from the deep kernel."""
@@ -82,7 +82,7 @@ if DEEP:
             settings=canonical(dict(DEEP["train"], base=DEEP["base"], dtype=config["dtype"], device=config["device"])),
             seed=lambda wc: int(wc.seed),
         script:
-            "../../scripts/deep_train.py"
+            "../scripts/deep_train.py"
 
     rule figures_deep:
         """Deep figures: spectrum vs s (one panel per depth), kernel error vs width, GD vs the linearization."""
@@ -106,7 +106,7 @@ if DEEP:
             deep=canonical(DEEP),
             method_order=list(DEEP["train"]["methods"]),
         script:
-            "../../scripts/deep_figures.py"
+            "../scripts/deep_figures.py"
 
     rule tables_deep:
         """Deep tables: λ_min vs s per depth and data set (with the claim-1 rule), kernel error vs width, GD vs prediction."""
@@ -132,4 +132,4 @@ if DEEP:
                 {name: list(spec["widths"]) for name, spec in config["e5"]["models"].items() if spec["kind"] == "deep"}
             ),
         script:
-            "../../scripts/deep_tables.py"
+            "../scripts/deep_tables.py"

@@ -25,7 +25,7 @@ rule figure_e1_activations:
     params:
         e1=canonical(config["e1"]),
     script:
-        "../../scripts/figure_e1.py"
+        "../scripts/figure_e1.py"
 
 
 rule figures_e2:
@@ -47,7 +47,7 @@ rule figures_e2:
     params:
         e2=canonical(config["e2"]),
     script:
-        "../../scripts/figure_e2.py"
+        "../scripts/figure_e2.py"
 
 
 rule figure_e3_loss:
@@ -70,7 +70,7 @@ rule figure_e3_loss:
         method_order=order("e3", "methods"),
         optimizer_order=order("e3", "optimizers"),
     script:
-        "../../scripts/figure_e3.py"
+        "../scripts/figure_e3.py"
 
 
 rule figures_e4:
@@ -98,4 +98,4 @@ rule figures_e4:
         method_order=order("e4", "methods"),
         lazy_epsilon=config["e4"]["lazy_epsilon"],
     script:
-        "../../scripts/figure_e4.py"
+        "../scripts/figure_e4.py"

@@ -25,7 +25,7 @@ rule e2_lambda_min:
         layers=list(config["e2"]["layers"]),
         base=config["e2"]["base"],
     script:
-        "../../scripts/e2_lambda_min.py"
+        "../scripts/e2_lambda_min.py"
 
 
 rule e2_analytic:
@@ -46,7 +46,7 @@ rule e2_analytic:
         s_grid=canonical(config["e2"]["s_grid"]),
         s_empirical=config["e2"]["s_empirical"],
     script:
-        "../../scripts/e2_analytic.py"
+        "../scripts/e2_analytic.py"
 
 
 rule e2_empirical:
@@ -73,7 +73,7 @@ rule e2_empirical:
         seeds=config["e2"]["seeds"],
         width=lambda wc: int(wc.width),
     script:
-        "../../scripts/e2_empirical.py"
+        "../scripts/e2_empirical.py"
 
 
 rule e4_theory:
@@ -100,4 +100,4 @@ rule e4_theory:
         seeds=lambda wc: e4_seeds(int(wc.width)),
         width=lambda wc: int(wc.width),
     script:
-        "../../scripts/e4_theory.py"
+        "../scripts/e4_theory.py"

@@ -20,7 +20,7 @@ rule table_e2_lambda_min:
     resources:
         **job_resources("table_e2_lambda_min"),
     script:
-        "../../scripts/table_e2_lambda_min.py"
+        "../scripts/table_e2_lambda_min.py"
 
 
 rule table_e4_horizons:
@@ -40,7 +40,7 @@ rule table_e4_horizons:
     params:
         method_order=order("e4", "methods"),
     script:
-        "../../scripts/table_e4_horizons.py"
+        "../scripts/table_e4_horizons.py"
 
 
 rule table_e2_spectrum:
@@ -60,7 +60,7 @@ rule table_e2_spectrum:
     params:
         s_values=config["e2"]["s_empirical"],
     script:
-        "../../scripts/table_e2.py"
+        "../scripts/table_e2.py"
 
 
 rule table_e3:
@@ -90,7 +90,7 @@ rule table_e3:
         method_order=order("e3", "methods"),
         optimizer_order=order("e3", "optimizers"),
     script:
-        "../../scripts/table_e3.py"
+        "../scripts/table_e3.py"
 
 
 rule table_e4:
@@ -115,4 +115,4 @@ rule table_e4:
         methods=canonical(config["e4"]["methods"]),
         method_order=order("e4", "methods"),
     script:
-        "../../scripts/table_e4.py"
+        "../scripts/table_e4.py"

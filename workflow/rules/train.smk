@@ -29,4 +29,4 @@ rule train:
         width=lambda wc: int(wc.width),
         seed=lambda wc: int(wc.seed),
     script:
-        "../../scripts/train.py"
+        "../scripts/train.py"

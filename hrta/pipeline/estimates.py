@@ -1,0 +1,366 @@
+"""One estimate per pipeline job: estimators registered per rule in ONE place (this registry).
+
+Each estimator maps (config, wildcards) to (seconds on one thread of the calibration machine, peak MB)
+from the cost models (hrta.pipeline.runtime, hrta.pipeline.memory) and the job definitions
+(hrta.pipeline.jobs). Torch-free.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from hrta.sizes import MB
+
+from .jobs import (
+    claim1_s_count,
+    claims_job,
+    dataset_sizes,
+    deep_networks,
+    linspace,
+    run_datasets,
+    schedule_s,
+    total_steps,
+    wide_settings,
+)
+from .memory import (
+    analytic_ntk_mb,
+    deep_kernel_job_mb,
+    deep_train_job_mb,
+    e2_empirical_job_mb,
+    format_mb,
+    kernel_job_mb,
+    model_mb,
+    train_job_mb,
+)
+from .runtime import (
+    JOB_FIXED_S,
+    PLOT_JOB_BASE_MB,
+    TORCH_JOB_BASE_MB,
+    TORCH_JOB_FIXED_S,
+    analytic_ntk_s,
+    deep_analytic_ntk_s,
+    deep_empirical_ntk_s,
+    deep_step_s,
+    empirical_ntk_s,
+    predict_curve_s,
+    spectrum_s,
+    train_run_s,
+)
+
+__all__ = [
+    "ESTIMATORS",
+    "JobEstimate",
+    "PER_FILE_S",
+    "SMOKE_FILES",
+    "UNKNOWN_RULE_MB",
+    "UNKNOWN_RULE_S",
+    "estimate_job",
+    "job_estimator",
+]
+
+
+@dataclass(frozen=True)
+class JobEstimate:
+    """Estimated wall time (s, one thread, on CALIBRATION_MACHINE) and peak resident memory (MB,
+    the interpreter's own included) of one job; ``known`` is False for a rule without an estimator."""
+
+    rule: str
+    wildcards: Mapping[str, str]
+    seconds: float
+    mem_mb: float
+    known: bool = True
+
+    def describe(self) -> str:
+        wc = ", ".join(f"{k}={v}" for k, v in self.wildcards.items())
+        return f"rule {self.rule}" + (f" ({wc})" if wc else "")
+
+
+#: Used for a rule nobody registered an estimator for (with a warning): deliberately generous.
+UNKNOWN_RULE_S = 3600.0
+UNKNOWN_RULE_MB = 4000.0
+
+#: rule name -> estimator(config, wildcards) -> (seconds, MB). Register with @job_estimator("rule").
+ESTIMATORS: dict[str, Callable[[Mapping, Mapping[str, str]], tuple[float, float]]] = {}
+
+
+def job_estimator(*rules: str):
+    """Decorator: register ``fn(config, wildcards) -> (seconds, mem_mb)`` for these rule names."""
+
+    def register(fn):
+        for rule in rules:
+            ESTIMATORS[rule] = fn
+        return fn
+
+    return register
+
+
+def estimate_job(rule: str, wildcards: Mapping[str, str] | None, config: Mapping, *, warn: bool = True) -> JobEstimate:
+    """The JobEstimate of one job of the pipeline (``config``: validated, defaults filled in).
+    A rule without a registered estimator gets UNKNOWN_RULE_S / UNKNOWN_RULE_MB and a warning."""
+    wildcards = {k: str(v) for k, v in dict(wildcards or {}).items()}
+    fn = ESTIMATORS.get(rule)
+    if fn is None:
+        if warn:
+            warnings.warn(
+                f"hrta.pipeline has no runtime/memory estimator for rule {rule!r}; assuming "
+                f"{UNKNOWN_RULE_S / 60:.0f} min and {format_mb(UNKNOWN_RULE_MB)} (register one with "
+                "@job_estimator in hrta/pipeline/estimates.py)",
+                stacklevel=2,
+            )
+        return JobEstimate(rule, wildcards, UNKNOWN_RULE_S, UNKNOWN_RULE_MB, known=False)
+    seconds, mb = fn(config, wildcards)
+    return JobEstimate(rule, wildcards, float(seconds), float(mb))
+
+
+def _fixed(rule: str) -> float:
+    return JOB_FIXED_S.get(rule, TORCH_JOB_FIXED_S)
+
+
+def _dataset(config: Mapping, name: str) -> tuple[int, int, int]:
+    return dataset_sizes(config["datasets"][name])
+
+
+def _light_rule(rule: str, base_mb: float = PLOT_JOB_BASE_MB):
+    """Figures, tables, reports, small data: a fixed cost per rule (measured), plus for the rules in
+    PER_FILE_S a cost per training history they read (the E4 rules read one per E4 width and seed)."""
+
+    def estimate(config, wildcards):
+        seconds = _fixed(rule)
+        if rule in PER_FILE_S:
+            exp, per_file = PER_FILE_S[rule]
+            files = _train_files(config, exp)
+            seconds += per_file * (files - SMOKE_FILES[exp])  # JOB_FIXED_S is the smoke run's time
+        return max(seconds, 0.1), base_mb
+
+    return estimate
+
+
+def _train_files(config: Mapping, exp: str) -> int:
+    """Training histories of experiment ``exp``: Σ over widths of its seeds (fewer for wide widths)."""
+    sec = config[exp]
+    return sum(len(wide_settings(config, exp, w).get("seeds", sec["seeds"])) for w in sec["widths"])
+
+
+#: rule -> (experiment, seconds per training history): slopes between the smoke run (3 E4 histories)
+#: and the default run (10) on the calibration machine.
+PER_FILE_S = {"e4_rates": ("e4", 0.16), "e4_horizons": ("e4", 0.074), "figures_e4": ("e4", 1.0)}
+#: Training histories per experiment in the smoke run where JOB_FIXED_S was measured (2026-11-29).
+SMOKE_FILES = {"e3": 2, "e4": 3}
+
+
+@job_estimator("train")
+def _train_job(config, wc):
+    exp, width = wc["exp"], int(wc["width"])
+    sec = config[exp]
+    n, n_test, d = _dataset(config, sec["dataset"])
+    model = dict(sec.get("model", {}), width=width)
+    wide = wide_settings(config, exp, width)
+    dtype, seconds = wide.get("dtype", config["dtype"]), _fixed("train")
+    methods = [m for key, m in sec["methods"].items() if key in wide.get("methods", sec["methods"])]
+    for opt in sec["optimizers"].values():
+        for method in methods:
+            steps = total_steps(method["schedule"])
+            seconds += train_run_s(
+                n=n,
+                n_test=n_test,
+                d=d,
+                model=model,
+                optimizer=opt,
+                steps=steps,
+                log_every=sec["log_every"],
+                dtype=dtype,
+            )
+            if opt["optimizer"] == "gd":  # lr·λ_max of the analytic kernel for each s of the schedule
+                seconds += len(schedule_s(method["schedule"])) * (analytic_ntk_s(n, d) + spectrum_s(n))
+    mb = train_job_mb(
+        n=n,
+        n_test=n_test,
+        d=d,
+        width=width,
+        model=model,
+        optimizers=sec["optimizers"],
+        dtype=dtype,
+        device=config["device"],
+    )
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("e2_analytic")
+def _e2_analytic_job(config, wc):
+    e2 = config["e2"]
+    n, _, d = _dataset(config, e2["dataset"])
+    grid = e2["s_grid"]
+    count = len(set(linspace(grid["start"], grid["stop"], grid["num"])) | set(map(float, e2["s_empirical"])))
+    seconds = _fixed("e2_analytic") + len(e2["layers"]) * count * (
+        analytic_ntk_s(n, d, base=e2["base"]) + spectrum_s(n)
+    )
+    mb = kernel_job_mb(n=n, d=d, width=None, base=e2["base"], layers=e2["layers"], dtype=config["dtype"])
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("e2_empirical")
+def _e2_empirical_job(config, wc):
+    """Analytic references per (layers, s); per seed: ReLU base one chunked pass over the width
+    (relu_kernel_grams: the same n×m×n GEMMs as one empirical NTK) then the kernel at every
+    (layers, s) from the n×n grams; other bases one empirical NTK per (layers, s); a spectrum each."""
+    e2, width = config["e2"], int(wc["width"])
+    n, _, d = _dataset(config, e2["dataset"])
+    kernels = len(e2["layers"]) * len(e2["s_empirical"])
+    seconds = _fixed("e2_empirical") + kernels * (analytic_ntk_s(n, d, base=e2["base"]) + spectrum_s(n))
+    if e2["base"] == "relu":
+        per_seed = empirical_ntk_s(n, width) + kernels * spectrum_s(n)
+    else:
+        per_seed = kernels * (empirical_ntk_s(n, width) + spectrum_s(n))
+    seconds += len(e2["seeds"]) * per_seed
+    mb = e2_empirical_job_mb(
+        n=n, d=d, width=width, base=e2["base"], layers=e2["layers"], dtype=config["dtype"], cached_kernels=kernels
+    )
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("e4_theory")
+def _e4_theory_job(config, wc):
+    """Analytic cross-s kernels K_{s,t} for every pair of stage values; per seed one chunked pass over
+    the width (relu_kernel_grams ≈ one empirical NTK), then per optimizer × method × kernel (analytic,
+    empirical) the lazy prediction through the stages (an eigendecomposition and the curve per stage)
+    and a spectrum per stage."""
+    from hrta.schedules import parse_schedule  # noqa: PLC0415
+
+    e4, width = config["e4"], int(wc["width"])
+    n, _, d = _dataset(config, e4["dataset"])
+    wide = wide_settings(config, "e4", width)
+    seeds = wide.get("seeds", e4["seeds"])
+    methods = [m for key, m in e4["methods"].items() if key in wide.get("methods", e4["methods"])]
+    s_all = {st.s_start for m in methods for st in parse_schedule(m["schedule"]).stages}
+    seconds = _fixed("e4_theory") + len(s_all) ** 2 * analytic_ntk_s(n, d)
+    per_seed = empirical_ntk_s(n, width)
+    for _opt in e4["optimizers"].values():
+        for method in methods:
+            for st in parse_schedule(method["schedule"]).stages:
+                per_seed += 2 * (spectrum_s(n) + predict_curve_s(n, st.steps))
+    seconds += len(seeds) * per_seed
+    layers = ["both" if e4.get("model", {}).get("train_output", True) else "first"]
+    dtype = wide.get("dtype", config["dtype"])
+    mb = e2_empirical_job_mb(
+        n=n, d=d, width=width, base="relu", layers=layers, dtype=dtype, cached_kernels=len(s_all) ** 2
+    )
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("claims_sweep")
+def _claims_sweep_job(config, wc):
+    exp = wc["exp"]
+    sec = config[exp]
+    job = claims_job(config, exp, wc["cell"])
+    model, dtype = job["model"], job["dtype"]
+    optimizers = {k: v for k, v in sec["optimizers"].items() if k in job["optimizers"]}
+    n, _, d = dataset_sizes(job["dataset"])
+    factors = list(sec.get("lr_factors", [1.0]))
+    kernel = sec.get("kernel_lr")
+    plans = [opt for opt in optimizers.values() for _ in factors]
+    if kernel and kernel["optimizer"] in optimizers:
+        plans.append(optimizers[kernel["optimizer"]])
+    seconds, mb = 0.0, 0.0
+    for opt in plans:
+        for method in sec["methods"].values():
+            steps = total_steps(method["schedule"])
+            seconds += train_run_s(
+                n=n, n_test=0, d=d, model=model, optimizer=opt, steps=steps, log_every=sec["log_every"], dtype=dtype
+            )
+        mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
+    seconds = _fixed("claims_sweep") + len(job["seeds"]) * seconds
+    if kernel:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
+        s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
+        seconds += len(job["seeds"]) * len(sec["methods"]) * len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("e2_lambda_min")
+def _e2_lambda_min_job(config, wc):
+    """Analytic kernel and spectrum at every s of the refined grid, both layer choices, per data set
+    (the data set of the wildcard `name`, or every data set of the run)."""
+    sets = run_datasets(config)
+    if "name" in wc:
+        sets = {wc["name"]: sets.get(wc["name"]) or _dataset(config, config["e2"]["dataset"])}
+    e2, count = config["e2"], claim1_s_count(config)
+    seconds = _fixed("e2_lambda_min")
+    mb = 0.0
+    for n, _, d in sets.values():
+        seconds += len(e2["layers"]) * count * (analytic_ntk_s(n, d, base=e2["base"]) + spectrum_s(n))
+        mb = max(mb, analytic_ntk_mb(n, d, base=e2["base"]) + 8 * 2 * n * n / MB)
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+for _rule in (
+    "dataset",
+    "e4_rates",
+    "e4_horizons",
+    "figure_claims_matrix",
+    "table_e2_lambda_min",
+    "table_e4_horizons",
+    "figure_e1_activations",
+    "figures_e2",
+    "figure_e3_loss",
+    "figures_e4",
+    "table_e2_spectrum",
+    "table_e3",
+    "table_e4",
+    "claims_speedups",
+    "table_claims_speedups",
+    "figure_claims",
+    "claims_report",
+):
+    ESTIMATORS[_rule] = _light_rule(_rule)
+ESTIMATORS["e1_activations"] = _light_rule("e1_activations", TORCH_JOB_BASE_MB)
+ESTIMATORS["all"] = lambda config, wc: (0.0, 0.0)  # the target rule runs nothing
+
+
+@job_estimator("deep_spectrum")
+def _deep_spectrum_job(config, wc):
+    deep = config["deep"]
+    count = deep["s_grid"]["num"] + claim1_s_count(config)  # deep.s_grid ∪ claim 1's grid, at most
+    seconds, mb = _fixed("deep_spectrum"), 0.0
+    for n, _, d in run_datasets(config).values():  # claim 1's data sets, as deep_datasets()
+        seconds += len(deep["depths"]) * count * spectrum_s(n)
+        seconds += count * deep_analytic_ntk_s(n, d, max(deep["depths"]), base=deep["base"])  # one pass
+        mb = max(mb, deep_kernel_job_mb(n=n, d=d, outputs=len(deep["depths"])))
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("deep_kernel_error")
+def _deep_kernel_error_job(config, wc):
+    deep = config["deep"]
+    n, _, d = _dataset(config, deep["train"]["dataset"])
+    conv, nets = deep["convergence"], deep_networks(config)
+    s_count, seeds = len(conv["s_values"]), len(conv["seeds"])
+    seconds = _fixed("deep_kernel_error")
+    seconds += s_count * sum(deep_analytic_ntk_s(n, d, depth, base=deep["base"]) for depth in {len(w) for w in nets})
+    seconds += s_count * seeds * sum(deep_empirical_ntk_s(n, d, w) + spectrum_s(n) for w in nets)
+    mb = max(deep_kernel_job_mb(n=n, d=d, widths=w, dtype=config["dtype"]) for w in nets)
+    return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("deep_train")
+def _deep_train_job(config, wc):
+    train = config["deep"]["train"]
+    n, _, d = _dataset(config, train["dataset"])
+    widths, depth = list(train["widths"]), len(train["widths"])
+    seconds = _fixed("deep_train")
+    for method in train["methods"].values():
+        from hrta.schedules import parse_schedule  # noqa: PLC0415
+
+        stages = parse_schedule(method["schedule"]).stages
+        steps = total_steps(method["schedule"])
+        seconds += steps * deep_step_s(n, d, widths, config["dtype"]) * (1 + 1 / (3 * train.get("log_every", 10)))
+        seconds += len(stages) * (
+            deep_analytic_ntk_s(n, d, depth, base=config["deep"]["base"])
+            + deep_empirical_ntk_s(n, d, widths)
+            + 2 * predict_curve_s(n, steps)
+        )
+    return seconds, TORCH_JOB_BASE_MB + deep_train_job_mb(n=n, d=d, widths=widths, dtype=config["dtype"])
+
+
+ESTIMATORS["figures_deep"] = _light_rule("figures_deep")
+ESTIMATORS["tables_deep"] = _light_rule("tables_deep")

@@ -1,0 +1,243 @@
+"""Which jobs a config makes: the one definition the Snakefiles (workflow/rules/*.smk), the estimates
+(hrta.pipeline.estimates, hrta.pipeline.memory) and the plan (hrta.pipeline.plan) all call.
+
+Torch-free (Snakemake calls it while it builds the DAG). ``config`` is a validated pipeline config
+(workflow/schemas/config.schema.yaml, defaults filled in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "TRAINED_EXPERIMENTS",
+    "canonical",
+    "claim1_datasets",
+    "claim1_s_count",
+    "claim1_s_grid",
+    "claims_job",
+    "claims_jobs",
+    "data_draws",
+    "dataset_config",
+    "dataset_sizes",
+    "deep_networks",
+    "e7_cells",
+    "linspace",
+    "run_datasets",
+    "schedule_s",
+    "total_steps",
+    "training_jobs",
+    "training_seeds",
+    "wide_settings",
+    "wildcard_jobs",
+]
+
+
+def dataset_sizes(dataset: dict) -> tuple[int, int, int]:
+    from hrta.data import get_target  # noqa: PLC0415
+
+    d = get_target(dataset["target"]).d + (1 if dataset.get("constant_feature", True) else 0)
+    return int(dataset["n_train"]), int(dataset["n_test"]), d
+
+
+def schedule_s(spec) -> set[float]:
+    from hrta.schedules import parse_schedule  # noqa: PLC0415
+
+    return {s for st in parse_schedule(spec).stages for s in (st.s_start, st.s_end)}
+
+
+def total_steps(spec) -> int:
+    from hrta.schedules import parse_schedule  # noqa: PLC0415
+
+    return parse_schedule(spec).total_steps
+
+
+def linspace(start: float, stop: float, num: int) -> list[float]:
+    if num == 1:
+        return [float(start)]
+    return [start + (stop - start) * i / (num - 1) for i in range(num)]
+
+
+def wide_settings(config: Mapping, exp: str, width: int) -> dict:
+    """config[exp]['wide'] when ``width`` is at or above its min_width (fewer seeds and methods, another
+    dtype), else {}. The one definition: the workflow's ``wide()`` (workflow/rules/common.smk) calls it."""
+    w = config[exp].get("wide") or {}
+    return w if w and width >= w["min_width"] else {}
+
+
+def e7_cells(config: Mapping) -> dict[str, tuple[str, int]]:
+    """{cell: (target, n_train)} of E7: the reference data set with n_train varied, then with the target (d) varied."""
+    ref = config["datasets"][config["e7"]["dataset"]]
+    cells = [(ref["target"], n) for n in config["e7"]["n_train"]]
+    cells += [(t, ref["n_train"]) for t in config["e7"]["targets"]]
+    return {f"{t}_n{n}": (t, n) for t, n in dict.fromkeys(cells)}
+
+
+def claims_jobs(config: Mapping, exp: str) -> list[str]:
+    """Names of the claims sweep jobs of E5–E7 (the `cell` wildcard of rule claims_sweep): E5 one per model
+    × seed ("{model}_seed{k}": the models differ in cost by 10³×, and a seed's runs need no other seed's),
+    E6 one per optimizer (the learning-rate choice needs every seed), E7 one per data set cell. Sorted
+    where the config is a mapping, so a reordered YAML does not change the jobs."""
+    sec = config[exp]
+    if exp == "e5":
+        return [f"{model}_seed{seed}" for model in sorted(sec["models"]) for seed in sec["seeds"]]
+    if exp == "e6":
+        return sorted(sec["optimizers"])
+    return list(e7_cells(config))
+
+
+def claims_job(config: Mapping, exp: str, job: str) -> dict:
+    """What one claims sweep job trains: {cell (the label its rows carry), seeds, model (spec), optimizers
+    (names), dtype, dataset (config["datasets"] entry, updated for an E7 cell)}."""
+    sec = config[exp]
+    cell, seeds = job, list(sec["seeds"])
+    if exp == "e5":
+        cell, _, seed = job.rpartition("_seed")
+        seeds = [int(seed)]
+    spec = sec["models"][cell] if exp == "e5" else sec["model"]
+    dataset = dict(config["datasets"][sec["dataset"]])
+    if exp == "e7":
+        target, n_train = e7_cells(config)[cell]
+        dataset.update(target=target, n_train=n_train)
+    return {
+        "cell": cell,
+        "seeds": seeds,
+        "model": {k: v for k, v in spec.items() if k not in ("label", "dtype", "optimizers")},
+        "optimizers": list(spec.get("optimizers", [cell] if exp == "e6" else list(sec["optimizers"]))),
+        "dtype": spec.get("dtype", config["dtype"]),
+        "dataset": dataset,
+    }
+
+
+def canonical(value):
+    """Recursively key-sorted copy of a config slice (Snakemake compares params including dict order,
+    so a reordered YAML file must not re-run anything)."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
+def dataset_config(config: Mapping, name: str) -> dict:
+    """config["datasets"][name] with its name, key-sorted."""
+    return canonical(dict(config["datasets"][name], name=name))
+
+
+#: Experiments whose section names the data set it trains on (E2 computes kernels on its own).
+TRAINED_EXPERIMENTS = ("e3", "e4", "e5", "e6", "e7")
+
+
+def data_draws(config: Mapping, exp: str) -> dict[str, dict]:
+    """{name: dataset config} of the draws experiment ``exp`` trains on: its data set, and with
+    `vary_data_seed` one draw per seed value i ≠ 0 (seed = dataset.seed + i, named "<name>_data<i>";
+    seed value 0 is the data set itself)."""
+    section = config[exp]
+    name = section["dataset"]
+    ds = dataset_config(config, name)
+    draws = {name: ds}
+    if section.get("vary_data_seed"):
+        for i in section["seeds"]:
+            if i:
+                draws[f"{name}_data{i}"] = canonical(dict(ds, seed=ds["seed"] + i, name=f"{name}_data{i}"))
+    return draws
+
+
+def claim1_datasets(config: Mapping) -> dict[str, dict]:
+    """{name: dataset config} of every data set the run trains on and of e2.lambda_min.datasets, each
+    distinct draw once (first name kept), in a fixed order: e3–e7's draws (data_draws), E7's cells
+    (target and n_train varied, with E7's seeds), then the extra ones. The workflow's claim-1 and deep
+    spectra (workflow/rules/ntk_common.smk, deep_common.smk) and the estimates both call this."""
+    found: dict[str, dict] = {}
+    for exp in TRAINED_EXPERIMENTS:
+        if config.get(exp):
+            for name, ds in data_draws(config, exp).items():
+                found.setdefault(name, ds)
+    if config.get("e7"):
+        ref = dataset_config(config, config["e7"]["dataset"])
+        for cell, (target, n_train) in e7_cells(config).items():
+            ds = canonical(dict(ref, target=target, n_train=n_train, name=cell))
+            found.setdefault(cell, ds)
+            if config["e7"].get("vary_data_seed"):
+                for i in config["e7"]["seeds"]:
+                    if i:
+                        found.setdefault(
+                            f"{cell}_data{i}", canonical(dict(ds, seed=ds["seed"] + i, name=f"{cell}_data{i}"))
+                        )
+    for name in (config.get("e2") or {}).get("lambda_min", {}).get("datasets", []):
+        found.setdefault(name, dataset_config(config, name))
+    unique, seen = {}, set()
+    for name, ds in found.items():
+        key = tuple(sorted((k, v) for k, v in ds.items() if k not in ("name", "n_test")))
+        if key not in seen:
+            seen.add(key)
+            unique[name] = ds
+    return unique
+
+
+def run_datasets(config: Mapping) -> dict[str, tuple[int, int, int]]:
+    """{name: (n, n_test, d)} of claim1_datasets (the sizes the estimates need)."""
+    return {name: dataset_sizes(ds) for name, ds in claim1_datasets(config).items()}
+
+
+def claim1_s_grid(config: Mapping) -> list[float]:
+    """The e2 s grid refined to e2.lambda_min.fine_step on e2.lambda_min.fine_ranges (sorted, rounded)."""
+    g, lm = config["e2"]["s_grid"], config["e2"].get("lambda_min") or {}
+    values = {round(v, 10) for v in linspace(g["start"], g["stop"], g["num"])}
+    for lo, hi in lm.get("fine_ranges", []):
+        k = int(round((hi - lo) / lm["fine_step"]))
+        values |= {round(lo + i * (hi - lo) / k, 10) for i in range(k + 1)}
+    return sorted(values)
+
+
+def claim1_s_count(config: Mapping) -> int:
+    """Size of claim1_s_grid."""
+    return len(claim1_s_grid(config))
+
+
+def deep_networks(config: Mapping) -> list[list[int]]:
+    """Hidden-layer widths whose deep kernel error is measured (rule deep_kernel_error): uniform
+    convergence widths per depth, plus the widths of deep.train and of every deep model of e5 with
+    the base deep.base (the kernel error is of deep.base networks), sorted by depth then widths, unique."""
+    deep = config["deep"]
+    conv = deep["convergence"]
+    nets = {tuple([w] * depth) for depth in conv["depths"] for w in conv["widths"]}
+    nets.add(tuple(deep["train"]["widths"]))
+    for spec in (config.get("e5") or {}).get("models", {}).values():
+        if spec["kind"] == "deep" and spec.get("base", "relu") == deep["base"]:
+            nets.add(tuple(spec["widths"]))
+    return [list(net) for net in sorted(nets, key=lambda net: (len(net), net))]
+
+
+def training_seeds(config: Mapping, exp: str, width: int) -> list[int]:
+    """Seeds trained at ``width`` by experiment ``exp`` (fewer at wide widths: wide_settings)."""
+    return list(wide_settings(config, exp, width).get("seeds", config[exp]["seeds"]))
+
+
+def training_jobs(config: Mapping, exp: str) -> list[tuple[int, int]]:
+    """(width, seed) of every job of rule `train` for experiment ``exp``."""
+    return [(w, s) for w in config[exp]["widths"] for s in training_seeds(config, exp, w)]
+
+
+def wildcard_jobs(config: Mapping) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    """{(rule, sorted wildcards)} of every job of the rules that run once per width, seed or cell
+    (train, e2_empirical, e4_theory, claims_sweep, deep_train), as the workflow's targets ask for them
+    and the estimates cost them. A test checks this set against the DAG Snakemake builds."""
+
+    def job(rule: str, **wildcards) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return rule, tuple(sorted((k, str(v)) for k, v in wildcards.items()))
+
+    jobs = set()
+    for exp in ("e3", "e4"):
+        if config.get(exp):
+            jobs |= {job("train", exp=exp, width=w, seed=s) for w, s in training_jobs(config, exp)}
+    if config.get("e2"):
+        jobs |= {job("e2_empirical", width=w) for w in config["e2"]["widths"]}
+    if config.get("e4"):
+        jobs |= {job("e4_theory", width=w) for w in config["e4"]["widths"]}
+    for exp in ("e5", "e6", "e7"):
+        if config.get(exp):
+            jobs |= {job("claims_sweep", exp=exp, cell=cell) for cell in claims_jobs(config, exp)}
+    if config.get("deep"):
+        jobs |= {job("deep_train", seed=s) for s in config["deep"]["train"]["seeds"]}
+    return jobs

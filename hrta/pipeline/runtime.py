@@ -1,0 +1,181 @@
+"""Runtime: a per-operation cost model, calibrated on one machine kind.
+
+Seconds of one thread (the pipeline's default `threads`). Each formula counts the work of the code
+it models; the constants live in ``runtime_constants.json`` beside this module, which
+benchmarks/calibrate_runtime.py (primitives, fastest of 9 repetitions) and benchmarks/runtime_check.py
+--fit-fixed (the fixed per-job costs, from the `benchmark:` files of a smoke run) write. Threads > 1
+are not assumed to speed anything up (an upper bound), and on a GPU the compute terms are far smaller
+than these CPU estimates. Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from hrta.sizes import DEFAULT_QUADRATURE_NODES, FAST_BLOCK_BYTES
+
+from .memory import _base, _itemsize, deep_params
+
+__all__ = [
+    "CALIBRATION_MACHINE",
+    "CONSTANTS_FILE",
+    "JOB_FIXED_S",
+    "PLOT_JOB_BASE_MB",
+    "RUNTIME_CONSTANTS",
+    "TORCH_JOB_BASE_MB",
+    "TORCH_JOB_FIXED_S",
+    "analytic_ntk_s",
+    "deep_analytic_ntk_s",
+    "deep_empirical_ntk_s",
+    "deep_step_s",
+    "empirical_ntk_s",
+    "jacobian_ntk_s",
+    "load_runtime_constants",
+    "predict_curve_s",
+    "spectrum_s",
+    "train_run_s",
+    "two_layer_forward_s",
+    "two_layer_step_s",
+]
+
+CONSTANTS_FILE = Path(__file__).with_name("runtime_constants.json")
+
+
+def load_runtime_constants(path: str | Path = CONSTANTS_FILE) -> dict:
+    """The calibration file: calibration_machine, operations {name: {term: seconds}}, job_fixed_s
+    {rule: seconds}, torch_job_fixed_s, torch_job_base_mb, plot_job_base_mb."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+_CALIBRATION = load_runtime_constants()
+#: The machine the constants were measured on (benchmarks/calibrate_runtime.py prints this line).
+CALIBRATION_MACHINE: str = _CALIBRATION["calibration_machine"]
+#: Fitted constants (seconds): see the formula of the function that uses each one.
+RUNTIME_CONSTANTS: dict[str, dict[str, float]] = _CALIBRATION["operations"]
+#: Fixed cost of one job (seconds) per light rule: interpreter start, Snakemake's script preamble, imports.
+JOB_FIXED_S: dict[str, float] = _CALIBRATION["job_fixed_s"]
+#: Fixed cost of a job that imports torch and hrta (training and kernel jobs).
+TORCH_JOB_FIXED_S: float = _CALIBRATION["torch_job_fixed_s"]
+#: Peak resident memory (MB) of a job's interpreter with torch and hrta imported, and of a plot job.
+TORCH_JOB_BASE_MB: float = _CALIBRATION["torch_job_base_mb"]
+PLOT_JOB_BASE_MB: float = _CALIBRATION["plot_job_base_mb"]
+
+
+def _const(name: str) -> dict[str, float]:
+    return RUNTIME_CONSTANTS[name]
+
+
+def two_layer_step_s(
+    n: int, m: int, d: int = 2, *, base: str = "relu", dtype: str = "float64", optimizer: str = "gd"
+) -> float:
+    """Seconds of one update of hrta.train on a TwoLayerNet (loss_and_grad on n rows + the update)::
+
+        c0 + nm·n·m + m·m [+ recompute·n·m  (ReLU on the CPU when the n×m pattern spans more than one
+                                             cache block of TwoLayerNet.fast_block_bytes: it is formed twice)]
+           [+ adam·3·m·(d + 1)               (Adam's moment updates)]
+
+    constants per (base, dtype) in RUNTIME_CONSTANTS["step_<base>_<dtype>"] (tanh/gelu float32 use
+    the float64 constants: an upper bound). d (≤ 4 in every config) only sets the inner dimension
+    of skinny GEMMs and is left out of the step cost.
+    """
+    key = f"step_{_base(base)}_{dtype}"
+    c = RUNTIME_CONSTANTS.get(key) or _const(f"step_{base}_float64")
+    recompute = base == "relu" and n * m * _itemsize(dtype) > FAST_BLOCK_BYTES
+    t = c["c0"] + c["nm"] * n * m + c["m"] * m + (c["recompute"] * n * m if recompute else 0.0)
+    if optimizer == "adam":
+        t += _const(f"adam_{dtype}")["param"] * 3 * m * (d + 1)
+    return t
+
+
+def two_layer_forward_s(rows: int, m: int, *, base: str = "relu") -> float:
+    """Seconds of one logged loss (loss_and_grad(grad=False)) on ``rows`` rows: c0 + rm·rows·m."""
+    if rows <= 0:
+        return 0.0
+    c = _const(f"forward_{_base(base)}")
+    return c["c0"] + c["rm"] * rows * m
+
+
+def deep_step_s(n: int, d: int, widths: Sequence[int], dtype: str = "float64") -> float:
+    """Seconds of one update of a DeepNet (hand-written gradient, DeepNet.loss_and_grad):
+    c0 + mac·n·Σ fan_in·fan_out + act·n·Σ widths, constants per dtype."""
+    c = _const(f"deep_step_{dtype}")
+    _, macs = deep_params(d, widths)
+    return c["c0"] + c["mac"] * n * macs + c["act"] * n * sum(widths)
+
+
+def empirical_ntk_s(n: int, m: int) -> float:
+    """Seconds of hrta.ntk.empirical_ntk on a TwoLayerNet (width-chunked closed form, float64)::
+
+    c0 + nnm·n²·m (the two n×m×n GEMMs) + nm·n·m (the n×m activations and derivatives)
+    """
+    c = _const("empirical_ntk")
+    return c["c0"] + c["nnm"] * n * n * m + c["nm"] * n * m
+
+
+def jacobian_ntk_s(n: int, P: int) -> float:
+    """Seconds of hrta.ntk.jacobian_ntk (torch.func, any model): c0 + nnp·n²·P + np·n·P."""
+    c = _const("jacobian_ntk")
+    return c["c0"] + c["nnp"] * n * n * P + c["np"] * n * P
+
+
+def analytic_ntk_s(n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_QUADRATURE_NODES) -> float:
+    """Seconds of hrta.ntk.analytic_ntk: ReLU closed form c0 + nnd·n²·d; tanh/gelu Gauss–Hermite
+    quadrature c0 + nnq2·n²·q² (q = ``nodes``)."""
+    if _base(base) == "relu":
+        c = _const("analytic_relu")
+        return c["c0"] + c["nnd"] * n * n * d
+    c = _const("analytic_quadrature")
+    return c["c0"] + c["nnq2"] * n * n * nodes * nodes
+
+
+def spectrum_s(n: int) -> float:
+    """Seconds of hrta.ntk.spectrum (float64 eigvalsh) of an n×n kernel: c0 + n3·n³."""
+    c = _const("spectrum")
+    return c["c0"] + c["n3"] * float(n) ** 3
+
+
+def predict_curve_s(n: int, steps: int) -> float:
+    """Seconds of hrta.ntk.predict_loss_curve: eig·spectrum_s(n) (its eigh) + pow·(steps + 1)·n."""
+    c = _const("predict")
+    return c["eig"] * spectrum_s(n) + c["pow"] * (steps + 1) * n
+
+
+def train_run_s(
+    *, n: int, n_test: int, d: int, model: Mapping, optimizer: Mapping, steps: int, log_every: int, dtype: str
+) -> float:
+    """Seconds of one hrta.train.train run of ``steps`` updates (no early stop), logging the training
+    (and test) loss every ``log_every`` steps::
+
+        steps · step(batch rows) + (steps // log_every + 1) · (forward(n) + forward(n_test))
+
+    ``model`` is a TwoLayerNet spec (width m, base; config e3/e4 ``model`` plus ``width``) or a
+    hrta.sweeps spec of kind "deep" (hidden ``widths``: hand-written step, forward ≈ a third of it).
+    """
+    logs = steps // max(1, int(log_every)) + 1
+    opt = optimizer.get("optimizer", "gd")
+    rows = min(int(optimizer.get("batch_size") or n), n) if opt == "sgd" else n
+    if model.get("kind") == "deep":
+        widths = model["widths"]
+        step = deep_step_s(rows, d, widths, dtype)
+        return steps * step + logs * (deep_step_s(n, d, widths, dtype) + deep_step_s(n_test, d, widths, dtype)) / 3
+    m, base = int(model["width"]), model.get("base", "relu")
+    step = two_layer_step_s(rows, m, d, base=base, dtype=dtype, optimizer=opt)
+    return steps * step + logs * (two_layer_forward_s(n, m, base=base) + two_layer_forward_s(n_test, m, base=base))
+
+
+def deep_analytic_ntk_s(n: int, d: int, depth: int, *, base: str = "relu") -> float:
+    """Seconds of hrta.ntk.deep_analytic_ntk, scaled from analytic_ntk_s: ReLU ≈ (0.35 + 0.35·L)×
+    the two-layer closed form (measured at n = 1000, L = 1, 3, 5); quadrature ≈ L× the two-layer rule."""
+    if _base(base) == "relu":
+        return (0.35 + 0.35 * depth) * analytic_ntk_s(n, d)
+    return depth * analytic_ntk_s(n, d, base=base)
+
+
+def deep_empirical_ntk_s(n: int, d: int, widths) -> float:
+    """Seconds of hrta.ntk.deep_empirical_ntk: one float64 autograd forward and backward pass (≈ 1.7×
+    the hand-written step: the ratio of the autograd and hand-written step constants measured on 2026-11-29)
+    plus the per-layer n×n Gram products (≈ the two-layer empirical kernel's GEMMs per layer)."""
+    return 1.7 * deep_step_s(n, d, list(widths)) + sum(empirical_ntk_s(n, w) for w in widths)

@@ -1,0 +1,109 @@
+"""The architecture the layout shows: the library (hrta.*) never imports the pipeline (hrta.pipeline), no
+module imports itself through a cycle, every module declares its public names, the cost models run
+without torch, and the sizes the code uses have one definition (hrta.sizes) the estimates share."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "hrta"
+#: `python -m hrta.plan` is the pipeline's command-line entry point, kept short; it is not library code.
+ENTRY_POINTS = {"hrta.plan"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(name: str) -> set[str]:
+    """hrta modules imported by module ``name`` at any level (function-level imports included)."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names}
+    return {m for m in found if m in MODULES and m != name}
+
+
+def test_the_library_never_imports_the_pipeline():
+    library = [m for m in MODULES if not m.startswith("hrta.pipeline") and m not in ENTRY_POINTS]
+    offenders = {m: sorted(i for i in _imports(m) if i.startswith("hrta.pipeline")) for m in library}
+    assert {m: i for m, i in offenders.items() if i} == {}
+
+
+def test_no_import_cycles():
+    graph = {m: _imports(m) - {m.rpartition(".")[0]} for m in MODULES}  # a module's own package is not a cycle
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m, stack):
+        state[m] = 1
+        for dep in graph[m]:
+            if state.get(dep) == 1:
+                cycles.append(stack[stack.index(dep) :] + [dep])
+            elif dep not in state:
+                visit(dep, stack + [dep])
+        state[m] = 2
+
+    for m in MODULES:
+        if m not in state:
+            visit(m, [m])
+    # A package's __init__ importing its own submodules is the ordinary re-export, not a cycle.
+    cycles = [c for c in cycles if not any(a.startswith(b + ".") or b.startswith(a + ".") for a, b in zip(c, c[1:]))]
+    assert cycles == []
+
+
+@pytest.mark.parametrize("name", [m for m in MODULES if m not in ENTRY_POINTS])
+def test_every_module_declares_its_public_names(name):
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    declared = [
+        n for n in tree.body if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+    ]
+    private = name.rpartition(".")[2].startswith("_") and name.rpartition(".")[2] != "__init__"
+    assert declared or private, f"{name} has no __all__"
+
+
+def test_modules_stay_readable():
+    long = {m: n for m, p in MODULES.items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}
+
+
+def test_cost_models_and_job_definitions_run_without_torch():
+    code = (
+        "import sys, hrta.pipeline.jobs, hrta.pipeline.memory, hrta.pipeline.runtime, hrta.pipeline.estimates, "
+        "hrta.pipeline.cluster, hrta.pipeline.provenance, hrta.sizes; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # Snakemake estimates every job without importing torch
+
+
+def test_library_and_estimates_share_one_definition_of_the_sizes():
+    """Identity, not equality: the estimates and the code read the very same objects of hrta.sizes."""
+    import hrta.ntk._dual as dual
+    import hrta.pipeline.memory as memory
+    import hrta.sizes as sizes
+    from hrta.activations import BASES
+    from hrta.models import TwoLayerNet
+
+    assert TwoLayerNet.fast_block_bytes == sizes.FAST_BLOCK_BYTES
+    assert BASES is sizes.BASES and memory.BASES is sizes.BASES
+    assert dual._PAIR_BLOCK_ELEMENTS == sizes.PAIR_BLOCK_ELEMENTS and dual._ANGLE_TEMPORARIES == sizes.ANGLE_TEMPORARIES
+    for name in ("FAST_BLOCK_BYTES", "WIDTH_CHUNK", "DEFAULT_QUADRATURE_NODES", "PAIR_BLOCK_ELEMENTS"):
+        assert getattr(memory, name) is getattr(sizes, name)

@@ -1,0 +1,174 @@
+"""Rule `claims_sweep`: every method × optimizer × learning rate × seed of one claims cell (E5–E7).
+
+A cell is one data set and one model (hrta.sweeps model spec). For each seed all runs start from the
+same initialization on the same data, so speed-ups are paired per seed. Learning rates: each
+optimizer's configured lr times every factor of ``lr_factors`` (E6's grid; [1] elsewhere) and, when
+``kernel_lr`` is set, GD with the kernel-scaled rate c/λ_max(K_s/n) per stage (hrta.sweeps).
+Writes the concatenated histories (no wall-clock column, so the file is byte-identical between runs)
+and one row per run.
+
+Data seed: with ``vary_data_seed`` the data set of seed i is drawn with seed ``dataset.seed + i`` (the same
+for every method of that seed, so runs stay paired and the intervals include data variance).
+
+E6 learning-rate choice (claim 7): with ``lr_choice`` set, the grid factors are trained first; then, per
+optimizer × method, the factor with the best metric-(a) score (hrta.claims.choose_lr_by_speed) is chosen,
+and while it sits at an end of the factors tried, the grid is widened by ×2 beyond that end (that method
+only) up to ``lr_choice.max_doublings`` per side. The runs table marks the chosen factor (column
+``chosen``) and whether it is still at an edge (``at_edge``).
+
+to_relu export: every two-layer ReLU-base run whose final s ≠ 1 is exported with hrta.models.to_relu
+(a width-2m ReLU network); its training loss is recorded next to the σ_s network's (``export_rel_diff``)
+and must agree to 1e-10 relative in float64.
+"""
+
+import math
+import time
+
+import pandas as pd
+
+from hrta.claims import choose_lr_by_speed
+from hrta.data import make_dataset
+from hrta.io import write_csv
+from hrta.models import TwoLayerNet, export_loss_check
+from hrta.pipeline.joblog import job_logger, set_torch_threads
+from hrta.pipeline.provenance import write_metadata
+from hrta.schedules import parse_schedule
+from hrta.sweeps import build_model, stage_learning_rates, train_config, train_stagewise
+from hrta.train import train
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = job_logger(smk.log[0])
+set_torch_threads(smk.threads)
+job_start = time.perf_counter()
+
+cfg = smk.params.settings
+data_spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
+
+
+def dataset_of(seed):
+    """The seed's data set: dataset.seed + seed with vary_data_seed, else the one fixed draw."""
+    return make_dataset(**{**data_spec, "seed": data_spec["seed"] + (seed if cfg.get("vary_data_seed") else 0)})
+
+
+model_spec = cfg["model"]
+layers = "both" if model_spec.get("train_output", True) else "first"
+common = dict(
+    log_every=cfg["log_every"],
+    dtype=cfg["dtype"],
+    device=cfg["device"],
+    divergence_threshold=cfg["divergence_threshold"],
+)
+
+# (optimizer name, lr factor or "kernel", optimizer setting)
+plans = [(name, factor, opt) for name, opt in cfg["optimizers"].items() for factor in cfg["lr_factors"]]
+kernel = cfg.get("kernel_lr")
+if kernel:
+    plans.append((kernel["optimizer"], "kernel", cfg["optimizers"][kernel["optimizer"]]))
+datasets = {seed: dataset_of(seed) for seed in cfg["seeds"]}
+histories, runs = [], []
+
+
+def run_plan(opt_name, factor, opt, methods):
+    """Train ``methods`` with one optimizer and lr factor on every seed (same init per seed), record the runs."""
+    for seed in cfg["seeds"]:
+        ds = datasets[seed]
+        for method in methods:
+            schedule = parse_schedule(cfg["methods"][method]["schedule"])
+            model = build_model(model_spec, ds.d, seed, cfg["dtype"], cfg["device"])
+            t0 = time.perf_counter()
+            if factor == "kernel":
+                lrs = stage_learning_rates(ds.X_train, schedule, kernel["fraction"], model_spec["base"], layers)
+                tc = train_config(opt, schedule, lr=lrs[0], seed=seed, **common)
+                result = train_stagewise(model, ds.X_train, ds.y_train, schedule, lrs, tc)
+                lr_text = " ".join(f"{lr:.4g}" for lr in lrs)
+            else:
+                tc = train_config(opt, schedule, lr=opt["lr"] * factor, seed=seed, **common)
+                result = train(model, ds.X_train, ds.y_train, tc)
+                lr_text = f"{opt['lr'] * factor:.4g}"
+            wall = time.perf_counter() - t0
+            export = math.nan
+            if isinstance(model, TwoLayerNet) and model.base == "relu" and model.s != 1.0 and result.status == "ok":
+                export = export_loss_check(model, ds.X_train, ds.y_train)
+            hist = result.history.drop(columns=["elapsed_s", "test_loss"])
+            labels = {
+                "cell": cfg["cell"],
+                "optimizer": opt_name,
+                "lr_factor": str(factor),
+                "method": method,
+                "seed": seed,
+            }
+            for col, value in reversed(labels.items()):
+                hist.insert(0, col, value)
+            histories.append(hist)
+            runs.append(
+                {
+                    **labels,
+                    "lr": lr_text,
+                    "schedule": str(schedule),
+                    "budget": schedule.total_steps,
+                    "status": result.status,
+                    "steps_done": result.steps_done,
+                    "final_train_loss": result.final_train_loss,
+                    "export_rel_diff": export,
+                    "wall_s": round(wall, 3),
+                }
+            )
+            log.info(
+                "%s seed=%d %-8s lr×%-6s %-10s %s: %d steps, train loss %.3e (%.2f s)",
+                cfg["cell"],
+                seed,
+                opt_name,
+                factor,
+                method,
+                result.status,
+                result.steps_done,
+                result.final_train_loss,
+                wall,
+            )
+
+
+for opt_name, factor, opt in plans:
+    run_plan(opt_name, factor, opt, list(cfg["methods"]))
+
+choice = cfg.get("lr_choice")
+chosen = None
+if choice:
+    # Claim 7: per optimizer × method, the factor with the best metric-(a) score; widen at an edge.
+    grid_min, grid_max = min(cfg["lr_factors"]), max(cfg["lr_factors"])
+    lo_limit, hi_limit = grid_min / 2 ** choice["max_doublings"], grid_max * 2 ** choice["max_doublings"]
+    while True:
+        table = pd.DataFrame(runs)
+        numeric = table[table["lr_factor"] != "kernel"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
+        hist_all = pd.concat(histories, ignore_index=True)
+        hist_num = hist_all[hist_all["lr_factor"] != "kernel"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
+        chosen = choose_lr_by_speed(
+            numeric, hist_num, ["optimizer"], cfg["baseline"], choice["reference_factor"], choice["tolerance_fraction"]
+        )
+        widen = []
+        for r in chosen.itertuples():
+            tried = [float(f) for f in r.factors_tried.split()]
+            if r.lr_factor == min(tried) and r.lr_factor / 2 >= lo_limit * (1 - 1e-12):
+                widen.append((r.optimizer, r.lr_factor / 2, r.method))
+            elif r.lr_factor == max(tried) and r.lr_factor * 2 <= hi_limit * (1 + 1e-12):
+                widen.append((r.optimizer, r.lr_factor * 2, r.method))
+        if not widen:
+            break
+        for opt_name, factor, method in widen:
+            log.info("lr choice: %s/%s optimum at the edge of %s; widening to ×%g", opt_name, method, "grid", factor)
+            run_plan(opt_name, factor, cfg["optimizers"][opt_name], [method])
+
+# wall_s is the only non-deterministic column: keep it in the sidecar, not in the runs table.
+runs = pd.DataFrame(runs)
+if chosen is not None:
+    key = runs["optimizer"] + "/" + runs["method"]
+    pick = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["lr_factor"]))
+    edge = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["at_edge"]))
+    numeric = pd.to_numeric(runs["lr_factor"], errors="coerce")
+    runs["chosen"] = [f == pick.get(k) for f, k in zip(numeric, key)]
+    runs["at_edge"] = [bool(edge.get(k, False)) and c for k, c in zip(key, runs["chosen"])]
+timings = {"job": time.perf_counter() - job_start, "training": float(runs.pop("wall_s").sum())}
+for key in ("history", "runs"):
+    write_metadata(smk.output[key], cfg, rule=smk.rule, seeds=cfg["seeds"], timings=timings)
+write_csv(pd.concat(histories, ignore_index=True), smk.output.history)
+write_csv(runs, smk.output.runs)
+log.info("done in %.1f s (%d runs)", timings["job"], len(runs))
