@@ -167,12 +167,10 @@ def check_config(config, schema):
 
 
 def canonical(value):
-    """Recursively key-sorted copy of a config slice."""
-    if isinstance(value, dict):
-        return {k: canonical(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
+    """Recursively key-sorted copy of a config slice (hrta.pipeline.jobs.canonical)."""
+    from hrta.pipeline.jobs import canonical as key_sorted
+
+    return key_sorted(value)
 
 
 def order(exp, key):
@@ -181,7 +179,9 @@ def order(exp, key):
 
 
 def dataset_config(name):
-    return canonical(dict(config["datasets"][name], name=name))
+    from hrta.pipeline.jobs import dataset_config as named
+
+    return named(config, name)
 
 
 def dataset_file(name):
@@ -225,8 +225,9 @@ def train_file(exp, width, seed, kind="history"):
 
 
 def train_files(exp, kind="history"):
-    section = config[exp]
-    return [train_file(exp, w, s, kind) for w in section["widths"] for s in wide(exp, w).get("seeds", section["seeds"])]
+    from hrta.pipeline.jobs import training_jobs
+
+    return [train_file(exp, w, s, kind) for w, s in training_jobs(config, exp)]
 
 
 def figure_files(name):

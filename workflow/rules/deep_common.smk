@@ -11,15 +11,10 @@ def deep_datasets():
 
 
 def deep_networks():
-    """Hidden-layer widths whose kernel error is measured: uniform convergence widths per depth, plus
-    the widths of deep.train and of every deep model of e5 (sorted, unique)."""
-    conv = DEEP["convergence"]
-    nets = {tuple([w] * L) for L in conv["depths"] for w in conv["widths"]}
-    nets.add(tuple(DEEP["train"]["widths"]))
-    for spec in config["e5"]["models"].values():
-        if spec["kind"] == "deep" and spec.get("base", "relu") == DEEP["base"]:
-            nets.add(tuple(spec["widths"]))
-    return [list(n) for n in sorted(nets, key=lambda n: (len(n), n))]
+    """Hidden-layer widths whose kernel error is measured (hrta.pipeline.jobs.deep_networks)."""
+    from hrta.pipeline.jobs import deep_networks as networks
+
+    return networks(config)
 
 
 def _check_deep_config():

@@ -39,46 +39,18 @@ _check_ntk_config()
 
 
 def s_grid_claim1():
-    """The e2 s_grid refined to e2.lambda_min.fine_step on e2.lambda_min.fine_ranges (sorted, rounded)."""
-    g, lm = config["e2"]["s_grid"], config["e2"]["lambda_min"]
-    step = (g["stop"] - g["start"]) / (g["num"] - 1)
-    values = {round(g["start"] + i * step, 10) for i in range(g["num"])}
-    for lo, hi in lm["fine_ranges"]:
-        k = int(round((hi - lo) / lm["fine_step"]))
-        values |= {round(lo + i * (hi - lo) / k, 10) for i in range(k + 1)}
-    return sorted(values)
+    """The e2 s grid refined on e2.lambda_min.fine_ranges (hrta.pipeline.jobs.claim1_s_grid)."""
+    from hrta.pipeline.jobs import claim1_s_grid
+
+    return claim1_s_grid(config)
 
 
 def claim1_datasets():
-    """{name: dataset config} of every data set the run trains on and of e2.lambda_min.datasets, each
-    distinct draw once (first name kept), in a fixed order: e3–e7's data set (with `vary_data_seed`, one
-    draw per seed, seed dataset.seed + i), E7's cells (target and n_train varied), then the extra ones."""
-    found = {}
+    """{name: dataset config} of every data set the run trains on and of e2.lambda_min.datasets
+    (hrta.pipeline.jobs.claim1_datasets: the one definition the estimates use too)."""
+    from hrta.pipeline.jobs import claim1_datasets as datasets
 
-    def add(name, ds, exp):
-        section = config[exp]
-        found.setdefault(name, ds)
-        if section.get("vary_data_seed"):
-            for i in section["seeds"]:
-                if i:
-                    found.setdefault(
-                        f"{name}_data{i}", canonical(dict(ds, seed=ds["seed"] + i, name=f"{name}_data{i}"))
-                    )
-
-    for exp in ["e3", "e4", "e5", "e6", "e7"]:
-        add(config[exp]["dataset"], dataset_config(config[exp]["dataset"]), exp)
-    ref = dataset_config(config["e7"]["dataset"])
-    for cell, (target, n_train) in e7_cells().items():
-        add(cell, canonical(dict(ref, target=target, n_train=n_train, name=cell)), "e7")
-    for name in config["e2"]["lambda_min"]["datasets"]:
-        found.setdefault(name, dataset_config(name))
-    unique, seen = {}, set()
-    for name, ds in found.items():
-        key = tuple(sorted((k, v) for k, v in ds.items() if k not in ("name", "n_test")))
-        if key not in seen:
-            seen.add(key)
-            unique[name] = ds
-    return unique
+    return datasets(config)
 
 
 def claim1_files(wildcards=None):
@@ -86,4 +58,6 @@ def claim1_files(wildcards=None):
 
 
 def e4_seeds(width):
-    return wide("e4", width).get("seeds", config["e4"]["seeds"])
+    from hrta.pipeline.jobs import training_seeds
+
+    return training_seeds(config, "e4", width)
