@@ -80,10 +80,15 @@ def claims_jobs(config: Mapping, exp: str) -> list[str]:
     where the config is a mapping, so a reordered YAML does not change the jobs."""
     sec = config[exp]
     if exp == "e5":
-        return [f"{model}_seed{seed}" for model in sorted(sec["models"]) for seed in sec["seeds"]]
+        return [f"{model}_seed{seed}" for model in sorted(sec["models"]) for seed in model_seeds(config, model)]
     if exp == "e6":
         return sorted(sec["optimizers"])
     return list(e7_cells(config))
+
+
+def model_seeds(config: Mapping, model: str) -> list[int]:
+    """Seeds of E5 model ``model``: its own `seeds` (a subset of e5.seeds) or e5.seeds."""
+    return list(config["e5"]["models"][model].get("seeds", config["e5"]["seeds"]))
 
 
 def claims_job(config: Mapping, exp: str, job: str) -> dict:
@@ -102,7 +107,7 @@ def claims_job(config: Mapping, exp: str, job: str) -> dict:
     return {
         "cell": cell,
         "seeds": seeds,
-        "model": {k: v for k, v in spec.items() if k not in ("label", "dtype", "optimizers")},
+        "model": {k: v for k, v in spec.items() if k not in ("label", "dtype", "optimizers", "seeds")},
         "optimizers": list(spec.get("optimizers", [cell] if exp == "e6" else list(sec["optimizers"]))),
         "dtype": spec.get("dtype", config["dtype"]),
         "dataset": dataset,

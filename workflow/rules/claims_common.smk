@@ -39,6 +39,11 @@ def _check_claims_config():
                 f"invalid config: key 'e5.models.{name}': a model name must not end in _seed<k> (E5's jobs are "
                 "named <model>_seed<k>)"
             )
+        for i, seed in enumerate(spec.get("seeds", [])):
+            if seed not in config["e5"]["seeds"]:
+                raise WorkflowError(
+                    f"invalid config: key 'e5.models.{name}.seeds[{i}]': {seed} is not one of e5.seeds {config['e5']['seeds']}"
+                )
         for i, opt in enumerate(spec.get("optimizers", [])):
             if opt not in config["e5"]["optimizers"]:
                 raise WorkflowError(
@@ -81,6 +86,19 @@ def _check_claims_config():
                 f"invalid config: key 'claims.decided_on.{cid}': {reading!r} is not one of claims.readings "
                 f"({', '.join(readings)})"
             )
+    for i, c in enumerate(config["claims"]["endpoints"]["comparisons"]):
+        key = f"claims.endpoints.comparisons[{i}]"
+        methods = config[c["source"]]["methods"]
+        for role in ("treatment", "control"):
+            if c[role] not in methods:
+                raise WorkflowError(
+                    f"invalid config: key '{key}.{role}': {c[role]!r} is not a method of {c['source']} "
+                    f"({', '.join(methods)})"
+                )
+        if (c["source"] == "e6") != ("lr_choice" in c):
+            raise WorkflowError(f"invalid config: key '{key}.lr_choice': required for source e6 and only there")
+        if c.get("lr_choice") == "kernel" and not config["e6"].get("kernel_lr"):
+            raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'kernel' needs e6.kernel_lr")
     choice = config["e6"].get("lr_choice")
     if choice and float(choice["reference_factor"]) not in [float(f) for f in config["e6"]["lr_factors"]]:
         raise WorkflowError(
