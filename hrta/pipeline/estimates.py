@@ -311,6 +311,8 @@ for _rule in (
     "table_claims_speedups",
     "figure_claims",
     "claims_report",
+    "claims_endpoints",
+    "claims_summary",
 ):
     ESTIMATORS[_rule] = _light_rule(_rule)
 ESTIMATORS["e1_activations"] = _light_rule("e1_activations", TORCH_JOB_BASE_MB)

@@ -8,6 +8,8 @@ include: "claims_common.smk"
 CLAIMS_FIGURES = ["claims_speedups", "claims_e5_extensions", "claims_e6_lr_grid", "claims_e7_sensitivity"]
 FIGURES += [f for name in CLAIMS_FIGURES for f in figure_files(name)]
 TABLES += table_files("claims_speedups") + ["figures/tables/claims.csv", "figures/CLAIMS.md"]
+TABLES += ["figures/tables/claims_endpoints.csv", "figures/tables/claims_parts.csv", "figures/tables/claims_parts.md"]
+FIGURES += figure_files("claims_forest")
 TABLES += ["figures/tables/claims_matrix.csv"]
 FIGURES += figure_files("claims_matrix")
 
@@ -125,8 +127,9 @@ rule claims_report:
         e4_horizons="data/e4/horizons.csv",
         e4_lazy="data/e4/lazy_horizon.csv",
     output:
-        md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
+        md=report("figures/tables/claims_parts.md", caption="../report/claims_parts.rst", category="Claims"),
         csv=report("figures/tables/claims.csv", caption="../report/claims_csv.rst", category="Claims"),
+        parts="figures/tables/claims_parts.csv",
         matrix="figures/tables/claims_matrix.csv",
     log:
         "logs/claims/report.log",
@@ -167,3 +170,51 @@ rule figure_claims_matrix:
         readings=canonical(config["claims"]["readings"]),
     script:
         "../scripts/claims_matrix_figure.py"
+
+
+rule claims_endpoints:
+    """The pre-registered one-factor comparisons of claims 4–7 (claims.endpoints): effect, interval, n, verdict."""
+    input:
+        e3_histories=train_files("e3"),
+        e3_runs=train_files("e3", "runs"),
+        e4_histories=train_files("e4"),
+        e4_runs=train_files("e4", "runs"),
+        e5_history=claims_sweep_files("e5", "history"),
+        e5_runs=claims_sweep_files("e5", "runs"),
+        e6_history=claims_sweep_files("e6", "history"),
+        e6_runs=claims_sweep_files("e6", "runs"),
+    output:
+        csv=report("figures/tables/claims_endpoints.csv", caption="../report/claims_endpoints.rst", category="Claims"),
+    log:
+        "logs/claims/endpoints.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: 1
+    resources:
+        **job_resources("claims_endpoints"),
+    params:
+        endpoints=canonical(config["claims"]["endpoints"]),
+    script:
+        "../scripts/claims_endpoints.py"
+
+
+rule claims_summary:
+    """figures/CLAIMS.md on one page (one row per claim) and the forest plot of every primary cell."""
+    input:
+        endpoints="figures/tables/claims_endpoints.csv",
+        claims="figures/tables/claims.csv",
+    output:
+        md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
+        png=report("figures/claims_forest.png", caption="../report/claims_forest.rst", category="Claims"),
+        pdf="figures/claims_forest.pdf",
+    log:
+        "logs/claims/summary.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: 1
+    resources:
+        **job_resources("claims_summary"),
+    params:
+        endpoints=canonical(config["claims"]["endpoints"]),
+    script:
+        "../scripts/claims_summary.py"

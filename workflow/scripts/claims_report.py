@@ -364,4 +364,5 @@ for out in smk.output:
 write_text(smk.output.md, text)
 write_csv(C.claims_table(claims), smk.output.csv)
 write_csv(matrix, smk.output.matrix)
+write_csv(metrics, smk.output.parts)
 log.info("claims: %s", ", ".join(f"{c.id}={c.verdict.label}" for c in claims))

@@ -1,0 +1,157 @@
+"""Rule `claims_summary`: figures/CLAIMS.md on one page and the forest plot figures/claims_forest.
+
+CLAIMS.md opens with one table, one row per claim: what the paper asserts, the primary endpoint, the reproduced
+effect [95 % interval] of its cells, n, the setting, the verdict and where it holds. Claims 1–3 take their verdict
+from figures/tables/claims.csv (rules stated in figures/tables/claims_parts.md); claims 4–7 from the pre-registered
+endpoints (data/claims/endpoints.csv, hrta.claims.endpoints). Then every primary cell in one compact line, and the
+secondary endpoints after Holm's correction."""
+
+import time
+
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+
+from hrta.claims import endpoints as E
+from hrta.io import write_text
+from hrta.pipeline.joblog import job_logger
+from hrta.pipeline.outputs import save_figure
+from hrta.plots import palette, subplots
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = job_logger(smk.log[0])
+start = time.perf_counter()
+cfg = dict(smk.params.endpoints)
+cells = pd.read_csv(smk.input.endpoints, keep_default_na=False, na_values=[""])
+claims = pd.read_csv(smk.input.claims, dtype={"id": str})
+primary = cells[cells["endpoint"] == "primary"].copy()
+secondary = cells[cells["endpoint"] == "secondary"].copy()
+
+ASSERTS = {
+    "4": "HRTA trains faster than ReLU",
+    "5": "a relaxation stage (s > 1) helps",
+    "6": "the idea carries over to tanh, GELU and a deeper network",
+    "7": "the speed-up survives each method at its own learning rate",
+}
+
+
+def fmt(x):
+    return "–" if not np.isfinite(x) else f"{x:.3g}"
+
+
+def cell_name(r):
+    return f"{r.treatment} vs {r.control} ({r.setting})"
+
+
+def claim_verdict(rows):
+    """Supported if every primary cell is; not supported if none is and none is inconclusive; else mixed."""
+    counts = rows["verdict"].value_counts()
+    if counts.get(E.SUPPORTED, 0) == len(rows):
+        return E.SUPPORTED
+    if counts.get(E.SUPPORTED, 0) == 0 and counts.get(E.INCONCLUSIVE, 0) == 0:
+        return E.NOT_SUPPORTED
+    return "mixed"
+
+
+def where(rows, verdict):
+    sel = rows[rows["verdict"] == verdict]
+    return "; ".join(cell_name(r) for r in sel.itertuples()) or "nowhere"
+
+
+lines = [
+    "# Claims and computed verdicts",
+    "",
+    "Every verdict below is computed by the `claims_summary` rule from this run's data; none is typed by hand.",
+    f"Claims 4–7: pre-registered one-factor endpoints (`claims.endpoints` in the config, {len(cfg['comparisons'])} "
+    f"comparisons). Primary: {cfg['primary'].replace('_', ' ')} ratio control/treatment (> 1: the treatment is better); "
+    "rule: "
+    + E.RULE_EFFECT.format(level=float(cfg["level"]), delta=float(cfg["delta"]), power=float(cfg["power"]))
+    + ".",
+    "A claim is **supported** when every primary cell is, **not supported** when none is and none is inconclusive, "
+    "else **mixed** (the table says where it holds).",
+    "",
+    "| # | The paper asserts | Primary endpoint | Reproduced effect [95 % CI] | n | Setting | Verdict | Holds in |",
+    "|---|---|---|---|---|---|---|---|",
+]
+for r in claims[claims["id"].isin(["1", "2", "3"])].itertuples():
+    lines.append(
+        f"| {r.id} | {r.claim} | {r.rule[:140]} | {str(r.measured)[:160]} | – | {str(r.evidence)[:80]} | **{r.verdict}** | see claims_parts.md |"
+    )
+for cid in ("4", "5", "6", "7"):
+    rows = primary[primary["claim"] == cid]
+    if rows.empty:
+        continue
+    best = rows.loc[rows["estimate"].idxmax()]
+    worst = rows.loc[rows["estimate"].idxmin()]
+    span = f"{fmt(worst.estimate)}× [{fmt(worst.ci_low)}, {fmt(worst.ci_high)}] to {fmt(best.estimate)}× [{fmt(best.ci_low)}, {fmt(best.ci_high)}]"
+    counts = rows["verdict"].value_counts()
+    tally = ", ".join(f"{counts[v]} {v}" for v in E.EFFECT_VERDICTS if v in counts)
+    ns = f"{rows['n'].min()}–{rows['n'].max()}" if rows["n"].min() != rows["n"].max() else f"{rows['n'].min()}"
+    setting = ", ".join(sorted(set(rows["source"]))) + f"; {len(rows)} cells ({tally})"
+    lines.append(
+        f"| {cid} | {ASSERTS[cid]} | {cfg['primary'].replace('_', ' ')} ratio, δ = {cfg['delta']} | {span} | {ns} | "
+        f"{setting} | **{claim_verdict(rows)}** | {len(rows[rows['verdict'] == E.SUPPORTED])} of {len(rows)} cells |"
+    )
+lines += ["", "![forest plot of the primary cells](claims_forest.png)", ""]
+for cid in ("4", "5", "6", "7"):
+    rows = primary[primary["claim"] == cid]
+    if rows.empty:
+        continue
+    lines += [f"## Claim {cid}: {ASSERTS[cid]}", ""]
+    for r in rows.itertuples():
+        extra = f"; MDE {fmt(r.mde)}×" if r.verdict == E.INCONCLUSIVE else ""
+        div = (
+            f"; diverged: treatment {r.diverged_treatment}, control {r.diverged_control}"
+            if (r.diverged_treatment or r.diverged_control)
+            else ""
+        )
+        lines.append(
+            f"- {cell_name(r)}: **{r.verdict}**, {fmt(r.estimate)}× [{fmt(r.ci_low)}, {fmt(r.ci_high)}], n = {r.n}{extra}{div}"
+        )
+    lines.append("")
+sec_sup = secondary[secondary["holm_reject"].astype(str) == "True"]
+lines += [
+    "## Secondary endpoints (time to target, Holm-corrected)",
+    "",
+    f"{len(sec_sup)} of {len(secondary)} cells have a time-to-target ratio above 1 after Holm's correction "
+    f"(one-sided, family-wise {1 - float(cfg['level']):.0%}): "
+    + ("; ".join(f"{cell_name(r)} {fmt(r.estimate)}×" for r in sec_sup.itertuples()) or "none")
+    + ". Restricted at the budget; censored runs make a ratio a bound (columns censored_* in tables/claims_endpoints.csv).",
+    "",
+    "Every cell (both endpoints, bootstrap intervals, p-values) is in `figures/tables/claims_endpoints.csv`; every part of the",
+    "earlier metric-by-metric analysis in `figures/tables/claims_parts.csv` and `figures/tables/claims_parts.md`.",
+    "",
+]
+text = "\n".join(lines)
+write_text(smk.output.md, text)
+
+# Forest plot: every primary cell, grouped by claim, coloured by optimizer.
+primary["label"] = [f"{cid}: {cell_name(r)}" for cid, r in zip(primary["claim"], primary.itertuples())]
+colours = palette(sorted(set(primary["optimizer"])))
+fig, axes = subplots(1, 1, width=7.0, panel_height=max(2.0, 0.16 * len(primary) + 0.6))
+ax = axes[0, 0]
+y = np.arange(len(primary))[::-1]
+for yi, r in zip(y, primary.itertuples()):
+    lo, hi = r.ci_low, r.ci_high
+    ok = np.isfinite(lo) and np.isfinite(hi)
+    ax.errorbar(
+        r.estimate,
+        yi,
+        xerr=[[r.estimate - lo], [hi - r.estimate]] if ok else None,
+        fmt="o" if r.verdict == E.SUPPORTED else "s" if r.verdict == E.NOT_SUPPORTED else "D",
+        color=colours[r.optimizer],
+        ms=3,
+        lw=1,
+    )
+ax.axvline(1.0, color="0.3", lw=0.8)
+ax.axvline(float(cfg["delta"]), color="0.6", lw=0.8, ls="--")
+ax.set_xscale("log")
+ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+ax.set_yticks(y)
+ax.set_yticklabels(primary["label"], fontsize=5)
+ax.set_xlabel("final-loss ratio control / treatment (> 1: treatment better), 95 % CI; dashed: δ")
+for name, col in colours.items():
+    ax.plot([], [], "o", color=col, label=name)
+ax.legend(fontsize=6, loc="lower right")
+save_figure(fig, {"png": smk.output.png, "pdf": smk.output.pdf}, cfg, rule=smk.rule, inputs=list(smk.input))
+log.info("CLAIMS.md: %d bytes, %d primary cells", len(text.encode()), len(primary))
