@@ -1,6 +1,4 @@
-"""hrta.claims.endpoints on synthetic histories with known answers (issue 17). References: closed-form
-values of the constructed data, scipy.stats.t by hand, a noncentral-t power computation (scipy.stats.nct) for the
-minimum detectable effect, and a hand-worked Holm example."""
+"""hrta.claims.endpoints on synthetic histories and samples whose answers are known."""
 
 from __future__ import annotations
 
@@ -9,108 +7,266 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+import scipy.stats
 
 from hrta.claims import endpoints as E
+from hrta.claims.stats import geometric_mean_interval
+
+TOTAL = 2000
+SWITCH = 500  # "0.5x500,1x1500"
 
 
-def history(losses, every=10):
-    return pd.DataFrame({"step": np.arange(len(losses)) * every, "train_loss": np.asarray(losses, float)})
-
-
-def decaying(rate, steps=2001, every=10, spike_at=(), spike=100.0):
-    t = np.arange(0, steps, every)
-    loss = np.exp(-rate * t)
-    for s in spike_at:
-        loss[t == s] *= spike
+def history(rate: float, total: int = TOTAL, log_every: int = 10, loss0: float = 1.0, spike_at=None, spike=1e3):
+    """loss0·exp(−rate·t) logged every log_every steps; ``spike_at`` replaces that row's loss by ``spike``."""
+    t = np.arange(0, total + 1, log_every)
+    loss = loss0 * np.exp(-rate * t)
+    if spike_at is not None:
+        loss[t == spike_at] = spike
     return pd.DataFrame({"step": t, "train_loss": loss})
 
 
-def test_switch_steps_of_schedules():
-    assert E.switch_steps("0.5x500,1x500,1.5x1000") == (500, 1000)
-    assert E.switch_steps("1x2000") == ()
+def first_logged_step_below(rate: float, target: float, log_every: int = 10) -> int:
+    """Closed form: the first multiple of log_every with exp(−rate·t) ≤ target."""
+    return int(math.ceil(math.log(1 / target) / rate / log_every) * log_every)
 
 
-def test_a_switch_step_spike_never_enters():
-    h = decaying(0.002, spike_at=(500,))
-    assert E.evaluable_history(h, (500,))["step"].tolist().count(500) == 0
+# ------------------------------------------------------------------ switch steps
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("0.5x500,1x1500", (500,)),
+        ("1x2000", ()),
+        ("0.5x500,1x500,1x1000", (500,)),  # the boundary at 1000 keeps s = 1
+        ("0.5:1x500,1x1500", ()),  # the ramp ends at the next stage's s
+        ("0.5:1x500,0.5x1500", (500,)),  # the ramp ends at 1, the next stage starts at 0.5
+        ("0.5x500,0.5:1x500,1x1000", ()),  # a ramp starting where the stage before ended
+        ("0.25x200,0.5x300,1x1500", (200, 500)),
+    ],
+)
+def test_switch_steps(spec, expected):
+    assert E.switch_steps(spec) == expected
+
+
+def test_switch_spike_is_never_read():
+    switches = E.switch_steps("0.5x500,1x1500")
+    h = history(0.01, spike_at=SWITCH)
+    assert SWITCH not in set(E.evaluable_history(h, switches)["step"])
+    assert len(E.evaluable_history(h, switches)) == len(h) - 1
+    # exp(−0.01 t) ≤ 0.01 from t = 470 on; the spike at 500 (1e3) would push the "stays" step to 510.
+    assert E.time_to_target(h, 0.01, switches, TOTAL) == (470, False)
+    assert E.time_to_target(h, 0.01, (), TOTAL) == (510, False)  # what reading the spike would give
     with pytest.raises(ValueError, match="switch step"):
-        E.loss_at_step(h, 500, (500,))
-    # Without the exclusion the spike at 500 would push "stays below" past 500 for a target met at 400.
-    target = math.exp(-0.002 * 400)
-    assert E.time_to_target(h, target, (500,), 2000) == (400.0, False)
-    assert E.time_to_target(h, target, (), 2000)[0] == 510.0
-    # the target family reads the nearest logged non-switch step: 490 or 510, not the spike at 500
-    tau = E.target_family([h], [0.25], (500,), 2000)[0]
-    assert tau in (pytest.approx(math.exp(-0.002 * 490)), pytest.approx(math.exp(-0.002 * 510)))
+        E.loss_at_step(h, SWITCH, switches)
+    with pytest.raises(ValueError, match="not logged"):
+        E.loss_at_step(h, 505, switches)
+    assert E.loss_at_step(h, 490, switches) == pytest.approx(math.exp(-4.9), rel=1e-12)
 
 
-def test_stays_rule_takes_the_last_crossing():
-    h = history([1.0, 0.4, 0.6, 0.3, 0.2])
-    assert E.time_to_target(h, 0.5, (), 40) == (30.0, False)
-
-
-def test_censored_run_counts_the_budget():
-    slow = decaying(0.0001)
-    t, censored = E.time_to_target(slow, 1e-6, (), 2000)
-    assert (t, censored) == (2000.0, True)
-    fast = decaying(0.01)
-    e = E.time_to_target_effect([slow] * 3, [fast] * 3, [1e-6], (), (), 2000)
-    assert e.censored_control == 3 and e.censored_treatment == 0
-    assert e.estimate == pytest.approx(2000 / E.time_to_target(fast, 1e-6, (), 2000)[0])  # a bound: control censored
-
-
-def test_paired_effect_matches_the_t_interval_by_hand():
-    rng = np.random.default_rng(0)
-    logs = rng.normal(math.log(1.5), 0.2, 8)
-    control, treatment = np.exp(logs) * 3.0, np.full(8, 3.0)
-    e = E.paired_effect(control, treatment, level=0.95, delta=1.1)
-    half = stats.t.ppf(0.975, 7) * logs.std(ddof=1) / math.sqrt(8)
-    assert e.estimate == pytest.approx(math.exp(logs.mean()), rel=1e-12)
-    assert (e.ci_low, e.ci_high) == (
-        pytest.approx(math.exp(logs.mean() - half)),
-        pytest.approx(math.exp(logs.mean() + half)),
+def test_target_family_from_control_ignores_the_spike():
+    switches = (SWITCH,)
+    rates = [0.004, 0.005, 0.006]
+    controls = [history(r, spike_at=SWITCH) for r in rates]
+    targets = E.target_family(controls, (0.25, 0.5, 1.0), switches, TOTAL)
+    # q = 0.25: q·T = 500 is the switch step; 490 and 510 tie, the earlier (490) is read.
+    # Geometric mean over seeds of exp(−r_i·t) = exp(−mean(r)·t).
+    mean_rate = float(np.mean(rates))
+    assert targets == pytest.approx(
+        [math.exp(-mean_rate * 490), math.exp(-mean_rate * 1000), math.exp(-mean_rate * 2000)]
     )
-    assert e.n == 8
+    assert max(targets) < 1.0  # the spike (1e3) did not enter
 
 
-def test_bootstrap_interval_agrees_with_t_on_a_large_sample():
-    rng = np.random.default_rng(1)
-    logs = rng.normal(0.3, 0.5, 200)
-    e = E.paired_effect(np.exp(logs), np.ones(200))
-    assert e.boot_low == pytest.approx(e.ci_low, rel=0.03) and e.boot_high == pytest.approx(e.ci_high, rel=0.03)
+def test_target_family_leaves_out_diverged_controls():
+    ok = history(0.005)
+    bad = history(0.005)
+    bad.loc[bad.index[-1], "train_loss"] = math.nan
+    assert E.target_family([ok, bad], (0.5,), (), TOTAL) == pytest.approx((math.exp(-5.0),))
+    with pytest.raises(ValueError, match="no non-diverged control"):
+        E.target_family([bad], (0.5,), (), TOTAL)
 
 
-def test_minimum_detectable_effect_has_the_requested_power():
-    sd, n, alpha = 0.3, 8, 0.05
-    mde = E.minimum_detectable_effect(sd, n, alpha, 0.8)
-    d = math.log(mde) / sd
-    crit = stats.t.ppf(1 - alpha / 2, n - 1)
-    nc = d * math.sqrt(n)
-    power = stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc)
-    assert power == pytest.approx(0.8, abs=1e-6)
+# ------------------------------------------------------------------ time to target
+def test_time_to_target_monotone_is_first_crossing():
+    for rate, target in [(0.01, 1e-3), (0.003, 0.05), (0.02, 1e-6)]:
+        assert E.time_to_target(history(rate), target, (), TOTAL) == (first_logged_step_below(rate, target), False)
 
 
-def test_holm_against_a_hand_worked_example():
-    reject, adjusted = E.holm([0.01, 0.04, 0.03, 0.005])
-    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert reject == [True, False, False, True]
+def test_time_to_target_stays_rule_returns_the_later_step():
+    # Dips below 0.1 at step 30, rises above at 50, below for good from 70.
+    loss = [1.0, 0.5, 0.2, 0.05, 0.08, 0.3, 0.2, 0.09, 0.05, 0.01]
+    h = pd.DataFrame({"step": np.arange(0, 100, 10), "train_loss": loss})
+    assert E.time_to_target(h, 0.1, (), 90) == (70, False)
 
 
+def test_time_to_target_censored_at_the_budget():
+    slow = history(0.001)  # exp(−2) ≈ 0.135 at the end: never ≤ 1e-3
+    assert E.time_to_target(slow, 1e-3, (), TOTAL) == (TOTAL, True)
+    # Reached only after the budget: restricted to the budget and censored.
+    assert E.time_to_target(history(0.01), 1e-3, (), 500) == (500, True)
+    diverged = history(0.01)
+    diverged.loc[diverged.index[-1], "train_loss"] = math.inf
+    assert E.time_to_target(diverged, 1e-3, (), TOTAL) == (TOTAL, True)
+    assert E.time_to_target(history(0.01), 1e-3, (), TOTAL, status="diverged") == (TOTAL, True)
+
+
+def test_time_to_target_effect_with_censoring_is_a_bound():
+    rates_c = [0.01, 0.011, 0.012]
+    rates_t = [0.02, 0.001, 0.024]  # seed 1: the treatment never reaches the target
+    target = 1e-3
+    res = E.time_to_target_effect([history(r) for r in rates_c], [history(r) for r in rates_t], [target], (), (), TOTAL)
+    a = [first_logged_step_below(r, target) for r in rates_c]
+    b = [first_logged_step_below(rates_t[0], target), TOTAL, first_logged_step_below(rates_t[2], target)]
+    assert res.censored_treatment == 1 and res.censored_control == 0
+    assert [row[0] for row in res.times_treatment] == b
+    # The censored pair's ratio is a / T, an upper bound of the true a / b (b > T).
+    assert res.effect.ratios == pytest.approx([x / y for x, y in zip(a, b)])
+    assert res.effect.ratios[1] < 1
+
+
+def test_time_to_target_effect_both_censored_gives_one_and_family_geomean():
+    targets = [1e-2, 1e-6]  # 1e-6 is reached by neither arm at rate ≤ 0.005 within T = 2000
+    res = E.time_to_target_effect(
+        [history(0.004), history(0.005)], [history(0.003), history(0.0035)], targets, (), (), TOTAL
+    )
+    assert res.censored_control == 2 and res.censored_treatment == 2
+    # Per seed: geometric mean over targets of (a_k / b_k) with the censored target giving T / T = 1.
+    for (rc, rt), r in zip([(0.004, 0.003), (0.005, 0.0035)], res.effect.ratios):
+        a, b = first_logged_step_below(rc, 1e-2), first_logged_step_below(rt, 1e-2)
+        assert r == pytest.approx(math.sqrt(a / b * 1.0))
+
+
+def test_time_to_target_effect_diverged_treatment_forbids_support():
+    bad = history(0.05)
+    bad.loc[bad.index[-1], "train_loss"] = math.nan
+    controls = [history(0.01), history(0.01), history(0.01)]
+    treatments = [history(0.05), history(0.049), bad]
+    res = E.time_to_target_effect(controls, treatments, [1e-2], (), (), TOTAL)
+    assert res.effect.n_diverged_treatment == 1
+    assert res.effect.verdict != E.SUPPORTED
+
+
+# ------------------------------------------------------------------ final loss
+def test_final_loss_and_its_effect():
+    h = history(0.002)
+    assert E.final_loss(h, (SWITCH,)) == pytest.approx(math.exp(-4.0))
+    with pytest.raises(ValueError, match="switch step"):
+        E.final_loss(h, (TOTAL,))
+    controls = [history(0.002, spike_at=SWITCH), history(0.0021, spike_at=SWITCH), history(0.0019, spike_at=SWITCH)]
+    treatments = [history(0.003), history(0.0031), history(0.0028)]
+    eff = E.final_loss_effect(controls, treatments, (SWITCH,), ())
+    expected = [math.exp((rt - rc) * TOTAL) for rc, rt in [(0.002, 0.003), (0.0021, 0.0031), (0.0019, 0.0028)]]
+    assert eff.ratios == pytest.approx(expected)
+    assert eff.verdict == E.SUPPORTED
+    with pytest.raises(ValueError, match="different steps"):
+        E.final_loss_effect(controls, [history(0.003, total=1000)] * 3, (SWITCH,), ())
+
+
+def test_final_loss_effect_diverged_treatment():
+    bad = history(0.003)
+    bad.loc[bad.index[-1], "train_loss"] = math.inf
+    controls = [history(0.002), history(0.0021), history(0.0019), history(0.002)]
+    treatments = [history(0.003), history(0.0031), history(0.0028), bad]
+    eff = E.final_loss_effect(controls, treatments, (), ())
+    assert E.final_loss(bad, ()) == math.inf
+    assert eff.n == 3 and eff.n_diverged_treatment == 1
+    assert eff.verdict == E.INCONCLUSIVE  # would be supported without the diverged seed
+    assert "diverged" in eff.note
+
+
+# ------------------------------------------------------------------ paired effect
+def constructed_logs(mu: float, n: int, sd: float, seed: int = 0) -> np.ndarray:
+    """n log ratios with sample mean exactly mu and sample sd exactly sd."""
+    z = np.random.default_rng(seed).standard_normal(n)
+    z = (z - z.mean()) / z.std(ddof=1)
+    return mu + sd * z
+
+
+def test_paired_effect_estimate_and_t_interval_match_a_hand_computation():
+    mu, sd, n = math.log(1.3), 0.2, 8
+    logs = constructed_logs(mu, n, sd)
+    control = np.exp(logs) * 2.5  # c_i / t_i = exp(l_i)
+    treatment = np.full(n, 2.5)
+    eff = E.paired_effect(control, treatment)
+    assert eff.n == n
+    assert eff.estimate == pytest.approx(1.3, rel=1e-12)
+    assert eff.sd_log == pytest.approx(sd, rel=1e-12)
+    half = scipy.stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    assert eff.ci_low == pytest.approx(math.exp(mu - half), rel=1e-12)
+    assert eff.ci_high == pytest.approx(math.exp(mu + half), rel=1e-12)
+    # An independent implementation (Simpson-integrated t quantile) agrees.
+    centre, lo, hi = geometric_mean_interval(np.exp(logs))
+    assert (eff.estimate, eff.ci_low, eff.ci_high) == pytest.approx((centre, lo, hi), rel=1e-7)
+    # One-sided p from the t statistic directly.
+    t_stat = mu / (sd / math.sqrt(n))
+    assert eff.p_value == pytest.approx(scipy.stats.t.sf(t_stat, n - 1), rel=1e-10)
+    assert eff.verdict == E.SUPPORTED
+
+
+def test_bootstrap_interval_close_to_t_interval_on_a_large_sample():
+    rng = np.random.default_rng(7)
+    logs = rng.normal(math.log(1.2), 0.3, size=200)
+    eff = E.paired_effect(np.exp(logs), np.ones(200))
+    half = math.log(eff.ci_high) - math.log(eff.estimate)
+    assert abs(math.log(eff.boot_low) - math.log(eff.ci_low)) < 0.1 * half
+    assert abs(math.log(eff.boot_high) - math.log(eff.ci_high)) < 0.1 * half
+    # Fixed seed: the cross-check is reproducible.
+    again = E.paired_effect(np.exp(logs), np.ones(200))
+    assert (again.boot_low, again.boot_high) == (eff.boot_low, eff.boot_high)
+
+
+@pytest.mark.parametrize("n", [3, 5, 10, 30])
+def test_minimum_detectable_effect_has_the_requested_power(n):
+    sd, alpha, power = 0.25, 0.05, 0.8
+    eff = E.paired_effect(np.exp(constructed_logs(0.1, n, sd)), np.ones(n), alpha=alpha, power=power)
+    d = math.log(eff.mde) / sd
+    df, nc = n - 1, d * math.sqrt(n)
+    crit = scipy.stats.t.ppf(1 - alpha / 2, df)
+    achieved = scipy.stats.nct.sf(crit, df, nc) + scipy.stats.nct.cdf(-crit, df, nc)
+    assert achieved == pytest.approx(power, abs=1e-6)
+    assert eff.mde > 1
+
+
+def test_paired_effect_special_cases():
+    one = E.paired_effect([2.0], [1.0])
+    assert one.verdict == E.INCONCLUSIVE and one.estimate == 2.0 and math.isnan(one.ci_low)
+    equal = E.paired_effect([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    assert equal.estimate == equal.ci_low == equal.ci_high == equal.boot_low == equal.boot_high == 2.0
+    assert equal.verdict == E.SUPPORTED and "zero variance" in equal.note
+    assert equal.p_value == 0.0 and equal.mde == 1.0
+    with pytest.raises(ValueError, match="> 0"):
+        E.paired_effect([1.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="> 0"):
+        E.paired_effect([1.0, math.nan], [1.0, 1.0])
+    with pytest.raises(ValueError, match="paired"):
+        E.paired_effect([1.0, 2.0], [1.0])
+
+
+# ------------------------------------------------------------------ verdict rule and Holm
 @pytest.mark.parametrize(
     ("estimate", "lo", "hi", "verdict"),
     [
-        (1.5, 1.2, 1.9, E.SUPPORTED),
+        (1.3, 1.15, 1.5, E.SUPPORTED),
+        (1.1, 1.01, 1.2, E.SUPPORTED),  # estimate exactly δ
         (1.05, 1.02, 1.08, E.NEGLIGIBLE),
-        (0.8, 0.7, 0.95, E.NOT_SUPPORTED),
-        (1.2, 0.9, 1.6, E.INCONCLUSIVE),
-        (1.06, 1.01, 1.3, E.INCONCLUSIVE),  # direction clear, size undecided
+        (1.0, 0.9, 1.08, E.NOT_SUPPORTED),
+        (0.8, 0.7, 0.9, E.NOT_SUPPORTED),  # the treatment is worse
+        (1.3, 0.9, 1.8, E.INCONCLUSIVE),
+        (1.08, 1.02, 1.2, E.INCONCLUSIVE),  # direction clear, size undecided
+        (1.05, 0.95, 1.1, E.INCONCLUSIVE),  # hi = δ is not below δ
+        (1.3, math.nan, math.nan, E.INCONCLUSIVE),
     ],
 )
 def test_effect_verdict_branches(estimate, lo, hi, verdict):
-    assert E.effect_verdict(estimate, lo, hi, 1.1) == verdict
+    assert E.effect_verdict(estimate, lo, hi, delta=1.1) == verdict
 
 
-def test_a_diverged_treatment_is_not_supported():
-    e = E.paired_effect([1.0, 1.0, 1.0], [0.1, 0.1, math.inf])
-    assert e.verdict == E.NOT_SUPPORTED and e.diverged_treatment == 1
+def test_rule_text_names_every_verdict():
+    for label in (E.SUPPORTED, E.NEGLIGIBLE, E.NOT_SUPPORTED, E.INCONCLUSIVE):
+        assert f"{label}:" in E.RULE_EFFECT
+
+
+def test_holm_hand_worked():
+    # Sorted 0.005, 0.01, 0.03, 0.04 → 4·0.005, 3·0.01, 2·0.03, max(1·0.04, 0.06) = 0.02, 0.03, 0.06, 0.06.
+    reject, adjusted = E.holm([0.01, 0.04, 0.03, 0.005], alpha=0.05)
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert reject.tolist() == [True, False, False, True]

@@ -10,6 +10,7 @@ from hrta.claims import endpoints as E
 from hrta.io import write_csv
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata
+from hrta.schedules import parse_schedule
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -64,12 +65,14 @@ for c in cfg["comparisons"]:
         sched_c, sched_t = ctrl["schedule"].iloc[0], trt["schedule"].iloc[0]
         sw_c, sw_t = E.switch_steps(sched_c), E.switch_steps(sched_t)
         hc, ht = histories(c["control"]), histories(c["treatment"])
-        budget = int(max(x["step"].max() for x in hc))
-        targets = E.target_family(hc, [float(q) for q in cfg["target_fractions"]], sw_c, budget)
-        effects = {
-            "final_loss": E.final_loss_effect(hc, ht, sw_c, sw_t, **kw),
-            "time_to_target": E.time_to_target_effect(hc, ht, targets, sw_c, sw_t, budget, **kw),
-        }
+        st_c = [ctrl.loc[ctrl["seed"] == s, "status"].iloc[0] for s in seeds]
+        st_t = [trt.loc[trt["seed"] == s, "status"].iloc[0] for s in seeds]
+        budget = parse_schedule(sched_c).total_steps
+        targets = E.target_family(hc, [float(q) for q in cfg["target_fractions"]], sw_c, budget, statuses=st_c)
+        arms = {"statuses_control": st_c, "statuses_treatment": st_t}
+        ttt = E.time_to_target_effect(hc, ht, targets, sw_c, sw_t, budget, **arms, **kw)
+        effects = {"final_loss": E.final_loss_effect(hc, ht, sw_c, sw_t, **arms, **kw), "time_to_target": ttt.effect}
+        censored = {"censored_control": ttt.censored_control, "censored_treatment": ttt.censored_treatment}
         setting = ", ".join(f"{k} {v}" for k, v in where.items())
         for endpoint, quantity in (("primary", cfg["primary"]), ("secondary", cfg["secondary"])):
             e = effects[quantity]
@@ -86,17 +89,19 @@ for c in cfg["comparisons"]:
                     "endpoint": endpoint,
                     "quantity": quantity,
                     "budget": budget,
-                    **e.__dict__,
+                    **{k: v for k, v in e.__dict__.items() if k not in ("ratios", "level", "delta")},
+                    "ratios": " ".join(f"{r:.4g}" for r in e.ratios),
+                    **(censored if quantity == "time_to_target" else {"censored_control": 0, "censored_treatment": 0}),
                 }
             )
 
 table = pd.DataFrame(rows)
 secondary = table["endpoint"] == "secondary"
-reject, adjusted = E.holm(table.loc[secondary, "p_one_sided"].tolist(), alpha=1 - kw["level"])
+reject, adjusted = E.holm(table.loc[secondary, "p_value"].tolist(), alpha=1 - kw["level"])
 table["p_holm"] = float("nan")
-table.loc[secondary, "p_holm"] = adjusted
+table.loc[secondary, "p_holm"] = list(adjusted)
 table["holm_reject"] = False
-table.loc[secondary, "holm_reject"] = reject
+table.loc[secondary, "holm_reject"] = list(reject)
 for out in smk.output:
     write_metadata(out, cfg, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})
 write_csv(table, smk.output.csv)

@@ -64,9 +64,8 @@ lines = [
     "Every verdict below is computed by the `claims_summary` rule from this run's data; none is typed by hand.",
     f"Claims 4–7: pre-registered one-factor endpoints (`claims.endpoints` in the config, {len(cfg['comparisons'])} "
     f"comparisons). Primary: {cfg['primary'].replace('_', ' ')} ratio control/treatment (> 1: the treatment is better); "
-    "rule: "
-    + E.RULE_EFFECT.format(level=float(cfg["level"]), delta=float(cfg["delta"]), power=float(cfg["power"]))
-    + ".",
+    f"Rule (δ = {cfg['delta']}, {float(cfg['level']):.0%} intervals, minimum detectable effect at power "
+    f"{float(cfg['power']):.0%}): " + E.RULE_EFFECT,
     "A claim is **supported** when every primary cell is, **not supported** when none is and none is inconclusive, "
     "else **mixed** (the table says where it holds).",
     "",
@@ -85,7 +84,9 @@ for cid in ("4", "5", "6", "7"):
     worst = rows.loc[rows["estimate"].idxmin()]
     span = f"{fmt(worst.estimate)}× [{fmt(worst.ci_low)}, {fmt(worst.ci_high)}] to {fmt(best.estimate)}× [{fmt(best.ci_low)}, {fmt(best.ci_high)}]"
     counts = rows["verdict"].value_counts()
-    tally = ", ".join(f"{counts[v]} {v}" for v in E.EFFECT_VERDICTS if v in counts)
+    tally = ", ".join(
+        f"{counts[v]} {v}" for v in (E.SUPPORTED, E.NEGLIGIBLE, E.NOT_SUPPORTED, E.INCONCLUSIVE) if v in counts
+    )
     ns = f"{rows['n'].min()}–{rows['n'].max()}" if rows["n"].min() != rows["n"].max() else f"{rows['n'].min()}"
     setting = ", ".join(sorted(set(rows["source"]))) + f"; {len(rows)} cells ({tally})"
     lines.append(
