@@ -412,9 +412,11 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
 
     result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "config.yaml")
     assert result.returncode == 0, result.stdout
-    # E5: 3 models × 3 seeds (one job each), E6: 2 optimizers, E7: 3 values of n + 2 further targets.
-    assert re.search(r"^claims_sweep\s+16$", result.stdout, re.M), result.stdout
-    for rule in ("claims_speedups", "table_claims_speedups", "figure_claims", "claims_report", "figure_claims_matrix"):
+    # E5: tanh and GELU × 8 seeds + the three-layer net × 3 (one job each), E6: 2 optimizers, E7: 3 values of n
+    # + 2 further targets.
+    assert re.search(r"^claims_sweep\s+26$", result.stdout, re.M), result.stdout
+    rules = ("claims_speedups", "table_claims_speedups", "figure_claims", "claims_report", "figure_claims_matrix")
+    for rule in (*rules, "claims_endpoints", "claims_summary"):
         assert re.search(rf"^{rule}\s+1$", result.stdout, re.M), rule
 
 

@@ -14,12 +14,14 @@ def config(name="config.yaml"):
 def test_e5_jobs_are_model_by_seed_and_carry_the_model_name():
     cfg = config()
     jobs = claims_jobs(cfg, "e5")
-    assert len(jobs) == len(cfg["e5"]["models"]) * len(cfg["e5"]["seeds"])
+    seeds = {model: spec.get("seeds", cfg["e5"]["seeds"]) for model, spec in cfg["e5"]["models"].items()}
+    assert len(jobs) == sum(len(s) for s in seeds.values())
+    assert seeds["deep3"] == [0, 1, 2] and seeds["tanh"] == cfg["e5"]["seeds"]  # a model's own seeds (subset)
     for model in cfg["e5"]["models"]:
-        for seed in cfg["e5"]["seeds"]:
+        for seed in seeds[model]:
             job = claims_job(cfg, "e5", f"{model}_seed{seed}")
             assert job["cell"] == model and job["seeds"] == [seed]
-            assert "label" not in job["model"] and "dtype" not in job["model"] and "optimizers" not in job["model"]
+            assert not {"label", "dtype", "optimizers", "seeds"} & set(job["model"])
 
 
 def test_e5_model_keys_dtype_and_optimizers():
@@ -34,6 +36,7 @@ def test_e5_model_keys_dtype_and_optimizers():
 def test_model_name_with_underscores_parses():
     cfg = config()
     cfg["e5"]["models"]["deep_3_wide"] = cfg["e5"]["models"].pop("deep3")
+    cfg["e5"]["models"]["deep_3_wide"].pop("seeds", None)
     cfg["e5"]["seeds"] = [0, 12]
     assert "deep_3_wide_seed12" in claims_jobs(cfg, "e5")
     assert claims_job(cfg, "e5", "deep_3_wide_seed12")["cell"] == "deep_3_wide"
