@@ -277,6 +277,24 @@ def _claims_sweep_job(config, wc):
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
+@job_estimator("claim1_search")
+def _claim1_search_job(config, wc):
+    """Per draw and layer choice: the two analytic kernels (s = 0 and 2) and the two extreme eigenvalues of
+    K_s/n at every s of the grid (≈ one spectrum each)."""
+    search = config["e2"]["lambda_min"]["search"]
+    width, fine, coarse = search["fine_width"], search["fine_step"], search["coarse_step"]
+    s_count = 2 * round(width / fine) + round((2 - 2 * width) / coarse)
+    per_draw = 0.0
+    for n in search["ns"]:
+        for d in search["ds"]:
+            for feature in search["constant_features"]:
+                dim = d + int(feature)
+                per_draw += len(search["layers"]) * (2 * analytic_ntk_s(n, dim) + s_count * spectrum_s(n))
+    seconds = _fixed("claim1_search") + search["draws"] * per_draw
+    n_max = max(search["ns"])
+    return seconds, TORCH_JOB_BASE_MB + 8 * 8 * n_max * n_max / MB
+
+
 @job_estimator("e2_lambda_min")
 def _e2_lambda_min_job(config, wc):
     """Analytic kernel and spectrum at every s of the refined grid, both layer choices, per data set

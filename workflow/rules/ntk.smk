@@ -101,3 +101,24 @@ rule e4_theory:
         width=lambda wc: int(wc.width),
     script:
         "../scripts/e4_theory.py"
+
+
+rule claim1_search:
+    """Claim 1 as a search: λ_min(K_s/n) on many random draws on the sphere, fractions that violate it and where."""
+    output:
+        csv=report("figures/tables/claim1_search.csv", caption="../report/claim1_search_table.rst", category="Claims"),
+        png=report("figures/claim1_search.png", caption="../report/claim1_search.rst", category="Claims"),
+        pdf="figures/claim1_search.pdf",
+    log:
+        "logs/ntk/claim1_search.log",
+    benchmark:
+        "logs/benchmarks/ntk/claim1_search.tsv"
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["ntk"]
+    resources:
+        **job_resources("claim1_search"),
+    params:
+        search=canonical(config["e2"]["lambda_min"]["search"]),
+    script:
+        "../scripts/claim1_search.py"

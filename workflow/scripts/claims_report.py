@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from hrta import claims as C
+from hrta.claims import claim1_search as S
 from hrta.io import write_csv, write_text
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata
@@ -59,6 +60,18 @@ def claim1_parts():
             }
             both = C.combine_verdicts(per)
             parts[f"depth L={depth}"] = C.Verdict(both.label, C.RULE_LAMBDA_MIN, both.numbers)
+    if hasattr(smk.input, "claim1_search"):  # the search for counterexamples (issue 18): one part per family
+        search = pd.read_csv(smk.input.claim1_search)
+        for r in search.itertuples():
+            label = f"search n={r.n}, d={r.d}{' + constant' if r.constant_feature else ''}, layers={r.layers}"
+            if r.violations:
+                numbers = (
+                    f"{r.violations} of {r.draws} draws fall (first at s = {r.first_fall_s:.3g}, largest relative "
+                    f"drop {r.max_relative_drop:.3g}; near 0: {r.falls_near_0}, middle: {r.falls_middle}, near 2: {r.falls_near_2})"
+                )
+                parts[label] = C.Verdict(C.NOT_SUPPORTED, S.RULE_FALL, numbers)
+            else:
+                parts[label] = C.Verdict(C.SUPPORTED, S.RULE_FALL, f"no fall in {r.draws} draws")
     return parts
 
 
@@ -66,12 +79,13 @@ claims.append(
     claim(
         "1",
         "λ_min of the infinite-width NTK of σ_s (of K_s/n) grows with s on (0, 2), for the "
-        "both-layer and the first-layer kernel, on every data set the run trains on and on n points "
-        "uniform on the unit sphere in R³; parts 'depth L': the same for the NTK of a σ_s network with L "
-        "hidden layers (hrta.ntk.deep), on every data set.",
-        "figures/e2_spectrum.png; figures/tables/e2_lambda_min.csv; figures/tables/e2_spectrum.csv; "
-        "figures/deep_spectrum.png; figures/tables/deep_spectrum.csv",
+        "both-layer and the first-layer kernel, on every data set: tested on every data set the run trains on, "
+        "on n points uniform on the unit sphere in R³, and by a search for counterexamples over random draws "
+        "(parts 'search'); parts 'depth L': the NTK of a σ_s network with L hidden layers (hrta.ntk.deep).",
+        "figures/claim1_search.png; figures/tables/claim1_search.csv; figures/tables/e2_lambda_min.csv; "
+        "figures/deep_spectrum.png",
         claim1_parts(),
+        S.RULE_UNIVERSAL,
     )
 )
 
