@@ -29,7 +29,14 @@ from ._dual import DUAL_KERNEL_METHODS, LAYERS, pairwise_angles
 from .analytic import analytic_cross_ntk, analytic_ntk, dual_kernels, relu_analytic_ntks
 from .deep import KERNELS, deep_analytic_ntk, deep_analytic_ntks, deep_empirical_ntk, relative_kernel_error
 from .empirical import ReluGrams, empirical_ntk, jacobian_ntk, relu_kernel_grams, two_layer_ntk
-from .predict import Spectrum, gd_loss_factor, predict_lazy_loss_curve, predict_loss_curve, spectrum
+from .predict import (
+    Spectrum,
+    gd_loss_factor,
+    predict_lazy_loss_curve,
+    predict_loss_curve,
+    predict_schedule_loss,
+    spectrum,
+)
 
 __all__ = [
     "DEFAULT_QUADRATURE_NODES",
@@ -51,6 +58,7 @@ __all__ = [
     "pairwise_angles",
     "predict_lazy_loss_curve",
     "predict_loss_curve",
+    "predict_schedule_loss",
     "relative_kernel_error",
     "relu_analytic_ntks",
     "relu_kernel_grams",

@@ -9,12 +9,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hrta.schedules import parse_schedule
+
 from ._dual import (
     _EPS64,
     _as_float64_matrix,
 )
+from .analytic import analytic_cross_ntk
 
-__all__ = ["Spectrum", "gd_loss_factor", "predict_lazy_loss_curve", "predict_loss_curve", "spectrum"]
+__all__ = [
+    "Spectrum",
+    "gd_loss_factor",
+    "predict_lazy_loss_curve",
+    "predict_loss_curve",
+    "predict_schedule_loss",
+    "spectrum",
+]
 
 
 @dataclass(frozen=True)
@@ -149,3 +159,28 @@ def _symmetric_or_cross(kernel, s: float, t: float) -> torch.Tensor:
     K = kernel(s, t)
     K = torch.as_tensor(K).to(torch.float64)
     return 0.5 * (K + K.T) if s == t else K
+
+
+def predict_schedule_loss(X, y, schedule, lr: float, layers: str = "both") -> np.ndarray:
+    """Loss at steps 0..T of GD on the infinite-width ReLU-base network linearized at initialization, through a
+    schedule of constant-s stages (``schedule``: a spec such as "0.5x500,1x1500" or a Schedule), with the
+    network's output at initialization replaced by its mean, 0 (residual0 = −y for every s)::
+
+        predict_lazy_loss_curve(Θ_{s,t} = analytic_cross_ntk(X, s, t), residual0 = −y, stages, lr)
+
+    The theory's prediction of a schedule's loss, free of the initialization's random output (the speed-up it
+    predicts is a ratio of two such curves). A ramp stage has no single kernel: ValueError."""
+    sched = parse_schedule(schedule) if isinstance(schedule, str) else schedule
+    if any(st.is_ramp for st in sched.stages):
+        raise ValueError(f"schedule {schedule!r} has a ramp stage; the prediction needs constant-s stages")
+    X64 = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    r0 = -np.asarray(y, dtype=np.float64).ravel()
+    cache: dict[tuple[float, float], torch.Tensor] = {}
+
+    def kernel(s, t):
+        if (s, t) not in cache:
+            cache[(s, t)] = analytic_cross_ntk(X64, s, t, layers)
+        return cache[(s, t)]
+
+    stages = [(st.s_start, st.steps) for st in sched.stages]
+    return predict_lazy_loss_curve(kernel, lambda s: r0, stages, lr)[0]

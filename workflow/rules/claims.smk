@@ -196,6 +196,17 @@ rule claims_endpoints:
         **job_resources("claims_endpoints"),
     params:
         endpoints=canonical(config["claims"]["endpoints"]),
+        theory=canonical(
+            {
+                exp: {
+                    "dataset": dataset_config(config[exp]["dataset"]),
+                    "vary_data_seed": bool(config[exp].get("vary_data_seed")),
+                    "optimizers": config[exp]["optimizers"],
+                }
+                for exp in ("e3", "e4")
+                if config[exp]["model"].get("base", "relu") == "relu"
+            }
+        ),
     script:
         "../scripts/claims_endpoints.py"
 

@@ -2,12 +2,16 @@
 (claim × comparison × optimizer × width or model), its primary and secondary effect with interval, n, minimum
 detectable effect and verdict (hrta.claims.endpoints); secondary p-values Holm-corrected over all cells."""
 
+import math
 import time
 
+import numpy as np
 import pandas as pd
 
 from hrta.claims import endpoints as E
+from hrta.data import make_dataset
 from hrta.io import write_csv
+from hrta.ntk import predict_schedule_loss
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata
 from hrta.schedules import parse_schedule
@@ -43,6 +47,42 @@ for exp in ("e5", "e6"):
             hist = hist.merge(runs[[*keys, "lr_choice"]], on=keys, how="inner")
         sources[exp] = (runs, hist, ["cell", "optimizer"] + (["lr_choice"] if exp == "e6" else []))
 
+_predicted: dict = {}
+
+
+def predicted_ratio(source, optimizer, sched_c, sched_t, seeds):
+    """Theory beside measurement: the final-loss ratio control/treatment that GD on the infinite-width network
+    linearized at initialization predicts (hrta.ntk.predict_schedule_loss, output at init = its mean 0), per
+    seed's data draw, geometric mean over seeds; NaN where the theory does not apply (not constant-rate GD, a
+    ramp stage, a source without a ReLU two-layer model)."""
+    theory = dict(smk.params.theory).get(source)
+    if not theory:
+        return math.nan
+    opt = theory["optimizers"][optimizer]
+    if opt["optimizer"] != "gd" or opt.get("lr_schedule", "constant") != "constant":
+        return math.nan
+    ratios = []
+    for seed in seeds:
+        spec = {k: v for k, v in theory["dataset"].items() if k != "name"}
+        if theory["vary_data_seed"]:
+            spec["seed"] = spec["seed"] + int(seed)
+        losses = []
+        for sched in (sched_c, sched_t):
+            key = (source, tuple(sorted(spec.items())), sched, float(opt["lr"]))
+            if key not in _predicted:
+                data = make_dataset(**spec)
+                try:
+                    _predicted[key] = float(
+                        predict_schedule_loss(data.X_train, data.y_train, sched, float(opt["lr"]))[-1]
+                    )
+                except ValueError:  # a ramp stage: no single kernel
+                    _predicted[key] = math.nan
+            losses.append(_predicted[key])
+        ratios.append(losses[0] / losses[1])
+    ratios = np.asarray(ratios, float)
+    return float(np.exp(np.log(ratios).mean())) if np.all(np.isfinite(ratios)) else math.nan
+
+
 rows = []
 for c in cfg["comparisons"]:
     runs, hist, cols = sources[c["source"]]
@@ -73,6 +113,7 @@ for c in cfg["comparisons"]:
         ttt = E.time_to_target_effect(hc, ht, targets, sw_c, sw_t, budget, **arms, **kw)
         effects = {"final_loss": E.final_loss_effect(hc, ht, sw_c, sw_t, **arms, **kw), "time_to_target": ttt.effect}
         censored = {"censored_control": ttt.censored_control, "censored_treatment": ttt.censored_treatment}
+        theory = predicted_ratio(c["source"], where.get("optimizer"), sched_c, sched_t, seeds)
         setting = ", ".join(f"{k} {v}" for k, v in where.items())
         for endpoint, quantity in (("primary", cfg["primary"]), ("secondary", cfg["secondary"])):
             e = effects[quantity]
@@ -91,6 +132,7 @@ for c in cfg["comparisons"]:
                     "budget": budget,
                     **{k: v for k, v in e.__dict__.items() if k not in ("ratios", "level", "delta")},
                     "ratios": " ".join(f"{r:.4g}" for r in e.ratios),
+                    "predicted": theory if quantity == "final_loss" else math.nan,
                     **(censored if quantity == "time_to_target" else {"censored_control": 0, "censored_treatment": 0}),
                 }
             )

@@ -149,6 +149,7 @@ for cid in ("4", "5", "6", "7"):
     lines += [f"## Claim {cid}: {ASSERTS[cid]}", ""]
     for r in rows.itertuples():
         extra = f"; MDE {fmt(r.mde)}×" if r.verdict == E.INCONCLUSIVE else ""
+        extra += f"; K_∞ theory {fmt(r.predicted)}×" if np.isfinite(r.predicted) else ""
         div = (
             f"; diverged: treatment {r.n_diverged_treatment}, control {r.n_diverged_control}"
             if (r.n_diverged_treatment or r.n_diverged_control)
@@ -192,6 +193,8 @@ for yi, r in zip(y, primary.itertuples()):
         ms=3,
         lw=1,
     )
+theory = primary["predicted"].to_numpy(float)
+ax.plot(theory, y, "x", color="0.2", ms=3, label="K_∞ linearization (GD)")
 ax.axvline(1.0, color="0.3", lw=0.8)
 ax.axvline(float(cfg["delta"]), color="0.6", lw=0.8, ls="--")
 ax.set_xscale("log")
