@@ -18,6 +18,7 @@ __all__ = [
     "METRICS",
     "METRIC_NAMES",
     "RULE_LR_CHOICE",
+    "RULE_LR_TUNING",
     "RULE_TOLERANCE",
     "RatioStats",
     "SpeedupStats",
@@ -26,7 +27,9 @@ __all__ = [
     "baseline_tolerance",
     "best_by_final_loss",
     "budget_step",
+    "choose_lr_by_final_loss",
     "choose_lr_by_speed",
+    "widened_factor",
     "is_diverged",
     "loss_at_budget",
     "loss_at_budget_or_inf",
@@ -430,3 +433,58 @@ def choose_lr_by_speed(
                 }
             )
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- claim 7: lr tuned on held-out seeds
+RULE_LR_TUNING = (
+    "per optimizer × method, the learning-rate factor of a grid with step {step:.4g} with the lowest geometric-mean "
+    "final training loss over the tuning seeds {seeds} (a diverged run counts +inf); where the optimum sits at an end "
+    "of the factors tried, the grid widens by one step beyond it, up to {max_steps} steps beyond the configured grid "
+    "on each side (an optimum still at an end is reported 'at the limit'); the tuning seeds are never scored, so "
+    "the rate is chosen and scored by the same criterion on different seeds"
+)
+
+
+def choose_lr_by_final_loss(runs: pd.DataFrame, keys: Sequence[str] = ("optimizer", "method")) -> pd.DataFrame:
+    """One factor per ``keys`` group by the final-loss criterion of :data:`RULE_LR_TUNING`.
+
+    ``runs``: keys + lr_factor (numeric), seed, status, final_train_loss. Score of a factor = exp(mean over seeds
+    of log final loss), +inf if a run diverged or its loss is not finite. Returns one row per group: keys,
+    lr_factor (the best; ties go to the smaller factor), score, factors_tried (space-separated), at_low and
+    at_high (the best is the smallest / largest factor tried).
+    """
+    need = [*keys, "lr_factor", "seed", "status", "final_train_loss"]
+    missing = [c for c in need if c not in runs.columns]
+    if missing:
+        raise ValueError(f"runs table lacks column(s) {missing}")
+    rows = []
+    for key, g in runs.groupby(list(keys), sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        scores = {}
+        for factor, fg in g.groupby("lr_factor", sort=True):
+            loss = fg["final_train_loss"].astype(float).where(fg["status"] == "ok", math.inf)
+            loss = loss.where(np.isfinite(loss) & (loss > 0), math.inf)
+            scores[float(factor)] = math.inf if np.isinf(loss).any() else float(np.exp(np.log(loss).mean()))
+        tried = sorted(scores)
+        best = min(tried, key=lambda f: (scores[f], f))
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "lr_factor": best,
+                "score": scores[best],
+                "factors_tried": " ".join(f"{f:.6g}" for f in tried),
+                "at_low": best == tried[0],
+                "at_high": best == tried[-1],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def widened_factor(row, step: float, low_limit: float, high_limit: float) -> float | None:
+    """The next factor to try for a chosen row of :func:`choose_lr_by_final_loss`: one ``step`` beyond the end
+    where the optimum sits, or None when it is interior or the next factor would pass the limit."""
+    if row.at_low and row.lr_factor / step >= low_limit * (1 - 1e-9):
+        return row.lr_factor / step
+    if row.at_high and row.lr_factor * step <= high_limit * (1 + 1e-9):
+        return row.lr_factor * step
+    return None
