@@ -34,8 +34,11 @@ __all__ = [
 
 
 def dataset_sizes(dataset: dict) -> tuple[int, int, int]:
-    from hrta.data import get_target  # noqa: PLC0415
+    """(n, n_test, d) of one data set config; a user's file (``{file: PATH}``) is read (numpy, no torch)."""
+    from hrta.data import dataset_file_sizes, get_target  # noqa: PLC0415
 
+    if "file" in dataset:
+        return dataset_file_sizes(dataset["file"], constant_feature=bool(dataset.get("constant_feature", False)))
     d = get_target(dataset["target"]).d + (1 if dataset.get("constant_feature", True) else 0)
     return int(dataset["n_train"]), int(dataset["n_test"]), d
 

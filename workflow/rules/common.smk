@@ -110,11 +110,41 @@ def check_memory_cap(config):
         raise WorkflowError(f"invalid config: key 'resources.max_mem_mb': {err}") from None
 
 
+def check_dataset_files(config):
+    """A user's data set ({file: PATH}): the file is read and validated (hrta.data.check_dataset_file),
+    and refused where an experiment would redraw it: `vary_data_seed` (a new draw per seed) and E7
+    (its cells vary the target and n_train)."""
+    from hrta.data import DataError, check_dataset_file
+
+    files = {name: ds["file"] for name, ds in config["datasets"].items() if "file" in ds}
+    for name, path in files.items():
+        try:
+            check_dataset_file(path, f"datasets.{name}.file")
+        except DataError as err:
+            raise WorkflowError(f"invalid config: {err}") from None
+    for exp in ("e3", "e4", "e5", "e6", "e7"):
+        section = config.get(exp) or {}
+        name = section.get("dataset")
+        if name not in files:
+            continue
+        if section.get("vary_data_seed"):
+            raise WorkflowError(
+                f"invalid config: key '{exp}.vary_data_seed': data set {name!r} is a file "
+                f"(datasets.{name}.file = {files[name]!r}), which has one draw; set {exp}.vary_data_seed: false"
+            )
+        if exp == "e7":
+            raise WorkflowError(
+                f"invalid config: key 'e7.dataset': data set {name!r} is a file (datasets.{name}.file); "
+                "E7 varies the target and n_train of a built-in data set"
+            )
+
+
 def check_config(config, schema):
     """Validate the config (schema, then cross-references and schedules) before any job runs."""
     check_finite(config)
     validate_config(config, schema)
     check_integers(config)
+    check_dataset_files(config)
     for exp in ["e2"] + TRAIN_EXPERIMENTS:
         name = config[exp]["dataset"]
         if name not in config["datasets"]:

@@ -2,7 +2,10 @@
 
 
 rule dataset:
-    """One seeded draw of a regression dataset (hrta.data.make_dataset), stored as .npz."""
+    """One seeded draw of a regression dataset (hrta.data.make_dataset), or a user's file
+    ({file: PATH}: its input, so editing it re-runs what depends on it), stored as .npz."""
+    input:
+        lambda wc: [config["datasets"][wc.dataset]["file"]] if "file" in config["datasets"][wc.dataset] else [],
     output:
         "data/datasets/{dataset}.npz",
     log:

@@ -27,7 +27,7 @@ import time
 import pandas as pd
 
 from hrta.claims import choose_lr_by_speed
-from hrta.data import make_dataset
+from hrta.data import dataset_from_config
 from hrta.io import write_csv
 from hrta.models import TwoLayerNet, export_loss_check
 from hrta.pipeline.joblog import job_logger, set_torch_threads
@@ -46,8 +46,10 @@ data_spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
 
 
 def dataset_of(seed):
-    """The seed's data set: dataset.seed + seed with vary_data_seed, else the one fixed draw."""
-    return make_dataset(**{**data_spec, "seed": data_spec["seed"] + (seed if cfg.get("vary_data_seed") else 0)})
+    """The seed's data set: dataset.seed + seed with vary_data_seed, else the one fixed draw (or a user's file)."""
+    if not cfg.get("vary_data_seed"):  # refused for a file data set (check_dataset_files, workflow/rules/common.smk)
+        return dataset_from_config(data_spec)
+    return dataset_from_config({**data_spec, "seed": data_spec["seed"] + seed})
 
 
 model_spec = cfg["model"]

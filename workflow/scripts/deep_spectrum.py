@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import torch
 
-from hrta.data import make_dataset
+from hrta.data import dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import deep_analytic_ntks, spectrum
 from hrta.pipeline.joblog import job_logger, set_torch_threads
@@ -22,7 +22,7 @@ start = time.perf_counter()
 datasets, s_values, depths, base = smk.params.datasets, smk.params.s_values, smk.params.depths, smk.params.base
 rows = []
 for name, spec in datasets.items():
-    ds = make_dataset(**spec)
+    ds = dataset_from_config(spec)
     X = torch.as_tensor(ds.X_train, dtype=torch.float64)
     n = X.shape[0]
     check_memory(

@@ -1,5 +1,5 @@
 """Rule `e2_lambda_min` (claim 1): λ_min and λ_max of the analytic NTK K_s/n on the refined s grid for
-every data set the run trains on (each drawn here with hrta.data.make_dataset from its config), for
+every data set the run trains on (each made here from its config: hrta.data.dataset_from_config), for
 each layer choice. One job: the kernels are cheap next to a process start."""
 
 import time
@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import torch
 
-from hrta.data import make_dataset
+from hrta.data import dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import analytic_ntk, relu_analytic_ntks, spectrum
 from hrta.pipeline.joblog import job_logger, set_torch_threads
@@ -21,8 +21,7 @@ start = time.perf_counter()
 layers_list = list(smk.params.layers)
 rows = []
 for name, spec in smk.params.datasets.items():
-    spec = {k: v for k, v in spec.items() if k != "name"}
-    ds = make_dataset(**spec)
+    ds = dataset_from_config(spec)
     X = torch.as_tensor(ds.X_train, dtype=torch.float64)
     n = X.shape[0]
     check_memory(
@@ -42,11 +41,11 @@ for name, spec in smk.params.datasets.items():
             rows.append(
                 {
                     "dataset": name,
-                    "target": spec["target"],
+                    "target": spec.get("target", ds.target),
                     "n_train": n,
                     "d": ds.d,
-                    "data_seed": int(spec["seed"]),
-                    "constant_feature": bool(spec.get("constant_feature", True)),
+                    "data_seed": int(spec.get("seed", -1)),  # -1: a user's file
+                    "constant_feature": bool(ds.meta["constant_feature"]),
                     "layers": layers,
                     "s": float(s),
                     **sp.scalars(),

@@ -1,8 +1,9 @@
-"""Rule `dataset`: draw one named dataset (hrta.data.make_dataset) and save it as .npz."""
+"""Rule `dataset`: one named dataset as .npz: a seeded draw (hrta.data.make_dataset), or a user's file
+(`{file: PATH}`, hrta.data.load_dataset_file), validated and stored in the same format."""
 
 import time
 
-from hrta.data import make_dataset, save_dataset
+from hrta.data import dataset_from_config, save_dataset
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata
 
@@ -11,9 +12,18 @@ log = job_logger(smk.log[0])
 start = time.perf_counter()
 
 cfg = dict(smk.params.dataset)
-args = {k: v for k, v in cfg.items() if k != "name"}
-ds = make_dataset(**args)
+ds = dataset_from_config(cfg)
 out = smk.output[0]
-write_metadata(out, cfg, rule=smk.rule, seeds=[cfg["seed"]], timings={"job": time.perf_counter() - start})
+seeds = [cfg["seed"]] if "seed" in cfg else None
+extra = {"sha256": ds.meta["sha256"]} if "file" in cfg else None
+write_metadata(
+    out,
+    cfg,
+    rule=smk.rule,
+    inputs=list(smk.input),
+    seeds=seeds,
+    timings={"job": time.perf_counter() - start},
+    extra=extra,
+)
 save_dataset(ds, out)
 log.info("dataset %s: %s, X_train %s, X_test %s -> %s", cfg["name"], ds.target, ds.X_train.shape, ds.X_test.shape, out)

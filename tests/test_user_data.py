@@ -1,0 +1,259 @@
+"""A researcher's own data set: `datasets: NAME: {file: PATH}` (.npz or .csv).
+
+Malformed files stop `snakemake -n` before any job, with the config key, the file and the problem
+named; a good .npz and the same data as .csv load to the same arrays; and a file data set goes
+through a smoke run of E3 (data set → training → E3's tables).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import CONFIGS, run_snakemake
+
+from hrta.data import DataError, check_dataset_file, dataset_from_config, load_dataset, load_dataset_file
+from hrta.pipeline.jobs import dataset_sizes
+
+KEY = "datasets.mine.file"
+
+
+def _arrays(n=16, n_test=8, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X, Xt = rng.uniform(-1, 1, (n, d)), rng.uniform(-1, 1, (n_test, d))
+    f = lambda X: np.sin(np.pi * X[:, 0]) + X[:, -1] ** 2  # noqa: E731
+    return {"X_train": X, "y_train": f(X), "X_test": Xt, "y_test": f(Xt)}
+
+
+def _write_csv(path: Path, arrays: dict, *, order=None) -> Path:
+    """arrays as the documented CSV: columns x1..xd, y, split (train/test); `order` permutes the columns."""
+    d = arrays["X_train"].shape[1]
+    cols = order or [*(f"x{k}" for k in range(1, d + 1)), "y", "split"]
+    lines = ["# my data: inputs x1..xd, label y", ",".join(cols)]
+    for split in ("train", "test"):
+        for x, y in zip(arrays[f"X_{split}"], arrays[f"y_{split}"]):
+            row = {**{f"x{k + 1}": repr(float(v)) for k, v in enumerate(x)}, "y": repr(float(y)), "split": split}
+            lines.append(",".join(row[c] for c in cols))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Library: loading and validation.
+
+
+def test_npz_and_csv_load_to_the_same_arrays(tmp_path):
+    arrays = _arrays()
+    np.savez(tmp_path / "mine.npz", **{**arrays, "y_train": arrays["y_train"][:, None]})  # (n, 1) labels accepted
+    _write_csv(tmp_path / "mine.csv", arrays, order=["split", "y", "x2", "x1"])  # columns in any order
+    a, b = load_dataset_file(tmp_path / "mine.npz"), load_dataset_file(tmp_path / "mine.csv")
+    for name, arr in arrays.items():
+        np.testing.assert_array_equal(getattr(a, name), arr)
+        np.testing.assert_array_equal(getattr(b, name), arr)
+    assert a.d == b.d == 2 and a.y_train.ndim == 1
+    assert not a.meta["constant_feature"] and len(a.meta["sha256"]) == 64
+    assert check_dataset_file(tmp_path / "mine.csv", KEY) == (16, 8, 2)
+
+
+def test_constant_feature_is_opt_in(tmp_path):
+    arrays = _arrays()
+    np.savez(tmp_path / "mine.npz", **arrays)
+    ds = load_dataset_file(tmp_path / "mine.npz", constant_feature=True)
+    assert ds.d == 3 and np.all(ds.X_train[:, -1] == 1.0) and np.all(ds.X_test[:, -1] == 1.0)
+    np.testing.assert_array_equal(ds.X_train[:, :2], arrays["X_train"])
+    spec = {"file": str(tmp_path / "mine.npz"), "name": "mine"}
+    assert dataset_from_config(spec).d == 2
+    assert dataset_sizes(spec) == (16, 8, 2)
+    assert dataset_sizes(dict(spec, constant_feature=True)) == (16, 8, 3)
+
+
+def test_test_set_is_optional_and_round_trips(tmp_path):
+    arrays = _arrays()
+    np.savez(tmp_path / "train_only.npz", X_train=arrays["X_train"], y_train=arrays["y_train"])
+    ds = load_dataset_file(tmp_path / "train_only.npz")
+    assert ds.X_test.shape == (0, 2) and ds.y_test.shape == (0,)
+    csv = tmp_path / "train_only.csv"
+    csv.write_text("x1,y\n0.5,1\n-0.5,2\n0.25,3\n")  # no split column: every row is a training row
+    assert check_dataset_file(csv, KEY) == (3, 0, 1)
+    from hrta.data import save_dataset  # noqa: PLC0415
+
+    back = load_dataset(save_dataset(ds, tmp_path / "stored.npz"))  # the pipeline's stored form
+    np.testing.assert_array_equal(back.X_train, ds.X_train)
+
+
+def _npz(**arrays):
+    def write(path: Path) -> Path:
+        path = path / "mine.npz"
+        np.savez(path, **arrays)
+        return path
+
+    return write
+
+
+def _text(name, text):
+    def write(path: Path) -> Path:
+        (path / name).write_text(text)
+        return path / name
+
+    return write
+
+
+A = _arrays()
+X, y, Xt, yt = A["X_train"], A["y_train"], A["X_test"], A["y_test"]
+BAD_X = X.copy()
+BAD_X[3, 1] = np.nan
+
+# id: (writer of the file in a directory -> its path, regex of the problem)
+MALFORMED = {
+    "missing-file": (lambda p: p / "absent.npz", r"no such file"),
+    "unknown-extension": (_text("mine.txt", "x1,y\n1,2\n"), r"unknown extension '\.txt'; use \.npz or \.csv"),
+    "not-an-npz": (_text("mine.npz", "x1,y\n1,2\n"), r"not an \.npz archive"),
+    "missing-y_train": (_npz(X_train=X), r"missing array\(s\) y_train"),
+    "missing-X_train": (_npz(y_train=y), r"missing array\(s\) X_train"),
+    "X-not-2d": (_npz(X_train=X[:, 0], y_train=y), r"X_train must be 2-D \(n, d\), got shape \(16,\)"),
+    "y-not-1d": (_npz(X_train=X, y_train=np.c_[y, y]), r"y_train must be 1-D \(n,\) or \(n, 1\), got shape \(16, 2\)"),
+    "y-wrong-length": (_npz(X_train=X, y_train=y[:5]), r"y_train has 5 labels but X_train has 16 rows"),
+    "non-finite": (_npz(X_train=BAD_X, y_train=y), r"array 'X_train' has 1 non-finite value\(s\)"),
+    "n-below-2": (_npz(X_train=X[:1], y_train=y[:1]), r"X_train has 1 row\(s\); need n >= 2"),
+    "d-below-1": (_npz(X_train=X[:, :0], y_train=y), r"X_train has 0 columns; need d >= 1"),
+    "only-X_test": (_npz(X_train=X, y_train=y, X_test=Xt), r"has X_test but no y_test"),
+    "only-y_test": (_npz(X_train=X, y_train=y, y_test=yt), r"has y_test but no X_test"),
+    "test-d-differs": (
+        _npz(X_train=X, y_train=y, X_test=Xt[:, :1], y_test=yt),
+        r"X_test has 1 columns but X_train has 2",
+    ),
+    "y_test-wrong-length": (
+        _npz(X_train=X, y_train=y, X_test=Xt, y_test=yt[:3]),
+        r"y_test has 3 labels but X_test has 8 rows",
+    ),
+    "text-labels": (_npz(X_train=X, y_train=np.array(["a"] * 16)), r"array 'y_train' must be real-valued"),
+    "csv-no-y": (_text("mine.csv", "x1,x2\n1,2\n3,4\n"), r"no column 'y'"),
+    "csv-no-inputs": (_text("mine.csv", "y\n1\n2\n"), r"no input column x1 \(d < 1\)"),
+    "csv-gap-in-inputs": (_text("mine.csv", "x1,x3,y\n1,2,3\n4,5,6\n"), r"missing x2"),
+    "csv-unknown-column": (_text("mine.csv", "x1,weight,y\n1,2,3\n4,5,6\n"), r"unknown column\(s\) 'weight'"),
+    "csv-not-a-number": (_text("mine.csv", "x1,y\n1,2\n3,abc\n"), r"line 3, column 'y': 'abc' is not a number"),
+    "csv-bad-split": (_text("mine.csv", "x1,y,split\n1,2,train\n3,4,valid\n"), r"split must be 'train' or 'test'"),
+    "csv-ragged-row": (_text("mine.csv", "x1,y\n1,2\n3,4,5\n"), r"line 3 has 3 fields, the header has 2"),
+    "csv-non-finite": (_text("mine.csv", "x1,y\n1,2\n3,nan\n"), r"array 'y_train' has 1 non-finite"),
+    "csv-one-row": (_text("mine.csv", "x1,y,split\n1,2,train\n3,4,test\n"), r"X_train has 1 row\(s\); need n >= 2"),
+    "csv-empty": (_text("mine.csv", ""), r"empty \.csv"),
+}
+
+
+@pytest.mark.parametrize("write, problem", MALFORMED.values(), ids=MALFORMED.keys())
+def test_check_dataset_file_names_key_file_and_problem(tmp_path, write, problem):
+    path = write(tmp_path)
+    with pytest.raises(DataError) as err:
+        check_dataset_file(path, KEY)
+    message = str(err.value)
+    assert message.startswith(f"key '{KEY}': data file '{path}': "), message
+    assert re.search(problem, message), message
+
+
+# --------------------------------------------------------------------------------------------
+# The workflow: refused before any job (`snakemake -n`), and a smoke run of E3 on a file.
+
+
+def _config(workdir: Path, dataset: dict, **e3) -> Path:
+    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    config["datasets"]["mine"] = dataset
+    config["e3"].update({"dataset": "mine", "vary_data_seed": False, **e3})
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+# id: (file writer or None, dataset entry given the file name, e3 overrides, regex of the message)
+WORKFLOW_CASES = {
+    "missing-file": (
+        None,
+        {"file": "absent.npz"},
+        {},
+        r"key 'datasets\.mine\.file': data file 'absent\.npz': no such file",
+    ),
+    "unknown-extension": (
+        _text("mine.txt", "x1,y\n1,2\n"),
+        {"file": "mine.txt"},
+        {},
+        r"key 'datasets\.mine\.file': data file 'mine\.txt': unknown extension",
+    ),
+    "missing-y_train": (
+        _npz(X_train=X),
+        {"file": "mine.npz"},
+        {},
+        r"key 'datasets\.mine\.file': data file 'mine\.npz': missing array\(s\) y_train",
+    ),
+    "wrong-shape": (
+        _npz(X_train=X, y_train=y[:5]),
+        {"file": "mine.npz"},
+        {},
+        r"data file 'mine\.npz': y_train has 5 labels but X_train has 16 rows",
+    ),
+    "non-finite": (
+        _npz(X_train=BAD_X, y_train=y),
+        {"file": "mine.npz"},
+        {},
+        r"data file 'mine\.npz': array 'X_train' has 1 non-finite",
+    ),
+    "test-mismatch": (
+        _npz(X_train=X, y_train=y, X_test=Xt[:, :1], y_test=yt),
+        {"file": "mine.npz"},
+        {},
+        r"data file 'mine\.npz': X_test has 1 columns but X_train has 2",
+    ),
+    "csv-bad-split": (
+        _text("mine.csv", "x1,y,split\n1,2,train\n3,4,valid\n"),
+        {"file": "mine.csv"},
+        {},
+        r"key 'datasets\.mine\.file': data file 'mine\.csv': line 3: split must be 'train' or 'test'",
+    ),
+    "vary-data-seed": (
+        _npz(**A),
+        {"file": "mine.npz"},
+        {"vary_data_seed": True},
+        r"key 'e3\.vary_data_seed': data set 'mine' is a file",
+    ),
+    "unknown-key-next-to-file": (
+        _npz(**A),
+        {"file": "mine.npz", "noise": 0.1},
+        {},
+        r"unknown key 'datasets\.mine\.noise'; allowed keys here: constant_feature, file",
+    ),
+    "constant-feature-not-bool": (
+        _npz(**A),
+        {"file": "mine.npz", "constant_feature": "yes"},
+        {},
+        r"key 'datasets\.mine\.constant_feature': 'yes' is not of type 'boolean'",
+    ),
+}
+
+
+@pytest.mark.parametrize("write, dataset, e3, expected", WORKFLOW_CASES.values(), ids=WORKFLOW_CASES.keys())
+def test_malformed_file_stops_the_workflow_before_any_job(tmp_path, write, dataset, e3, expected):
+    if write is not None:
+        write(tmp_path)
+    result = run_snakemake(tmp_path, "-n", configfile=_config(tmp_path, dataset, **e3))
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "invalid config" in result.stdout and re.search(expected, result.stdout), result.stdout[-3000:]
+    assert not (tmp_path / "data").exists()  # nothing ran
+
+
+@pytest.mark.slow
+def test_good_file_data_set_runs_e3(tmp_path):
+    """A user's .csv (constant feature appended) through E3 of the smoke config: data set, training, tables."""
+    _write_csv(tmp_path / "mine.csv", A)
+    config = _config(tmp_path, {"file": "mine.csv", "constant_feature": True})
+    table = "figures/tables/e3_loss_at_budget.csv"
+    result = run_snakemake(tmp_path, "--", table, configfile=config, timeout=600)  # "--": not a configfile
+    assert result.returncode == 0, result.stdout[-4000:]
+    stored = load_dataset(tmp_path / "data/datasets/mine.npz")
+    np.testing.assert_array_equal(stored.X_train[:, :2], A["X_train"])
+    assert stored.d == 3 and stored.target == "file:mine.csv"
+    import pandas as pd  # noqa: PLC0415
+
+    rows = pd.read_csv(tmp_path / table)
+    assert len(rows) > 0
+    assert run_snakemake(tmp_path, "-n", table, configfile=config).stdout.count("Nothing to be done") == 1
