@@ -100,7 +100,7 @@ def fit_log_rate(steps, losses, window: float = 0.5, floor: float = 0.0) -> Rate
     t, L = t[order], L[order]
     if len(t) == 0:
         return RateFit(math.nan, 0, 0, 0, False)
-    bad = ~np.isfinite(L) | (L <= 0) | (L < floor * L[0])
+    bad = ~np.isfinite(L) | (L <= 0) | (floor * L[0] > L)
     end = int(np.argmax(bad)) if bad.any() else len(t)
     floored = bool(bad.any())
     if end < 3:
