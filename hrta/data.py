@@ -54,6 +54,8 @@ __all__ = [
     "save_dataset",
     "sin1d",
     "sphere",
+    "sphere_d",
+    "sphere_d_target",
     "uniform_interval",
     "uniform_sphere",
     "uniform_unit_square",
@@ -184,6 +186,50 @@ TARGETS: dict[str, Target] = {
 }
 
 
+# sphere_d: the well-conditioned setting of E8 (the λ_min regime), inputs on S^{d−1} ⊂ R^d with a
+# configurable dimension d (dataset key `dim`; without it SPHERE_D_DEFAULT_DIM) and no constant feature.
+SPHERE_D_DEFAULT_DIM = 20
+SPHERE_D_DIRECTIONS_SEED = 8  # u, v below: fixed per dimension, independent of the data set's seed
+
+
+def uniform_sphere_d(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    """n points uniform on the unit sphere S^{dim−1} ⊂ R^dim, shape (n, dim): normalized standard Gaussians."""
+    g = rng.standard_normal(size=(n, dim))
+    return g / np.linalg.norm(g, axis=1, keepdims=True)
+
+
+def sphere_d_directions(dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed unit vectors (u, v) of sphere_d in R^dim, drawn from default_rng(SPHERE_D_DIRECTIONS_SEED)."""
+    g = np.random.default_rng(SPHERE_D_DIRECTIONS_SEED).standard_normal(size=(2, dim))
+    u, v = g / np.linalg.norm(g, axis=1, keepdims=True)
+    return u, v
+
+
+def sphere_d(X: np.ndarray) -> np.ndarray:
+    """f(x) = sin(π·x·u) + (x·v)² for x on S^{d−1}, d = X.shape[1], u and v fixed unit vectors
+    (sphere_d_directions(d)): smooth, one odd and one even ridge component."""
+    u, v = sphere_d_directions(X.shape[1])
+    return np.sin(np.pi * (X @ u)) + (X @ v) ** 2
+
+
+def sphere_d_target(dim: int) -> Target:
+    """The sphere_d target in dimension ``dim`` ≥ 2 (inputs uniform on S^{dim−1} ⊂ R^dim)."""
+    dim = integer_at_least("dim", dim, 2)
+    return Target(
+        "sphere_d",
+        dim,
+        f"unit sphere S^{dim - 1} in R^{dim}",
+        lambda rng, n: uniform_sphere_d(rng, n, dim),
+        sphere_d,
+        f"sphere_d: f(x) = sin(π·x·u) + (x·v)² on S^{dim - 1} ⊂ R^{dim}, u, v fixed unit vectors",
+    )
+
+
+TARGETS["sphere_d"] = sphere_d_target(SPHERE_D_DEFAULT_DIM)
+#: Targets whose input dimension is set by the data set key `dim` (make_dataset(dim=...)).
+DIM_TARGETS = {"sphere_d": sphere_d_target}
+
+
 # --------------------------------------------------------------------------------------------
 # Data sets.
 
@@ -267,6 +313,7 @@ def make_dataset(
     seed: int = 0,
     constant_feature: bool = True,
     noise: float = 0.0,
+    dim: int | None = None,
 ) -> Dataset:
     """One seeded draw of n_train + n_test inputs uniform on the target's domain, split train/test.
 
@@ -274,9 +321,14 @@ def make_dataset(
     set, so the training inputs do not depend on n_test. Label noise ε ~ N(0, noise²) is added to
     y_train only, drawn from an independent stream (``SeedSequence(seed).spawn(1)[0]``) so switching
     noise on or off leaves the inputs unchanged. ``constant_feature=True`` appends a column of ones
-    (see the module docstring for why a bias-free σ_s network needs it).
+    (see the module docstring for why a bias-free σ_s network needs it). ``dim``: the input dimension
+    of a target in DIM_TARGETS (sphere_d), else None.
     """
     spec = get_target(target)
+    if dim is not None:
+        if target not in DIM_TARGETS:
+            raise ValueError(f"dim is only for the targets {', '.join(DIM_TARGETS)}, not {target!r}")
+        spec = DIM_TARGETS[target](dim)
     n_train = integer_at_least("n_train", n_train, 1)
     n_test = integer_at_least("n_test", n_test, 0)
     seed = integer_at_least("seed", seed, 0)
@@ -300,6 +352,7 @@ def make_dataset(
         "seed": seed,
         "noise": noise,
         "constant_feature": bool(constant_feature),
+        **({"dim": spec.d} if dim is not None else {}),
         "hrta_version": __version__,
         "numpy_version": np.__version__,
     }

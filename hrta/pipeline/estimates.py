@@ -382,5 +382,31 @@ def _deep_train_job(config, wc):
     return seconds, TORCH_JOB_BASE_MB + deep_train_job_mb(n=n, d=d, widths=widths, dtype=config["dtype"])
 
 
+@job_estimator("regime_table")
+def _regime_table_job(config, wc):
+    """One analytic kernel and spectrum per (experiment, s) of the GD experiments e3, e4, e8."""
+    seconds = _fixed("regime_table")
+    for exp in ("e3", "e4", "e8"):
+        sec = config.get(exp)
+        if not sec:
+            continue
+        n, _, d = _dataset(config, sec["dataset"])
+        s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
+        seconds += len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
+    return seconds, TORCH_JOB_BASE_MB
+
+
+@job_estimator("regime_rates")
+def _regime_rates_job(config, wc):
+    """E8: reads every history (≈ 0.16 s each, as e4_rates), one analytic kernel and spectrum per s of the
+    runs and of the 20-point s grid of the figure, and a matplotlib figure (≈ 5 s)."""
+    e8 = config["e8"]
+    n, _, d = _dataset(config, e8["dataset"])
+    s_all = {s for m in e8["methods"].values() for s in schedule_s(m["schedule"])}
+    seconds = _fixed("regime_rates") + 5.0 + 0.16 * _train_files(config, "e8")
+    seconds += (len(s_all) + 20) * (analytic_ntk_s(n, d) + spectrum_s(n))
+    return seconds, TORCH_JOB_BASE_MB
+
+
 ESTIMATORS["figures_deep"] = _light_rule("figures_deep")
 ESTIMATORS["tables_deep"] = _light_rule("tables_deep")

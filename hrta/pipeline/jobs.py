@@ -39,7 +39,8 @@ def dataset_sizes(dataset: dict) -> tuple[int, int, int]:
 
     if "file" in dataset:
         return dataset_file_sizes(dataset["file"], constant_feature=bool(dataset.get("constant_feature", False)))
-    d = get_target(dataset["target"]).d + (1 if dataset.get("constant_feature", True) else 0)
+    dim = dataset.get("dim") or get_target(dataset["target"]).d  # `dim`: targets of configurable dimension
+    d = int(dim) + (1 if dataset.get("constant_feature", True) else 0)
     return int(dataset["n_train"]), int(dataset["n_test"]), d
 
 
@@ -236,7 +237,7 @@ def wildcard_jobs(config: Mapping) -> set[tuple[str, tuple[tuple[str, str], ...]
         return rule, tuple(sorted((k, str(v)) for k, v in wildcards.items()))
 
     jobs = set()
-    for exp in ("e3", "e4"):
+    for exp in ("e3", "e4", "e8"):
         if config.get(exp):
             jobs |= {job("train", exp=exp, width=w, seed=s) for w, s in training_jobs(config, exp)}
     if config.get("e2"):

@@ -177,6 +177,7 @@ rule figure_claims_matrix:
 rule claims_endpoints:
     """The pre-registered one-factor comparisons of claims 4–7 (claims.endpoints): effect, interval, n, verdict."""
     input:
+        **({"e8_histories": train_files("e8"), "e8_runs": train_files("e8", "runs")} if config.get("e8") else {}),
         e3_histories=train_files("e3"),
         e3_runs=train_files("e3", "runs"),
         e4_histories=train_files("e4"),

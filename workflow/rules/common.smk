@@ -12,7 +12,8 @@ from hrta.schedules import ScheduleError, parse_schedule
 
 # Experiments trained by the generic `train` rule (workflow/rules/train.smk). A new training
 # experiment adds its config section (same shape as e3) and its name here.
-TRAIN_EXPERIMENTS = ["e3", "e4"]
+# e8 (the λ_min regime) is optional: a config without an `e8` section trains e3 and e4 only.
+TRAIN_EXPERIMENTS = ["e3", "e4"] + (["e8"] if config.get("e8") else [])
 
 S_RANGE = (0.0, 2.0)  # σ_s is the homotopy / relaxation family for s in [0, 2]
 
@@ -160,7 +161,7 @@ def check_config(config, schema):
         totals = {}
         for name, method in config[exp]["methods"].items():
             key = f"{exp}.methods.{name}.schedule"
-            schedule = check_schedule(method["schedule"], key, constant_stages=(exp == "e4"))
+            schedule = check_schedule(method["schedule"], key, constant_stages=(exp in ("e4", "e8")))
             totals[name] = schedule.total_steps
         # Methods are compared at equal step budgets.
         if len(set(totals.values())) > 1:
@@ -185,7 +186,54 @@ def check_config(config, schema):
             raise WorkflowError(
                 f"invalid config: key 'e3.budgets[{i}]': budget {budget} exceeds the {steps} steps of the e3 schedules"
             )
+    check_dataset_dims(config)
+    for i, c in enumerate(config["claims"].get("endpoints", {}).get("comparisons", [])):
+        if c["source"] == "e8" and not config.get("e8"):
+            raise WorkflowError(
+                f"invalid config: key 'claims.endpoints.comparisons[{i}].source': e8, but the config has no 'e8' section"
+            )
+    if "e8" in TRAIN_EXPERIMENTS:
+        check_regime(config)
     check_memory_cap(config)
+
+
+def check_dataset_dims(config):
+    """datasets.*.dim: only for the targets of configurable dimension (hrta.data.DIM_TARGETS)."""
+    from hrta.data import DIM_TARGETS
+
+    for name, ds in config["datasets"].items():
+        if "dim" in ds and ds["target"] not in DIM_TARGETS:
+            raise WorkflowError(
+                f"invalid config: key 'datasets.{name}.dim': only for the targets {', '.join(DIM_TARGETS)}, "
+                f"not {ds['target']!r} (its dimension is fixed)"
+            )
+        if ds.get("dim") == 1:
+            raise WorkflowError(f"invalid config: key 'datasets.{name}.dim': must be at least 2 (a sphere in R^dim)")
+
+
+def check_regime(config):
+    """E8: GD must be stable at every s it trains (lr·λ_max(K_s/n) < 2, analytic kernel of e8's data set;
+    numpy only, milliseconds). Whether lr·λ_min(K_s/n)·T ≥ 10 is not required; it is reported
+    (figures/tables/regime.csv, the log of rule regime_rates)."""
+    from hrta.data import make_dataset
+    from hrta.pipeline.jobs import schedule_s
+    from hrta.regime import relu_ntk, spectrum_ends
+
+    e8 = config["e8"]
+    if e8.get("model", {}).get("base", "relu") != "relu":
+        raise WorkflowError("invalid config: key 'e8.model.base': must be 'relu' (closed-form kernel)")
+    spec = {k: v for k, v in config["datasets"][e8["dataset"]].items()}
+    X = make_dataset(**spec).X_train
+    layers = "both" if e8.get("model", {}).get("train_output", True) else "first"
+    s_all = sorted({s for m in e8["methods"].values() for s in schedule_s(m["schedule"])})
+    lam = {s: spectrum_ends(relu_ntk(X, s, layers)) for s in s_all}
+    for name, opt in e8["optimizers"].items():
+        for s in s_all:
+            if opt["lr"] * lam[s][1] >= 2:
+                raise WorkflowError(
+                    f"invalid config: key 'e8.optimizers.{name}.lr': lr·λ_max(K_s/n) = {opt['lr'] * lam[s][1]:.3g} ≥ 2 "
+                    f"at s = {s:g} (λ_max = {lam[s][1]:.3g}): GD diverges; use lr < {2 / lam[s][1]:.3g}"
+                )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def read(paths):
 
 # Per source: (runs, histories, the columns that make a cell).
 sources = {}
-for exp in ("e3", "e4"):
+for exp in ("e3", "e4", "e8"):  # e8: the λ_min regime (lr·λ_min·T ≳ 10), rows marked in column `regime`
     if hasattr(smk.input, f"{exp}_runs"):
         sources[exp] = (read(smk.input[f"{exp}_runs"]), read(smk.input[f"{exp}_histories"]), ["optimizer", "width"])
 for exp in ("e5", "e6"):
@@ -115,7 +115,9 @@ for c in cfg["comparisons"]:
         censored = {"censored_control": ttt.censored_control, "censored_treatment": ttt.censored_treatment}
         theory = predicted_ratio(c["source"], where.get("optimizer"), sched_c, sched_t, seeds)
         setting = ", ".join(f"{k} {v}" for k, v in where.items())
-        for endpoint, quantity in (("primary", cfg["primary"]), ("secondary", cfg["secondary"])):
+        primary_q = c.get("primary", cfg["primary"])
+        secondary_q = cfg["secondary"] if primary_q == cfg["primary"] else cfg["primary"]
+        for endpoint, quantity in (("primary", primary_q), ("secondary", secondary_q)):
             e = effects[quantity]
             rows.append(
                 {
@@ -125,7 +127,8 @@ for c in cfg["comparisons"]:
                     "control": c["control"],
                     "factor": c["factor"],
                     "lr_choice": c.get("lr_choice", ""),
-                    "setting": setting,
+                    "setting": ("λ_min regime: " if c["source"] == "e8" else "") + setting,
+                    "regime": "λ_min regime" if c["source"] == "e8" else "",
                     **{k: where.get(k, "") for k in ("optimizer", "width", "cell")},
                     "endpoint": endpoint,
                     "quantity": quantity,

@@ -106,7 +106,8 @@ for cid in ("4", "5", "6", "7"):
     ns = f"{rows['n'].min()}–{rows['n'].max()}" if rows["n"].min() != rows["n"].max() else f"{rows['n'].min()}"
     setting = ", ".join(sorted(set(rows["source"]))) + f"; {len(rows)} cells ({tally})"
     lines.append(
-        f"| {cid} | {ASSERTS[cid]} | {cfg['primary'].replace('_', ' ')} ratio, δ = {cfg['delta']} | {span} | {ns} | "
+        f"| {cid} | {ASSERTS[cid]} | {' or '.join(q.replace('_', ' ') for q in sorted(set(rows['quantity'])))} ratio, "
+        f"δ = {cfg['delta']} | {span} | {ns} | "
         f"{setting} | **{claim_verdict(rows)}** | {len(rows[rows['verdict'] == E.SUPPORTED])} of {len(rows)} cells |"
     )
 lines += ["", "![forest plot of the primary cells](claims_forest.png)", ""]
@@ -201,7 +202,7 @@ ax.set_xscale("log")
 ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 ax.set_yticks(y)
 ax.set_yticklabels(primary["label"], fontsize=5)
-ax.set_xlabel("final-loss ratio control / treatment (> 1: treatment better), 95 % CI; dashed: δ")
+ax.set_xlabel("primary ratio control / treatment (> 1: treatment better), 95 % CI; dashed: δ")
 for name, col in colours.items():
     ax.plot([], [], "o", color=col, label=name)
 ax.legend(fontsize=6, loc="lower right")

@@ -1,0 +1,114 @@
+"""Where the theory acts: the λ_min regime of a GD run (E8, the regime tables).
+
+Linearized full-batch GD with a constant learning rate η contracts the residual along the eigenvector
+of K_s/n with eigenvalue λ by (1 − η·λ) per step, so the slowest mode — the one the paper's argument
+is about (λ_min(K_s) grows with s) — needs η·λ_min·T ≳ 1 to start decaying within T steps. This module
+holds the torch-free pieces:
+
+* :func:`relu_ntk` — the analytic two-layer NTK of the ReLU-base σ_s net in numpy (the same closed form
+  as hrta.ntk.analytic_ntk; used where torch is not imported, e.g. the config check);
+* :func:`regime_numbers` — η, T, λ_min, λ_max → η·λ_min·T, η·λ_max and the fraction (1 − η·λ_min)^T of
+  the λ_min mode's residual left after T steps;
+* :func:`predicted_log_rate` — the asymptotic per-step log-rate of the loss, 2·log|1 − η·λ_min|
+  (L_t ∝ (1 − η·λ_min)^{2t});
+* :func:`fit_log_rate` — the measured asymptotic per-step log-rate: the least-squares slope of log L_t
+  against t over the last ``window`` fraction of the run's usable stretch, where the usable stretch
+  ends at the last logged step before the loss first falls below ``floor``·L_0 (the rounding floor of
+  the dtype: past it log L is flat noise, not the slowest mode).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["RateFit", "fit_log_rate", "predicted_log_rate", "regime_numbers", "relu_ntk", "spectrum_ends"]
+
+
+def relu_ntk(X, s: float, layers: str = "both") -> np.ndarray:
+    """Analytic NTK Θ_s of f(x) = (1/√m) Σ a_k σ_s(w_k·x), σ_s(z) = (1 − s/2)z + (s/2)|z| (ReLU base), in
+    float64 numpy: Θ_s = (x·x')·E[σ_s'σ_s'] (+ E[σ_sσ_s] with ``layers="both"``), see hrta.ntk."""
+    X = np.asarray(X, dtype=np.float64)
+    norms = np.linalg.norm(X, axis=1)
+    gram = X @ X.T
+    outer = np.outer(norms, norms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(outer > 0, gram / np.where(outer > 0, outer, 1.0), 1.0)
+    theta = np.arccos(np.clip(cos, -1.0, 1.0))
+    a, b = (1.0 - s / 2.0) ** 2, (s / 2.0) ** 2
+    e_dd = a + b * (1.0 - 2.0 * theta / np.pi)
+    K = gram * e_dd
+    if layers == "both":
+        K = K + outer * (a * cos + b * (2.0 / np.pi) * (np.sin(theta) + (np.pi / 2.0 - theta) * cos))
+    elif layers != "first":
+        raise ValueError(f"layers must be 'both' or 'first', got {layers!r}")
+    return 0.5 * (K + K.T)
+
+
+def spectrum_ends(K) -> tuple[float, float]:
+    """(λ_min, λ_max) of K/n, K an n×n symmetric kernel matrix."""
+    K = np.asarray(K, dtype=np.float64)
+    eig = np.linalg.eigvalsh(0.5 * (K + K.T)) / K.shape[0]
+    return float(eig[0]), float(eig[-1])
+
+
+def predicted_log_rate(lr: float, lambda_min: float) -> float:
+    """2·log|1 − lr·λ_min|: per-step log-rate of the loss of linearized GD once the λ_min mode dominates."""
+    factor = abs(1.0 - lr * lambda_min)
+    return 2.0 * math.log(factor) if factor > 0 else -math.inf
+
+
+def regime_numbers(lr: float, steps: int, lambda_min: float, lambda_max: float) -> dict:
+    """The regime of a GD run at one s: lr·λ_min·T (≳ 1: the slowest mode decays within the run), lr·λ_max
+    (< 2: stable), κ = λ_max/λ_min and the fraction (1 − lr·λ_min)^T of the λ_min mode's residual left at T."""
+    return {
+        "lr": float(lr),
+        "T": int(steps),
+        "lambda_min": float(lambda_min),
+        "lambda_max": float(lambda_max),
+        "kappa": float(lambda_max / lambda_min) if lambda_min > 0 else math.inf,
+        "lr_lambda_max": float(lr * lambda_max),
+        "lr_lambda_min_T": float(lr * lambda_min * steps),
+        "residual_left": float(abs(1.0 - lr * lambda_min) ** steps),
+    }
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """A fitted per-step log-rate (slope of log L_t) over the logged steps start..stop (``points`` of them);
+    ``floored``: the loss reached the floor before the end of the run (the window was moved before it)."""
+
+    log_rate: float
+    start: int
+    stop: int
+    points: int
+    floored: bool
+
+
+def fit_log_rate(steps, losses, window: float = 0.5, floor: float = 0.0) -> RateFit:
+    """Least-squares slope of log L_t against t over the last ``window`` fraction of the usable stretch
+    [t_0, t_end]: t_end is the end of the run, or, if the loss falls below ``floor``·L_{t_0} earlier, the
+    last logged step before it does (non-finite or non-positive losses end the stretch too). NaN with
+    fewer than 3 points in the window."""
+    if not 0 < window <= 1:
+        raise ValueError(f"window must be in (0, 1], got {window!r}")
+    t = np.asarray(steps, dtype=np.float64)
+    L = np.asarray(losses, dtype=np.float64)
+    order = np.argsort(t, kind="stable")
+    t, L = t[order], L[order]
+    if len(t) == 0:
+        return RateFit(math.nan, 0, 0, 0, False)
+    bad = ~np.isfinite(L) | (L <= 0) | (floor * L[0] > L)
+    end = int(np.argmax(bad)) if bad.any() else len(t)
+    floored = bool(bad.any())
+    if end < 3:
+        return RateFit(math.nan, int(t[0]), int(t[max(end - 1, 0)]), end, floored)
+    t, L = t[:end], L[:end]
+    lo = t[-1] - window * (t[-1] - t[0])
+    keep = t >= lo
+    if keep.sum() < 3:
+        return RateFit(math.nan, int(t[keep][0]), int(t[-1]), int(keep.sum()), floored)
+    slope = np.polyfit(t[keep], np.log(L[keep]), 1)[0]
+    return RateFit(float(slope), int(t[keep][0]), int(t[-1]), int(keep.sum()), floored)

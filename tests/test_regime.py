@@ -1,0 +1,142 @@
+"""The λ_min regime (E8): the sphere_d target, the regime numbers, the rate fit and the predicted rate."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from hrta.data import DIM_TARGETS, make_dataset, sphere_d, sphere_d_directions
+from hrta.ntk import analytic_ntk, predict_loss_curve, spectrum
+from hrta.pipeline.jobs import dataset_sizes, wildcard_jobs
+from hrta.regime import fit_log_rate, predicted_log_rate, regime_numbers, relu_ntk, spectrum_ends
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- the sphere_d target ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dim", [2, 6, 20])
+def test_sphere_d_shape_on_the_sphere_and_deterministic(dim):
+    ds = make_dataset("sphere_d", n_train=30, n_test=10, seed=3, constant_feature=False, dim=dim)
+    assert ds.X_train.shape == (30, dim) and ds.X_test.shape == (10, dim) and ds.y_train.shape == (30,)
+    np.testing.assert_allclose(np.linalg.norm(ds.X_train, axis=1), 1.0, rtol=1e-12)
+    again = make_dataset("sphere_d", n_train=30, n_test=10, seed=3, constant_feature=False, dim=dim)
+    np.testing.assert_array_equal(ds.X_train, again.X_train)
+    np.testing.assert_array_equal(ds.y_train, again.y_train)
+    other = make_dataset("sphere_d", n_train=30, n_test=10, seed=4, constant_feature=False, dim=dim)
+    assert not np.allclose(ds.X_train, other.X_train)
+    u, v = sphere_d_directions(dim)
+    np.testing.assert_allclose(ds.y_train, np.sin(np.pi * ds.X_train @ u) + (ds.X_train @ v) ** 2)
+    np.testing.assert_allclose(sphere_d(ds.X_train), ds.y_train)
+    assert ds.meta["dim"] == dim and ds.meta["target"] == "sphere_d"
+
+
+def test_sphere_d_directions_are_fixed_unit_vectors_and_default_dim():
+    u, v = sphere_d_directions(20)
+    assert np.isclose(np.linalg.norm(u), 1) and np.isclose(np.linalg.norm(v), 1)
+    np.testing.assert_array_equal(u, sphere_d_directions(20)[0])
+    assert make_dataset("sphere_d", n_train=5, n_test=0, constant_feature=False).d == 20  # default dim
+    assert make_dataset("sphere_d", n_train=5, n_test=0, constant_feature=True, dim=4).d == 5
+
+
+def test_dim_only_for_targets_of_configurable_dimension():
+    assert "sphere_d" in DIM_TARGETS
+    with pytest.raises(ValueError, match="dim is only for"):
+        make_dataset("sin1d", n_train=5, n_test=0, dim=3)
+    with pytest.raises(ValueError, match="dim"):
+        make_dataset("sphere_d", n_train=5, n_test=0, dim=1)
+
+
+def test_dimension_from_config():
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    ds = cfg["datasets"][cfg["e8"]["dataset"]]
+    assert ds["target"] == "sphere_d" and not ds["constant_feature"]
+    assert dataset_sizes(ds) == (ds["n_train"], ds["n_test"], ds["dim"])
+    made = make_dataset(**ds)
+    assert made.d == ds["dim"] == 20
+    smoke = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    assert dataset_sizes(smoke["datasets"][smoke["e8"]["dataset"]])[2] == 6
+
+
+def test_e8_jobs_are_listed():
+    cfg = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    cfg["e3"]["divergence_threshold"] = cfg["e4"]["divergence_threshold"] = 1e12
+    jobs = {dict(w)["exp"] for rule, w in wildcard_jobs(cfg) if rule == "train"}
+    assert "e8" in jobs
+
+
+# ---- the regime numbers -----------------------------------------------------------------------
+
+
+def test_numpy_kernel_matches_analytic_ntk():
+    X = make_dataset("sphere_d", n_train=25, n_test=0, constant_feature=False, dim=6).X_train
+    for s in (0.5, 1.0, 1.5):
+        for layers in ("both", "first"):
+            K = analytic_ntk(torch.as_tensor(X), s, layers=layers).numpy()
+            np.testing.assert_allclose(relu_ntk(X, s, layers), K, atol=1e-12)
+
+
+def test_regime_numbers_against_a_direct_computation():
+    X = make_dataset("sphere_d", n_train=20, n_test=0, seed=1, constant_feature=False, dim=4).X_train
+    lr, T = 2.0, 300
+    K = analytic_ntk(torch.as_tensor(X), 1.0).numpy() / len(X)
+    eig = np.linalg.eigvalsh(K)
+    row = regime_numbers(lr, T, *spectrum_ends(relu_ntk(X, 1.0)))
+    assert row["lambda_min"] == pytest.approx(eig[0], rel=1e-6)
+    assert row["lambda_max"] == pytest.approx(eig[-1], rel=1e-6)
+    assert row["lr_lambda_min_T"] == pytest.approx(lr * eig[0] * T, rel=1e-6)
+    assert row["lr_lambda_max"] == pytest.approx(lr * eig[-1], rel=1e-6)
+    assert row["kappa"] == pytest.approx(eig[-1] / eig[0], rel=1e-6)
+    # the λ_min mode's residual left at T, by iterating r ← (I − lr·K/n) r on that eigenvector
+    w, V = np.linalg.eigh(K)
+    r = V[:, 0].copy()
+    for _ in range(T):
+        r = r - lr * K @ r
+    assert row["residual_left"] == pytest.approx(abs(r @ V[:, 0]), rel=1e-6)
+
+
+# ---- the rate fit and the predicted rate -------------------------------------------------------
+
+
+def test_rate_fit_recovers_a_known_rate():
+    steps = np.arange(0, 2001, 10)
+    rate = -3.7e-3
+    losses = 0.4 * np.exp(rate * steps) * (1 + 5 * np.exp(-0.05 * steps))  # a fast transient, then the rate
+    fit = fit_log_rate(steps, losses, window=0.5)
+    assert fit.log_rate == pytest.approx(rate, rel=1e-6)
+    assert fit.start == 1000 and fit.stop == 2000 and not fit.floored
+
+
+def test_rate_fit_stops_at_the_floor():
+    steps = np.arange(0, 4001, 10)
+    losses = np.exp(-0.02 * steps)
+    losses = np.maximum(losses, 1e-30 * (1 + 0.3 * np.sin(steps)))  # rounding floor: flat noise
+    fit = fit_log_rate(steps, losses, window=0.5, floor=1e-20)
+    assert fit.floored and fit.stop < 2310  # e^{-0.02 t} = 1e-20 at t ≈ 2303
+    assert fit.log_rate == pytest.approx(-0.02, rel=1e-9)
+    naive = fit_log_rate(steps, losses, window=0.1)  # steps 3600–4000: all on the floor
+    assert abs(naive.log_rate) < 1e-3  # without the floor the fit measures the noise
+
+
+def test_predicted_rate_matches_the_linearized_loss_curve():
+    """Second computation of 2·log(1 − lr·λ_min): the late-time slope of predict_loss_curve (every mode)."""
+    X = torch.as_tensor(make_dataset("sphere_d", n_train=30, n_test=0, constant_feature=False, dim=6).X_train)
+    n, lr = X.shape[0], 3.0
+    for s in (0.5, 1.5):
+        K = analytic_ntk(X, s)
+        lam = spectrum(K / n)
+        assert lr * lam.lambda_max < 2
+        steps = int(15 / (lr * lam.lambda_min))  # lr·λ_min·T = 15: the λ_min mode dominates the second half
+        r0 = np.random.default_rng(0).standard_normal(n)
+        curve = predict_loss_curve(K, r0, lr, steps)
+        t = np.arange(steps + 1)
+        late = t >= steps // 2
+        slope = np.polyfit(t[late], np.log(curve[late]), 1)[0]
+        assert slope == pytest.approx(predicted_log_rate(lr, lam.lambda_min), rel=2e-2)
+        assert predicted_log_rate(lr, lam.lambda_min) == pytest.approx(2 * math.log(1 - lr * lam.lambda_min))

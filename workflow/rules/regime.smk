@@ -1,0 +1,72 @@
+# Where the theory acts (issue: the λ_min regime). figures/tables/regime.csv states, for every GD training
+# experiment and s, whether the slowest mode of K_s/n can decay within the run (lr·λ_min·T); with an `e8`
+# section (the λ_min regime, well-conditioned data), rule regime_rates compares E8's measured asymptotic
+# loss rates with 2·log(1 − lr·λ_min(K_s/n)) across widths.
+
+REGIME_EXPERIMENTS = [exp for exp in ("e3", "e4", "e8") if config.get(exp)]
+TABLES += ["figures/tables/regime.csv"]
+
+
+def regime_settings():
+    """Per experiment: its data set (the seed-0 draw), trained layers, GD rates and methods (schedules)."""
+    out = {}
+    for exp in REGIME_EXPERIMENTS:
+        sec = config[exp]
+        gd = {k: float(v["lr"]) for k, v in sec["optimizers"].items() if v["optimizer"] == "gd"}
+        out[exp] = {
+            "dataset": dataset_config(sec["dataset"]),
+            "layers": "both" if sec.get("model", {}).get("train_output", True) else "first",
+            "gd_lr": gd,
+            "schedules": {k: v["schedule"] for k, v in sec["methods"].items()},
+        }
+    return canonical(out)
+
+
+rule regime_table:
+    """Per training experiment × s × GD optimizer: lr, T, λ_min and λ_max of the analytic K_s/n, lr·λ_min·T, (1 − lr·λ_min)^T."""
+    output:
+        csv=report("figures/tables/regime.csv", caption="../report/regime_table.rst", category="Regime"),
+    log:
+        "logs/analysis/regime_table.log",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["ntk"]
+    resources:
+        **job_resources("regime_table"),
+    params:
+        experiments=regime_settings(),
+    script:
+        "../scripts/regime_table.py"
+
+
+if config.get("e8"):
+    TABLES += ["figures/tables/regime_rates.csv"]
+    FIGURES += figure_files("regime_rates")
+
+    rule regime_rates:
+        """E8: measured asymptotic loss rate (slope of log L, last half of the run) vs 2·log(1 − lr·λ_min(K_s/n)), per s, width, seed."""
+        input:
+            histories=train_files("e8"),
+            runs=train_files("e8", "runs"),
+        output:
+            **figure_outputs("regime_rates", "Regime"),
+            runs="data/e8/regime_rates_runs.csv",
+            csv=report(
+                "figures/tables/regime_rates.csv",
+                caption="../report/regime_rates_table.rst",
+                category="Regime",
+            ),
+        log:
+            "logs/analysis/regime_rates.log",
+        conda:
+            "../envs/hrta.yaml"
+        threads: config["threads"]["ntk"]
+        resources:
+            **job_resources("regime_rates"),
+        params:
+            settings=lambda wc: train_settings("e8"),
+            dtypes={w: wide("e8", w).get("dtype", config["dtype"]) for w in config["e8"]["widths"]},
+            rate_fit=canonical(config["e8"]["rate_fit"]),
+            level=config["claims"]["level"],
+        script:
+            "../scripts/regime_rates.py"
