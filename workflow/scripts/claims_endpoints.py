@@ -142,11 +142,14 @@ for c in cfg["comparisons"]:
 
 table = pd.DataFrame(rows)
 secondary = table["endpoint"] == "secondary"
-reject, adjusted = E.holm(table.loc[secondary, "p_value"].tolist(), alpha=1 - kw["level"])
+# Holm over the secondary cells with a p-value (a cell with fewer than 2 usable seeds has none: not rejected).
+tested = secondary & table["p_value"].notna()
 table["p_holm"] = float("nan")
-table.loc[secondary, "p_holm"] = list(adjusted)
 table["holm_reject"] = False
-table.loc[secondary, "holm_reject"] = list(reject)
+if tested.any():
+    reject, adjusted = E.holm(table.loc[tested, "p_value"].tolist(), alpha=1 - kw["level"])
+    table.loc[tested, "p_holm"] = list(adjusted)
+    table.loc[tested, "holm_reject"] = list(reject)
 for out in smk.output:
     write_metadata(out, cfg, rule=smk.rule, inputs=list(smk.input), timings={"job": time.perf_counter() - start})
 write_csv(table, smk.output.csv)
