@@ -8,11 +8,13 @@ import re
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from hrta.pipeline.jobs import training_experiments
 from hrta.schedules import ScheduleError, parse_schedule
 
-# Experiments trained by the generic `train` rule (workflow/rules/train.smk). A new training
-# experiment adds its config section (same shape as e3) and its name here.
-TRAIN_EXPERIMENTS = ["e3", "e4"]
+# Experiments trained by the generic `train` rule (workflow/rules/train.smk): every config section
+# whose schema is `$ref: "#/$defs/training_experiment"` (hrta.pipeline.jobs.training_experiments).
+# A new one needs its schema line and its config section, not a name here; absent ones are skipped.
+TRAIN_EXPERIMENTS = training_experiments(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 S_RANGE = (0.0, 2.0)  # σ_s is the homotopy / relaxation family for s in [0, 2]
 
@@ -274,6 +276,7 @@ def figure_outputs(name, category, key=None):
 # Snakemake builds the DAG, so before any job runs (a dry run too). Estimators are registered per
 # rule in hrta/pipeline/estimates.py (@job_estimator); a rule without one gets a generous default and a warning.
 _JOB_ESTIMATES = {}
+_WARNED = set()
 
 
 def job_estimate(rule, wildcards):
@@ -282,7 +285,10 @@ def job_estimate(rule, wildcards):
     if key not in _JOB_ESTIMATES:
         from hrta.pipeline.estimates import estimate_job
 
-        _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config)
+        # warn=True: a rule without an estimator is named in the dry run's output (once per rule)
+        _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config, warn=rule not in _WARNED)
+        if not _JOB_ESTIMATES[key].known:
+            _WARNED.add(rule)
     return _JOB_ESTIMATES[key]
 
 
