@@ -39,6 +39,7 @@ __all__ = [
     "spectrum_s",
     "train_run_s",
     "two_layer_forward_s",
+    "uncalibrated_message",
     "two_layer_step_s",
 ]
 
@@ -75,6 +76,19 @@ class UncalibratedBaseWarning(UserWarning):
     estimates use FALLBACK_BASE's (GELU, the costliest smooth base measured) until it is calibrated."""
 
 
+def uncalibrated_message(base: str) -> str | None:
+    """Why ``base``'s estimates are borrowed (no ``step_<base>_float64`` or ``forward_<base>`` constants
+    in runtime_constants.json), naming the fallback and the fix; None when it is calibrated."""
+    missing = [name for name in (f"step_{base}_float64", f"forward_{base}") if name not in RUNTIME_CONSTANTS]
+    if not missing:
+        return None
+    return (
+        f"hrta.pipeline.runtime has no calibrated constants {', '.join(repr(m) for m in missing)} for base "
+        f"activation {base!r}; its runtime estimates use the {FALLBACK_BASE} constants instead (calibrate it: "
+        "benchmarks/calibrate_runtime.py writes hrta/pipeline/runtime_constants.json)"
+    )
+
+
 def _base_const(op: str, base: str, dtype: str | None = None) -> dict[str, float]:
     """Constants ``{op}_{base}[_{dtype}]``: float64's for a dtype not calibrated (an upper bound), and for
     a base with none FALLBACK_BASE's, with an UncalibratedBaseWarning naming the base and the fix."""
@@ -82,14 +96,8 @@ def _base_const(op: str, base: str, dtype: str | None = None) -> dict[str, float
     for name in names:
         if name in RUNTIME_CONSTANTS:
             return RUNTIME_CONSTANTS[name]
+    warnings.warn(uncalibrated_message(base), UncalibratedBaseWarning, stacklevel=3)
     fallback = [name.replace(f"_{base}", f"_{FALLBACK_BASE}", 1) for name in names]
-    warnings.warn(
-        f"hrta.pipeline.runtime has no calibrated constants {names[-1]!r} for base activation {base!r}; "
-        f"estimating it with the {FALLBACK_BASE} constants {fallback[-1]!r} (calibrate it: "
-        "benchmarks/calibrate_runtime.py writes hrta/pipeline/runtime_constants.json)",
-        UncalibratedBaseWarning,
-        stacklevel=3,
-    )
     return next(RUNTIME_CONSTANTS[name] for name in fallback if name in RUNTIME_CONSTANTS)
 
 

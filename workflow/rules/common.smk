@@ -158,6 +158,18 @@ def check_config(config, schema):
                 f"invalid config: key 'e3.budgets[{i}]': budget {budget} exceeds the {steps} steps of the e3 schedules"
             )
     check_memory_cap(config)
+    report_config_warnings(config)
+
+
+def report_config_warnings(config):
+    """Valid but silently incomplete configs (hrta.pipeline.lint: methods in no reading, ...): one
+    warning each in the planning run's output (so in every `snakemake -n`), not in every job's."""
+    if workflow.remote_exec or workflow.subprocess_exec:
+        return
+    from hrta.pipeline.lint import config_warnings
+
+    for message in config_warnings(config):
+        _warn_once(message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,16 +291,23 @@ _JOB_ESTIMATES = {}
 _WARNED = set()
 
 
+def _warn_once(message):
+    if message not in _WARNED:
+        from snakemake.logging import logger
+
+        _WARNED.add(message)
+        logger.warning(f"hrta warning: {message}")
+
+
 def job_estimate(rule, wildcards):
     """hrta.pipeline.estimates.estimate_job for this rule and wildcards (cached per job)."""
     key = (rule, tuple(sorted(wildcards.items())))
     if key not in _JOB_ESTIMATES:
         from hrta.pipeline.estimates import estimate_job
 
-        # warn=True: a rule without an estimator is named in the dry run's output (once per rule)
-        _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config, warn=rule not in _WARNED)
-        if not _JOB_ESTIMATES[key].known:
-            _WARNED.add(rule)
+        # A rule without an estimator is named (once) in Snakemake's output, so in every dry run:
+        # Python warnings are not shown there.
+        _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config, warn=_warn_once)
     return _JOB_ESTIMATES[key]
 
 
