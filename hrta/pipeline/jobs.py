@@ -7,6 +7,7 @@ Torch-free (Snakemake calls it while it builds the DAG). ``config`` is a validat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -155,13 +156,15 @@ def _schema_sections(schema: str) -> dict[str, str]:
 
 def _sections_of(config: Mapping, kind: str, schema) -> list[str]:
     sections = _schema_sections(str(Path(schema or SCHEMA_FILE).resolve()))
-    return [key for key, ref in sections.items() if ref == kind and config.get(key)]
+    found = [key for key, ref in sections.items() if ref == kind and config.get(key)]
+    # natural order (e3, e4, e9, e10), whatever the schema's order
+    return sorted(found, key=lambda key: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key)])
 
 
 def training_experiments(config: Mapping, schema: str | Path | None = None) -> list[str]:
     """The training experiments of ``config`` (rule `train`, one job per width × seed): every top-level
     key whose schema (``schema``, default SCHEMA_FILE) is ``$ref: "#/$defs/training_experiment"`` (directly
-    or first in an ``allOf``) and whose section the config has, in schema order. The one list: the workflow
+    or first in an ``allOf``) and whose section the config has, in natural order (e3, e4, e9, e10). The one list: the workflow
     (TRAIN_EXPERIMENTS in workflow/rules/common.smk), the job list (wildcard_jobs), claim 1 (claim1_datasets)
     and the estimates all call this, so a new experiment needs only its schema line and config section."""
     return _sections_of(config, "training_experiment", schema)
