@@ -144,6 +144,7 @@ def test_discovered_experiments_reach_jobs_and_claim1(tmp_path, monkeypatch):
 
 
 def _copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("Snakefile", "pyproject.toml"):
         shutil.copy(REPO / name, dest / name)
