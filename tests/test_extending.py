@@ -60,7 +60,8 @@ def e9_parts() -> dict:
     include, estimator."""
     snippets = readme_snippets()
     datasets, section, schema_line = snippets["yaml"]
-    rule, include, estimator = snippets["python"]
+    rule, include = snippets["snakemake"]  # Snakefile syntax (snakefmt, not ruff, formats it)
+    (estimator,) = snippets["python"]
     return {
         "datasets": yaml.safe_load(datasets)["datasets"],
         "section": yaml.safe_load(section),
