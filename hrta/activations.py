@@ -8,21 +8,50 @@ For ReLU, σ_s(z) = ReLU(z) + (s − 1)·ReLU(−z) = (1 − s/2)·z + (s/2)·|z
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from . import sizes
 from .checks import finite_real
-from .sizes import BASES
+from .sizes import BASES  # re-exported for callers; checks read sizes.BASES at call time
 
-__all__ = ["Homotopy", "base_activation", "base_derivative", "check_base", "check_s", "homotopy", "homotopy_derivative"]
+__all__ = [
+    "BASES",
+    "BASE_FUNCTIONS",
+    "Homotopy",
+    "base_activation",
+    "base_derivative",
+    "check_base",
+    "check_s",
+    "homotopy",
+    "homotopy_derivative",
+]
 
 
 def check_base(base: str) -> str:
-    """Return ``base`` if it names a known base activation, else raise ValueError naming it."""
-    if base not in BASES:
-        raise ValueError(f"unknown base activation {base!r}; expected one of {', '.join(BASES)}")
+    """Return ``base`` if it names a known base activation (hrta.sizes.BASES, read at call time), else
+    raise ValueError naming it."""
+    if base not in sizes.BASES:
+        raise ValueError(f"unknown base activation {base!r}; expected one of {', '.join(sizes.BASES)}")
     return base
+
+
+def _gelu_derivative(z: torch.Tensor) -> torch.Tensor:
+    cdf = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
+    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return cdf + z * pdf
+
+
+#: base name -> (base(z), base'(z)): the implementation of every name in hrta.sizes.BASES (a test checks
+#: that the keys are exactly BASES). ReLU'(0) = 0; GELU is the exact (erf) form. A new base adds its
+#: name to BASES and its pair here; docs/extending.md lists what else it may touch.
+BASE_FUNCTIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]] = {
+    "relu": (torch.relu, lambda z: (z > 0).to(z.dtype)),
+    "tanh": (torch.tanh, lambda z: 1.0 - torch.tanh(z) ** 2),
+    "gelu": (torch.nn.functional.gelu, _gelu_derivative),
+}
 
 
 def check_s(s: float) -> float:
@@ -31,29 +60,13 @@ def check_s(s: float) -> float:
 
 
 def base_activation(z: torch.Tensor, base: str = "relu") -> torch.Tensor:
-    """The base activation: ReLU(z), tanh(z) or GELU(z) (exact, erf form)."""
-    if base == "relu":
-        return torch.relu(z)
-    if base == "tanh":
-        return torch.tanh(z)
-    if base == "gelu":
-        return torch.nn.functional.gelu(z)
-    check_base(base)
-    raise AssertionError("unreachable")
+    """The base activation (BASE_FUNCTIONS): ReLU(z), tanh(z) or GELU(z) (exact, erf form)."""
+    return BASE_FUNCTIONS[check_base(base)][0](z)
 
 
 def base_derivative(z: torch.Tensor, base: str = "relu") -> torch.Tensor:
-    """Derivative of the base activation; for ReLU the convention ReLU'(0) = 0."""
-    if base == "relu":
-        return (z > 0).to(z.dtype)
-    if base == "tanh":
-        return 1.0 - torch.tanh(z) ** 2
-    if base == "gelu":
-        cdf = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
-        pdf = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-        return cdf + z * pdf
-    check_base(base)
-    raise AssertionError("unreachable")
+    """Derivative of the base activation (BASE_FUNCTIONS); for ReLU the convention ReLU'(0) = 0."""
+    return BASE_FUNCTIONS[check_base(base)][1](z)
 
 
 def homotopy(z: torch.Tensor, s: float, base: str = "relu") -> torch.Tensor:

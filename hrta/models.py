@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .activations import Homotopy
+from .activations import Homotopy, homotopy, homotopy_derivative
 from .sizes import FAST_BLOCK_BYTES
 
 __all__ = [
@@ -125,7 +125,8 @@ def homotopy_and_derivative_(Z: torch.Tensor, s: float, base: str, D: torch.Tens
     """In place: Z ← σ_s(Z) = (1 − s)Z + s·base(Z) and D ← σ_s'(Z) = (1 − s) + s·base'(Z).
 
     For the smooth bases: tanh' = 1 − tanh², gelu(z) = zΦ(z), gelu'(z) = Φ(z) + zφ(z).
-    E is an n×m scratch buffer (gelu only). Returns Z.
+    E is an n×m scratch buffer (gelu only). Another base (hrta.activations.BASE_FUNCTIONS) takes the
+    generic out-of-place path. Returns Z.
     """
     if base == "tanh":
         torch.tanh(Z, out=E)
@@ -138,7 +139,9 @@ def homotopy_and_derivative_(Z: torch.Tensor, s: float, base: str, D: torch.Tens
         Z.mul_(D)
         D.add_(E, alpha=s)
         return Z
-    raise ValueError(f"no in-place homotopy for base {base!r}")
+    # any other base of hrta.activations.BASE_FUNCTIONS: computed out of place, then written in place
+    D.copy_(homotopy_derivative(Z, s, base))
+    return Z.copy_(homotopy(Z, s, base))
 
 
 class _HomotopyNet(nn.Module):

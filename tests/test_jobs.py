@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -60,7 +61,12 @@ CONFIGS = {
 def _workflow_helpers(config: dict) -> dict:
     """The workflow's own helper functions (workflow/rules/*_common.smk hold plain Python), evaluated on
     ``config`` in one namespace as Snakemake includes them."""
-    ns = {"config": config, "WorkflowError": WorkflowError, "parse_schedule": parse_schedule}
+    ns = {
+        "config": config,
+        "WorkflowError": WorkflowError,
+        "parse_schedule": parse_schedule,
+        "workflow": SimpleNamespace(basedir=str(REPO)),
+    }
     for name in ("common", "claims_common", "ntk_common", "deep_common"):
         exec(compile((RULES / f"{name}.smk").read_text(encoding="utf-8"), f"{name}.smk", "exec"), ns)
     return ns

@@ -103,7 +103,7 @@ def test_library_and_estimates_share_one_definition_of_the_sizes():
     from hrta.models import TwoLayerNet
 
     assert TwoLayerNet.fast_block_bytes == sizes.FAST_BLOCK_BYTES
-    assert BASES is sizes.BASES and memory.BASES is sizes.BASES
+    assert BASES is sizes.BASES and memory.sizes is sizes  # memory reads sizes.BASES at call time
     assert dual._PAIR_BLOCK_ELEMENTS == sizes.PAIR_BLOCK_ELEMENTS and dual._ANGLE_TEMPORARIES == sizes.ANGLE_TEMPORARIES
     for name in ("FAST_BLOCK_BYTES", "WIDTH_CHUNK", "DEFAULT_QUADRATURE_NODES", "PAIR_BLOCK_ELEMENTS"):
         assert getattr(memory, name) is getattr(sizes, name)

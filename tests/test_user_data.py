@@ -15,7 +15,8 @@ import pytest
 import yaml
 from conftest import CONFIGS, run_snakemake
 
-from hrta.data import DataError, check_dataset_file, dataset_from_config, load_dataset, load_dataset_file
+from hrta.data import DataError, load_dataset
+from hrta.datafiles import check_dataset_file, dataset_from_config, load_dataset_file
 from hrta.pipeline.jobs import dataset_sizes
 
 KEY = "datasets.mine.file"

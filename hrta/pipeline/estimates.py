@@ -96,19 +96,25 @@ def job_estimator(*rules: str):
     return register
 
 
-def estimate_job(rule: str, wildcards: Mapping[str, str] | None, config: Mapping, *, warn: bool = True) -> JobEstimate:
+def estimate_job(
+    rule: str, wildcards: Mapping[str, str] | None, config: Mapping, *, warn: bool | Callable[[str], None] = True
+) -> JobEstimate:
     """The JobEstimate of one job of the pipeline (``config``: validated, defaults filled in).
-    A rule without a registered estimator gets UNKNOWN_RULE_S / UNKNOWN_RULE_MB and a warning."""
+    A rule without a registered estimator gets UNKNOWN_RULE_S / UNKNOWN_RULE_MB and a warning naming
+    the rule and the fix: a UserWarning, or ``warn(message)`` when ``warn`` is a callable (the workflow
+    passes Snakemake's logger: Python warnings are not shown in its output)."""
     wildcards = {k: str(v) for k, v in dict(wildcards or {}).items()}
     fn = ESTIMATORS.get(rule)
     if fn is None:
-        if warn:
-            warnings.warn(
-                f"hrta.pipeline has no runtime/memory estimator for rule {rule!r}; assuming "
-                f"{UNKNOWN_RULE_S / 60:.0f} min and {format_mb(UNKNOWN_RULE_MB)} (register one with "
-                "@job_estimator in hrta/pipeline/estimates.py)",
-                stacklevel=2,
-            )
+        message = (
+            f"hrta.pipeline has no runtime/memory estimator for rule {rule!r}; assuming "
+            f"{UNKNOWN_RULE_S / 60:.0f} min and {format_mb(UNKNOWN_RULE_MB)} (register one with "
+            "@job_estimator in hrta/pipeline/estimates.py)"
+        )
+        if callable(warn):
+            warn(message)
+        elif warn:
+            warnings.warn(message, stacklevel=2)
         return JobEstimate(rule, wildcards, UNKNOWN_RULE_S, UNKNOWN_RULE_MB, known=False)
     seconds, mb = fn(config, wildcards)
     return JobEstimate(rule, wildcards, float(seconds), float(mb))

@@ -7,10 +7,13 @@ Torch-free (Snakemake calls it while it builds the DAG). ``config`` is a validat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 
 __all__ = [
-    "TRAINED_EXPERIMENTS",
+    "SCHEMA_FILE",
     "canonical",
     "claim1_datasets",
     "claim1_s_count",
@@ -25,7 +28,9 @@ __all__ = [
     "linspace",
     "run_datasets",
     "schedule_s",
+    "sweep_experiments",
     "total_steps",
+    "training_experiments",
     "training_jobs",
     "training_seeds",
     "wide_settings",
@@ -35,7 +40,8 @@ __all__ = [
 
 def dataset_sizes(dataset: dict) -> tuple[int, int, int]:
     """(n, n_test, d) of one data set config; a user's file (``{file: PATH}``) is read (numpy, no torch)."""
-    from hrta.data import dataset_file_sizes, get_target  # noqa: PLC0415
+    from hrta.data import get_target  # noqa: PLC0415
+    from hrta.datafiles import dataset_file_sizes  # noqa: PLC0415
 
     if "file" in dataset:
         return dataset_file_sizes(dataset["file"], constant_feature=bool(dataset.get("constant_feature", False)))
@@ -133,8 +139,46 @@ def dataset_config(config: Mapping, name: str) -> dict:
     return canonical(dict(config["datasets"][name], name=name))
 
 
-#: Experiments whose section names the data set it trains on (E2 computes kernels on its own).
-TRAINED_EXPERIMENTS = ("e3", "e4", "e5", "e6", "e7")
+#: The config schema: which top-level sections are experiments of which kind (training_experiments).
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@cache
+def _schema_sections(schema: str) -> dict[str, str]:
+    """{top-level key: name of the $defs entry it is built on} of the schema file ``schema``: a key whose
+    schema is ``{$ref: "#/$defs/X"}`` or an ``allOf`` whose first entry is that ref (e3: training_experiment)."""
+    import yaml  # noqa: PLC0415
+
+    with open(schema, encoding="utf-8") as fh:
+        properties = yaml.safe_load(fh)["properties"]
+    sections = {}
+    for key, spec in properties.items():
+        ref = (spec.get("allOf") or [spec])[0].get("$ref", "") if isinstance(spec, dict) else ""
+        if ref.startswith("#/$defs/"):
+            sections[key] = ref.removeprefix("#/$defs/")
+    return sections
+
+
+def _sections_of(config: Mapping, kind: str, schema) -> list[str]:
+    sections = _schema_sections(str(Path(schema or SCHEMA_FILE).resolve()))
+    found = [key for key, ref in sections.items() if ref == kind and config.get(key)]
+    # natural order (e3, e4, e9, e10), whatever the schema's order
+    return sorted(found, key=lambda key: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key)])
+
+
+def training_experiments(config: Mapping, schema: str | Path | None = None) -> list[str]:
+    """The training experiments of ``config`` (rule `train`, one job per width × seed): every top-level
+    key whose schema (``schema``, default SCHEMA_FILE) is ``$ref: "#/$defs/training_experiment"`` (directly
+    or first in an ``allOf``) and whose section the config has, in natural order (e3, e4, e9, e10). The one list: the workflow
+    (TRAIN_EXPERIMENTS in workflow/rules/common.smk), the job list (wildcard_jobs), claim 1 (claim1_datasets)
+    and the estimates all call this, so a new experiment needs only its schema line and config section."""
+    return _sections_of(config, "training_experiment", schema)
+
+
+def sweep_experiments(config: Mapping, schema: str | Path | None = None) -> list[str]:
+    """The claims sweeps of ``config`` (rule claims_sweep: e5–e7), found like training_experiments
+    (top-level keys built on ``#/$defs/claims_sweep`` that the config has)."""
+    return _sections_of(config, "claims_sweep", schema)
 
 
 def data_draws(config: Mapping, exp: str) -> dict[str, dict]:
@@ -154,14 +198,15 @@ def data_draws(config: Mapping, exp: str) -> dict[str, dict]:
 
 def claim1_datasets(config: Mapping) -> dict[str, dict]:
     """{name: dataset config} of every data set the run trains on and of e2.lambda_min.datasets, each
-    distinct draw once (first name kept), in a fixed order: e3–e7's draws (data_draws), E7's cells
-    (target and n_train varied, with E7's seeds), then the extra ones. The workflow's claim-1 and deep
-    spectra (workflow/rules/ntk_common.smk, deep_common.smk) and the estimates both call this."""
+    distinct draw once (first name kept), in a fixed order: the draws (data_draws) of every training
+    experiment (training_experiments: e3, e4 and any added one) and claims sweep (sweep_experiments:
+    e5–e7) the config has, E7's cells (target and n_train varied, with E7's seeds), then the extra ones.
+    The workflow's claim-1 and deep spectra (workflow/rules/ntk_common.smk, deep_common.smk) and the
+    estimates both call this."""
     found: dict[str, dict] = {}
-    for exp in TRAINED_EXPERIMENTS:
-        if config.get(exp):
-            for name, ds in data_draws(config, exp).items():
-                found.setdefault(name, ds)
+    for exp in training_experiments(config) + sweep_experiments(config):
+        for name, ds in data_draws(config, exp).items():
+            found.setdefault(name, ds)
     if config.get("e7"):
         ref = dataset_config(config, config["e7"]["dataset"])
         for cell, (target, n_train) in e7_cells(config).items():
@@ -237,16 +282,14 @@ def wildcard_jobs(config: Mapping) -> set[tuple[str, tuple[tuple[str, str], ...]
         return rule, tuple(sorted((k, str(v)) for k, v in wildcards.items()))
 
     jobs = set()
-    for exp in ("e3", "e4", "e8"):
-        if config.get(exp):
-            jobs |= {job("train", exp=exp, width=w, seed=s) for w, s in training_jobs(config, exp)}
+    for exp in training_experiments(config):
+        jobs |= {job("train", exp=exp, width=w, seed=s) for w, s in training_jobs(config, exp)}
     if config.get("e2"):
         jobs |= {job("e2_empirical", width=w) for w in config["e2"]["widths"]}
     if config.get("e4"):
         jobs |= {job("e4_theory", width=w) for w in config["e4"]["widths"]}
-    for exp in ("e5", "e6", "e7"):
-        if config.get(exp):
-            jobs |= {job("claims_sweep", exp=exp, cell=cell) for cell in claims_jobs(config, exp)}
+    for exp in sweep_experiments(config):
+        jobs |= {job("claims_sweep", exp=exp, cell=cell) for cell in claims_jobs(config, exp)}
     if config.get("deep"):
         jobs |= {job("deep_train", seed=s) for s in config["deep"]["train"]["seeds"]}
     return jobs

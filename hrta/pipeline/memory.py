@@ -26,10 +26,10 @@ import numbers
 import os
 from collections.abc import Mapping, Sequence
 
+from hrta import sizes
 from hrta.checks import integer_at_least
 from hrta.sizes import (
     ANGLE_TEMPORARIES,
-    BASES,
     DEFAULT_QUADRATURE_NODES,
     FAST_BLOCK_BYTES,
     ITEMSIZE,
@@ -38,7 +38,7 @@ from hrta.sizes import (
     WIDTH_CHUNK,
 )
 
-from .jobs import dataset_sizes, schedule_s, wide_settings
+from .jobs import dataset_sizes, schedule_s, training_experiments, wide_settings
 
 __all__ = [
     "DEFAULT_CAP_KEY",
@@ -123,9 +123,14 @@ def _itemsize(dtype: str) -> int:
 
 
 def _base(base: str) -> str:
-    if base not in BASES:
-        raise ValueError(f"unknown base {base!r}; expected one of {', '.join(BASES)}")
+    if base not in sizes.BASES:  # read at call time: hrta.sizes.BASES is the one list
+        raise ValueError(f"unknown base {base!r}; expected one of {', '.join(sizes.BASES)}")
     return base
+
+
+#: The calibrated base whose costs (runtime constants, temporaries) stand in for a base without its
+#: own: GELU, the costliest of the smooth bases measured (hrta.pipeline.runtime warns when it is used).
+FALLBACK_BASE = "gelu"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -207,7 +212,10 @@ def two_layer_train_mb(
 #: float64 n×c temporaries alive at once in one width chunk of hrta.ntk.two_layer_ntk (both layers
 #: trained): Z, the previous chunk's S and D, and the temporaries of homotopy()
 #: ((1 − s)z, base(z), s·base(z)) or of homotopy_derivative() (2 for relu/tanh, 4 for gelu).
+#: A base not listed here counts as FALLBACK_BASE.
 _EMPIRICAL_CHUNK_TEMPORARIES = {"relu": 6, "tanh": 6, "gelu": 7}
+#: k of the Gauss–Hermite row block (analytic_ntk_mb) per smooth base; others count as FALLBACK_BASE.
+_QUADRATURE_BLOCK_TEMPORARIES = {"tanh": 4, "gelu": 5}
 
 
 def empirical_ntk_mb(
@@ -225,7 +233,8 @@ def empirical_ntk_mb(
     """
     n, m, d = integer_at_least("n", n, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
     item = _itemsize(dtype)
-    k = _EMPIRICAL_CHUNK_TEMPORARIES[_base(base)] - (0 if train_output else 2)
+    temporaries = _EMPIRICAL_CHUNK_TEMPORARIES
+    k = temporaries.get(_base(base), temporaries[FALLBACK_BASE]) - (0 if train_output else 2)
     c = min(m, WIDTH_CHUNK)
     last = 3 if train_output else 2
     elements64 = max(k * n * c + 2 * n * n, last * n * c + 4 * n * n) + n * d
@@ -258,7 +267,8 @@ def analytic_ntk_mb(
         block = b * n * max(7 * d, 14)
     else:
         b = max(1, PAIR_BLOCK_ELEMENTS // (n * max(ANGLE_TEMPORARIES * d, 4 * nodes * nodes)))
-        block = (5 if base == "gelu" else 4) * b * n * nodes * nodes
+        k = _QUADRATURE_BLOCK_TEMPORARIES.get(base, _QUADRATURE_BLOCK_TEMPORARIES[FALLBACK_BASE])
+        block = k * b * n * nodes * nodes
     elements64 = max(5 * n * n, 2 * n * n + block) + 4 * n * d
     cast = n * n * item if dtype == "float32" else 0
     return (8 * elements64 + cast) / MB
@@ -393,9 +403,12 @@ def kernel_job_mb(
     return max(analytic, empirical + 8 * n * n / MB) + held
 
 
-def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] = ("e3", "e4")) -> list[tuple[str, float]]:
+def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] | None = None) -> list[tuple[str, float]]:
     """(job description, estimated peak MB) of every training and kernel job of a pipeline config
-    (workflow/schemas/config.schema.yaml, defaults filled in)."""
+    (workflow/schemas/config.schema.yaml, defaults filled in); ``train_experiments`` default: the
+    config's (hrta.pipeline.jobs.training_experiments)."""
+    if train_experiments is None:
+        train_experiments = training_experiments(config)
     jobs = []
     dtype, device = config["dtype"], config["device"]
     for exp in train_experiments:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from .cluster import format_duration, job_requests, request_settings, resolve_memory_cap
 from .estimates import JobEstimate, estimate_job
+from .lint import config_warnings
 from .memory import format_mb
 from .runtime import CALIBRATION_MACHINE
 
@@ -142,7 +143,8 @@ def plan_jobs(configfile: str | os.PathLike) -> tuple[dict, dict[str, Job], list
         for job in jobs.values():
             job.threads = threads.get((job.rule, tuple(sorted(job.wildcards.items()))), 1)
             job.estimate = estimate_job(job.rule, job.wildcards, config)
-    messages = sorted({str(w.message) for w in caught})
+    # the workflow's own warnings (workflow/rules/common.smk prints the same in a dry run)
+    messages = sorted({str(w.message) for w in caught} | set(config_warnings(config)))
     return config, jobs, messages
 
 

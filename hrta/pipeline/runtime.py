@@ -11,12 +11,13 @@ than these CPU estimates. Torch-free.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hrta.sizes import DEFAULT_QUADRATURE_NODES, FAST_BLOCK_BYTES
 
-from .memory import _base, _itemsize, deep_params
+from .memory import FALLBACK_BASE, _base, _itemsize, deep_params
 
 __all__ = [
     "CALIBRATION_MACHINE",
@@ -26,6 +27,7 @@ __all__ = [
     "RUNTIME_CONSTANTS",
     "TORCH_JOB_BASE_MB",
     "TORCH_JOB_FIXED_S",
+    "UncalibratedBaseWarning",
     "analytic_ntk_s",
     "deep_analytic_ntk_s",
     "deep_empirical_ntk_s",
@@ -37,6 +39,7 @@ __all__ = [
     "spectrum_s",
     "train_run_s",
     "two_layer_forward_s",
+    "uncalibrated_message",
     "two_layer_step_s",
 ]
 
@@ -68,6 +71,36 @@ def _const(name: str) -> dict[str, float]:
     return RUNTIME_CONSTANTS[name]
 
 
+class UncalibratedBaseWarning(UserWarning):
+    """A base activation (hrta.sizes.BASES) without its own constants in runtime_constants.json: its
+    estimates use FALLBACK_BASE's (GELU, the costliest smooth base measured) until it is calibrated."""
+
+
+def uncalibrated_message(base: str) -> str | None:
+    """Why ``base``'s estimates are borrowed (no ``step_<base>_float64`` or ``forward_<base>`` constants
+    in runtime_constants.json), naming the fallback and the fix; None when it is calibrated."""
+    missing = [name for name in (f"step_{base}_float64", f"forward_{base}") if name not in RUNTIME_CONSTANTS]
+    if not missing:
+        return None
+    return (
+        f"hrta.pipeline.runtime has no calibrated constants {', '.join(repr(m) for m in missing)} for base "
+        f"activation {base!r}; its runtime estimates use the {FALLBACK_BASE} constants instead (calibrate it: "
+        "benchmarks/calibrate_runtime.py writes hrta/pipeline/runtime_constants.json)"
+    )
+
+
+def _base_const(op: str, base: str, dtype: str | None = None) -> dict[str, float]:
+    """Constants ``{op}_{base}[_{dtype}]``: float64's for a dtype not calibrated (an upper bound), and for
+    a base with none FALLBACK_BASE's, with an UncalibratedBaseWarning naming the base and the fix."""
+    names = [f"{op}_{_base(base)}_{dtype}", f"{op}_{base}_float64"] if dtype else [f"{op}_{_base(base)}"]
+    for name in names:
+        if name in RUNTIME_CONSTANTS:
+            return RUNTIME_CONSTANTS[name]
+    warnings.warn(uncalibrated_message(base), UncalibratedBaseWarning, stacklevel=3)
+    fallback = [name.replace(f"_{base}", f"_{FALLBACK_BASE}", 1) for name in names]
+    return next(RUNTIME_CONSTANTS[name] for name in fallback if name in RUNTIME_CONSTANTS)
+
+
 def two_layer_step_s(
     n: int, m: int, d: int = 2, *, base: str = "relu", dtype: str = "float64", optimizer: str = "gd"
 ) -> float:
@@ -78,11 +111,11 @@ def two_layer_step_s(
            [+ adam·3·m·(d + 1)               (Adam's moment updates)]
 
     constants per (base, dtype) in RUNTIME_CONSTANTS["step_<base>_<dtype>"] (tanh/gelu float32 use
-    the float64 constants: an upper bound). d (≤ 4 in every config) only sets the inner dimension
-    of skinny GEMMs and is left out of the step cost.
+    the float64 constants: an upper bound; a base without constants uses GELU's, with an
+    UncalibratedBaseWarning). d (≤ 4 in every config) only sets the inner dimension of skinny GEMMs
+    and is left out of the step cost.
     """
-    key = f"step_{_base(base)}_{dtype}"
-    c = RUNTIME_CONSTANTS.get(key) or _const(f"step_{base}_float64")
+    c = _base_const("step", base, dtype)
     recompute = base == "relu" and n * m * _itemsize(dtype) > FAST_BLOCK_BYTES
     t = c["c0"] + c["nm"] * n * m + c["m"] * m + (c["recompute"] * n * m if recompute else 0.0)
     if optimizer == "adam":
@@ -94,7 +127,7 @@ def two_layer_forward_s(rows: int, m: int, *, base: str = "relu") -> float:
     """Seconds of one logged loss (loss_and_grad(grad=False)) on ``rows`` rows: c0 + rm·rows·m."""
     if rows <= 0:
         return 0.0
-    c = _const(f"forward_{_base(base)}")
+    c = _base_const("forward", base)
     return c["c0"] + c["rm"] * rows * m
 
 

@@ -231,5 +231,6 @@ rule claims_summary:
         **job_resources("claims_summary"),
     params:
         endpoints=canonical(config["claims"]["endpoints"]),
+        e5_models=canonical(config["e5"]["models"]),
     script:
         "../scripts/claims_summary.py"

@@ -27,7 +27,7 @@ import time
 import pandas as pd
 
 from hrta.claims import choose_lr_by_speed
-from hrta.data import dataset_from_config
+from hrta.datafiles import dataset_from_config
 from hrta.io import write_csv
 from hrta.models import TwoLayerNet, export_loss_check
 from hrta.pipeline.joblog import job_logger, set_torch_threads

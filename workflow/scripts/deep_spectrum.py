@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import torch
 
-from hrta.data import dataset_from_config
+from hrta.datafiles import dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import deep_analytic_ntks, spectrum
 from hrta.pipeline.joblog import job_logger, set_torch_threads

@@ -1,5 +1,5 @@
 """Rule `e2_lambda_min` (claim 1): λ_min and λ_max of the analytic NTK K_s/n on the refined s grid for
-every data set the run trains on (each made here from its config: hrta.data.dataset_from_config), for
+every data set the run trains on (each made here from its config: hrta.datafiles.dataset_from_config), for
 each layer choice. One job: the kernels are cheap next to a process start."""
 
 import time
@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import torch
 
-from hrta.data import dataset_from_config
+from hrta.datafiles import dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import analytic_ntk, relu_analytic_ntks, spectrum
 from hrta.pipeline.joblog import job_logger, set_torch_threads

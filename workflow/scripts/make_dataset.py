@@ -1,9 +1,10 @@
 """Rule `dataset`: one named dataset as .npz: a seeded draw (hrta.data.make_dataset), or a user's file
-(`{file: PATH}`, hrta.data.load_dataset_file), validated and stored in the same format."""
+(`{file: PATH}`, hrta.datafiles.load_dataset_file), validated and stored in the same format."""
 
 import time
 
-from hrta.data import dataset_from_config, save_dataset
+from hrta.data import save_dataset
+from hrta.datafiles import dataset_from_config
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata
 

@@ -1,0 +1,339 @@
+"""Extending the pipeline is one place per idea (docs/extending.md): the README's worked example
+"Adding an experiment" (E9) run as written, discovered training experiments, a new base activation
+through the library and the estimates, a new schedule reaching the claims through a reading, and the
+warnings a dry run prints for what would otherwise be silent."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from snakemake.utils import validate
+
+from hrta import activations, sizes
+from hrta.pipeline import jobs, lint
+from hrta.pipeline.estimates import estimate_job
+from hrta.pipeline.memory import analytic_ntk_mb, empirical_ntk_mb, two_layer_train_mb
+from hrta.pipeline.runtime import UncalibratedBaseWarning, two_layer_step_s
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+BIN = Path(sys.executable).parent
+
+
+def _config(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def _validated(config: dict, schema: Path = SCHEMA) -> dict:
+    config = copy.deepcopy(config)
+    validate(config, str(schema))
+    return config
+
+
+# ------------------------------------------------------------------------------------------------
+# the README's snippets
+
+
+def readme_snippets() -> dict[str, list[str]]:
+    """{language: [code]} of the fenced blocks of the README section "Adding an experiment", dedented."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Adding an experiment") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks: dict[str, list[str]] = {}
+    for lang, body in re.findall(r"^ *```(\w+)\n(.*?)^ *```", section, re.MULTILINE | re.DOTALL):
+        blocks.setdefault(lang, []).append(textwrap.dedent(body))
+    return blocks
+
+
+def e9_parts() -> dict:
+    """The README's E9 pieces by role: datasets (entries), section ({"e9": ...}), schema_line, rule,
+    include, estimator."""
+    snippets = readme_snippets()
+    datasets, section, schema_line = snippets["yaml"]
+    rule, include = snippets["snakemake"]  # Snakefile syntax (snakefmt, not ruff, formats it)
+    (estimator,) = snippets["python"]
+    return {
+        "datasets": yaml.safe_load(datasets)["datasets"],
+        "section": yaml.safe_load(section),
+        "schema_line": schema_line.strip(),
+        "rule": rule,
+        "include": include,
+        "estimator": estimator.strip(),
+    }
+
+
+def add_e9(config: dict, parts: dict) -> dict:
+    """``config`` with the README's data set merged into its `datasets` and its e9 section added."""
+    config = copy.deepcopy(config)
+    config["datasets"].update(parts["datasets"])
+    config.update(copy.deepcopy(parts["section"]))
+    return config
+
+
+def schema_with_e9(text: str, parts: dict) -> str:
+    head = "\nproperties:\n"
+    assert head in text
+    return text.replace(head, f"{head}  {parts['schema_line']}\n", 1)
+
+
+def test_readme_snippets_parse_and_merge_into_one_datasets_key():
+    parts = e9_parts()
+    assert set(parts["datasets"]) == {"franke"}
+    assert set(parts["section"]) == {"e9"}
+    assert parts["schema_line"] == 'e9: {$ref: "#/$defs/training_experiment"}'
+    assert '"../scripts/figure_e3.py"' in parts["rule"] and "conda:" in parts["rule"]
+    assert parts["estimator"] == 'ESTIMATORS["figure_e9_loss"] = ESTIMATORS["figure_e3_loss"]'
+    config = add_e9(_config("smoke"), parts)
+    assert set(config["datasets"]) == set(_config("smoke")["datasets"]) | {"franke"}  # merged, not replaced
+
+
+def test_readme_snippets_pass_snakefmt(tmp_path):
+    parts = e9_parts()
+    (tmp_path / "e9.smk").write_text(parts["rule"], encoding="utf-8")
+    (tmp_path / "Snakefile").write_text(parts["include"], encoding="utf-8")
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    out = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", "e9.smk", "Snakefile"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# discovered experiments
+
+
+def test_training_experiments_come_from_the_schema_and_the_config(tmp_path):
+    parts = e9_parts()
+    smoke = _validated(_config("smoke"))
+    assert jobs.training_experiments(smoke) == ["e3", "e4", "e8"]
+    assert jobs.sweep_experiments(smoke) == ["e5", "e6", "e7"]
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(schema_with_e9(SCHEMA.read_text(encoding="utf-8"), parts), encoding="utf-8")
+    config = _validated(add_e9(_config("smoke"), parts), schema)
+    assert jobs.training_experiments(config, schema) == ["e3", "e4", "e8", "e9"]
+    # without its schema line a section is not a training experiment (and the schema rejects it)
+    assert jobs.training_experiments(config) == ["e3", "e4", "e8"]
+    # an experiment the config leaves out is skipped
+    del config["e4"]
+    assert jobs.training_experiments(config, schema) == ["e3", "e8", "e9"]
+
+
+def test_discovered_experiments_reach_jobs_and_claim1(tmp_path, monkeypatch):
+    parts = e9_parts()
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(schema_with_e9(SCHEMA.read_text(encoding="utf-8"), parts), encoding="utf-8")
+    monkeypatch.setattr(jobs, "SCHEMA_FILE", schema)
+    config = _validated(add_e9(_config("smoke"), parts), schema)
+    train = {dict(wc)["exp"] for rule, wc in jobs.wildcard_jobs(config) if rule == "train"}
+    assert train == {"e3", "e4", "e8", "e9"}
+    assert "franke" in jobs.claim1_datasets(config)
+    assert "franke" not in jobs.claim1_datasets(_validated(_config("smoke")))
+
+
+# ------------------------------------------------------------------------------------------------
+# the worked example in a copy of the workflow
+
+
+def _copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("Snakefile", "pyproject.toml"):
+        shutil.copy(REPO / name, dest / name)
+    for name in ("workflow", "config", "hrta"):
+        shutil.copytree(REPO / name, dest / name, ignore=ignore)
+    return dest
+
+
+def _apply_readme(root: Path, *, estimator: bool = True) -> dict:
+    """Steps 2–5 of the README in the copy at ``root`` (the config is step 1, per test)."""
+    parts = e9_parts()
+    schema = root / "workflow" / "schemas" / "config.schema.yaml"
+    schema.write_text(schema_with_e9(schema.read_text(encoding="utf-8"), parts), encoding="utf-8")
+    (root / "workflow" / "rules" / "e9.smk").write_text(parts["rule"], encoding="utf-8")
+    snakefile = root / "Snakefile"
+    text = snakefile.read_text(encoding="utf-8")
+    last = 'include: "workflow/rules/deep.smk"\n'
+    assert last in text
+    snakefile.write_text(text.replace(last, f"{last}\n\n{parts['include']}\n", 1), encoding="utf-8")
+    (root / "workflow" / "report" / "e9_loss.rst").write_text("**E9** — loss on the Franke function.\n")
+    if estimator:
+        with open(root / "hrta" / "pipeline" / "estimates.py", "a", encoding="utf-8") as fh:
+            fh.write(f"\n{parts['estimator']}\n")
+    return parts
+
+
+def _snakemake(root: Path, configfile: str, *args: str, workdir: Path | None = None) -> str:
+    env = dict(os.environ, PYTHONPATH=str(root))
+    cmd = [str(BIN / "snakemake"), "--configfile", configfile, "--cores", "2", *args]
+    if workdir is not None:
+        cmd += ["--directory", str(workdir)]
+    out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    return out.stdout + out.stderr
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    table = output[output.index("Job stats:") :]
+    table = table[: table.index("\ntotal")]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+@pytest.mark.slow
+def test_readme_e9_on_the_smoke_config_dry_runs_and_runs(tmp_path):
+    root = _copy_workflow(tmp_path / "wf")
+    parts = _apply_readme(root, estimator=False)
+    config = add_e9(_config("smoke"), parts)
+    (root / "config" / "smoke_e9.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+    # without the estimator: the dry run names the rule and the fix
+    out = _snakemake(root, "config/smoke_e9.yaml", "-n", workdir=tmp_path / "run")
+    assert "no runtime/memory estimator for rule 'figure_e9_loss'" in out and "@job_estimator" in out
+
+    with open(root / "hrta" / "pipeline" / "estimates.py", "a", encoding="utf-8") as fh:
+        fh.write(f"\n{parts['estimator']}\n")
+    out = _snakemake(root, "config/smoke_e9.yaml", "-n", workdir=tmp_path / "run")
+    assert "no runtime/memory estimator" not in out
+    assert "hrta warning" not in out  # E9's methods need no reading: nothing to warn about
+    assert _job_counts(out)["figure_e9_loss"] == 1
+    assert re.search(r"wildcards: exp=e9, width=1000, seed=2", out)
+
+    # the E9 jobs themselves (data set, 3 training jobs, the figure)
+    _snakemake(root, "config/smoke_e9.yaml", "figures/e9_loss.png", workdir=tmp_path / "run")
+    assert (tmp_path / "run" / "figures" / "e9_loss.png").stat().st_size > 0
+    assert (tmp_path / "run" / "data" / "train" / "e9" / "w1000_seed2_runs.csv").exists()
+
+
+@pytest.mark.slow
+def test_e9_in_config_yaml_only_leaves_smoke_and_paper_unchanged(tmp_path):
+    root = _copy_workflow(tmp_path / "wf")
+    parts = _apply_readme(root)
+    default = root / "config" / "config.yaml"
+    default.write_text(
+        yaml.safe_dump(add_e9(yaml.safe_load(default.read_text(encoding="utf-8")), parts), sort_keys=False),
+        encoding="utf-8",
+    )
+    out = _snakemake(root, "config/config.yaml", "-n", workdir=tmp_path / "default")
+    assert _job_counts(out)["figure_e9_loss"] == 1
+    for name in ("smoke", "paper"):
+        with_e9 = _snakemake(root, f"config/{name}.yaml", "-n", workdir=tmp_path / name)
+        before = _snakemake(REPO, f"config/{name}.yaml", "-n", workdir=tmp_path / f"{name}_before")
+        assert "figure_e9_loss" not in with_e9
+        assert _job_counts(with_e9) == _job_counts(before), name
+
+
+# ------------------------------------------------------------------------------------------------
+# one list per concept: base activations
+
+
+def test_base_lists_agree():
+    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    assert tuple(schema["$defs"]["base"]["enum"]) == sizes.BASES
+    assert tuple(activations.BASE_FUNCTIONS) == sizes.BASES
+
+
+@pytest.fixture
+def softplus_base(monkeypatch):
+    """A new base activation as docs/extending.md adds one: its name in hrta.sizes.BASES and its
+    (function, derivative) in hrta.activations.BASE_FUNCTIONS; no runtime constants."""
+    monkeypatch.setattr(sizes, "BASES", (*sizes.BASES, "softplus"))
+    monkeypatch.setitem(
+        activations.BASE_FUNCTIONS, "softplus", (torch.nn.functional.softplus, lambda z: torch.sigmoid(z))
+    )
+    return "softplus"
+
+
+def test_new_base_through_the_library(softplus_base):
+    from hrta.models import TwoLayerNet
+    from hrta.ntk import analytic_ntk, empirical_ntk
+    from hrta.schedules import parse_schedule
+    from hrta.train import TrainConfig, train
+
+    torch.manual_seed(0)
+    X = torch.cat([torch.rand(20, 1, dtype=torch.float64) * 2 - 1, torch.ones(20, 1, dtype=torch.float64)], 1)
+    y = torch.sin(torch.pi * X[:, 0])
+    z = torch.linspace(-3, 3, 7, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(activations.homotopy(z, 1.5, softplus_base).sum(), z)
+    assert torch.allclose(grad, activations.homotopy_derivative(z.detach(), 1.5, softplus_base))
+    net = TwoLayerNet(2, m=200, s=1.5, base=softplus_base, seed=0, dtype="float64")
+    result = train(net, X, y, TrainConfig(parse_schedule("1.5x50,1x50"), optimizer="gd", lr=0.5, dtype="float64"))
+    hist = result.history
+    assert result.status == "ok" and hist["train_loss"].iloc[-1] < hist["train_loss"].iloc[0]
+    K = analytic_ntk(X, s=1.5, base=softplus_base)
+    eig = torch.linalg.eigvalsh(K)
+    assert torch.allclose(K, K.T) and eig[0] > -1e-12 * eig[-1]  # PSD up to rounding
+    K_emp = empirical_ntk(TwoLayerNet(2, m=20_000, s=1.5, base=softplus_base, seed=1, dtype="float64"), X)
+    assert torch.linalg.matrix_norm(K_emp - K) / torch.linalg.matrix_norm(K) < 0.1
+
+
+def test_new_base_estimates_warn_instead_of_failing(softplus_base):
+    with pytest.warns(UncalibratedBaseWarning, match="'softplus'.*gelu constants"):
+        t = two_layer_step_s(100, 1000, base=softplus_base)
+    assert t == two_layer_step_s(100, 1000, base="gelu")
+    assert two_layer_train_mb(100, 1000, 2, base=softplus_base) == two_layer_train_mb(100, 1000, 2, base="gelu")
+    assert empirical_ntk_mb(100, 1000, 2, base=softplus_base) == empirical_ntk_mb(100, 1000, 2, base="gelu")
+    assert analytic_ntk_mb(100, 2, base=softplus_base) == analytic_ntk_mb(100, 2, base="gelu")
+    config = _validated(_config("smoke"))
+    config["e3"]["model"]["base"] = softplus_base
+    with pytest.warns(UncalibratedBaseWarning):
+        est = estimate_job("train", {"exp": "e3", "width": "100", "seed": "0"}, config)
+    assert est.known and est.seconds > 0
+    assert any("'softplus'" in m for m in lint.config_warnings(config))
+
+
+# ------------------------------------------------------------------------------------------------
+# a new schedule reaches the claims through a reading
+
+
+def _with_new_schedule(config: dict, *, reading: bool = True) -> dict:
+    config = copy.deepcopy(config)
+    for exp in lint.READING_EXPERIMENTS:
+        config[exp]["methods"]["hrta_1.2"] = {"label": "HRTA 1.2→1", "schedule": "1.2x20,1x40"}
+    if reading:
+        config["claims"]["readings"]["mild"] = {"label": "mild relaxation 1.2→1", "methods": ["hrta_1.2"]}
+    return config
+
+
+def test_reading_warnings_name_the_method_and_the_fix():
+    smoke = _validated(_config("smoke"))
+    assert lint.config_warnings(smoke) == []
+    assert lint.config_warnings(_with_new_schedule(smoke)) == []
+    unjudged = lint.config_warnings(_with_new_schedule(smoke, reading=False))
+    assert len(unjudged) == 3 and all("'hrta_1.2'" in m and "add it to a reading" in m for m in unjudged)
+    renamed = _with_new_schedule(smoke)
+    renamed["e5"]["methods"]["hrta_12"] = renamed["e5"]["methods"].pop("hrta_1.2")
+    messages = lint.config_warnings(renamed)
+    assert any("'hrta_12' of e5.methods is in no reading" in m for m in messages)
+    assert any("reading 'mild' names method 'hrta_1.2'" in m and "e5 do(es) not" in m for m in messages)
+
+
+@pytest.mark.slow
+def test_new_schedule_reaches_claims_md_through_a_reading(tmp_path):
+    root = _copy_workflow(tmp_path / "wf")
+    config = _with_new_schedule(_config("smoke"))
+    (root / "config" / "smoke_new.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    out = _snakemake(root, "config/smoke_new.yaml", "-n", workdir=tmp_path / "run")
+    assert "hrta warning" not in out
+    _snakemake(
+        root,
+        "config/smoke_new.yaml",
+        "figures/CLAIMS.md",
+        "figures/tables/claims_parts.md",
+        "figures/tables/claims_matrix.csv",
+        workdir=tmp_path / "run",
+    )
+    run = tmp_path / "run"
+    parts = (run / "figures" / "tables" / "claims_parts.md").read_text(encoding="utf-8")
+    assert "mild relaxation 1.2→1" in parts
+    matrix = (run / "figures" / "tables" / "claims_matrix.csv").read_text(encoding="utf-8")
+    assert "mild" in matrix
+    assert (run / "figures" / "CLAIMS.md").stat().st_size > 0
