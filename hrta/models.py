@@ -473,24 +473,27 @@ def as_float64(model: TwoLayerNet) -> TwoLayerNet:
 
 
 def export_loss_check(model: TwoLayerNet, X, y) -> float:
-    """Export ``model`` with :func:`to_relu` and return |L_relu − L_σ| / L_σ, both training losses
-    L = (1/(2n))‖f(X) − y‖² computed in float64 (whatever dtype the network was trained in: its weights
-    are cast exactly), L_σ by the σ_s network's own forward pass, L_relu by the width-2m ReLU network's.
+    """Export ``model`` with :func:`to_relu` and return the relative difference of the two networks' outputs on X,
+    max_i |f_relu(x_i) − f_σ(x_i)| / max_i |f_σ(x_i)|, both computed in float64 (whatever dtype the network was
+    trained in: its weights are cast exactly), f_σ by the σ_s network's own forward pass, f_relu by the width-2m
+    ReLU network's. Equal outputs give equal training losses L = (1/(2n))‖f(X) − y‖².
 
-    Raises ValueError when the relative difference exceeds EXPORT_RTOL: the export is an exact identity,
-    so a larger gap is a bug, not a result.
+    Raises ValueError when the difference exceeds EXPORT_RTOL: the export is an exact identity, so a larger gap is
+    a bug, not a result. The outputs, not the losses, are compared: near a perfect fit (L ≈ 1e-14, reached in the
+    λ_min regime) the loss is a difference of nearly equal numbers, and rounding alone moves it by ~1e-9 relative.
     """
     model64 = as_float64(model)
     relu_net = to_relu(model64)
     Xt = torch.as_tensor(X, dtype=torch.float64, device=model64.W.device)
-    yt = torch.as_tensor(y, dtype=torch.float64, device=model64.W.device).reshape(-1)
     with torch.no_grad():
-        sigma_loss = float(0.5 * ((model64(Xt).reshape(-1) - yt) ** 2).mean())
-        relu_loss = float(0.5 * ((relu_net(Xt).reshape(-1) - yt) ** 2).mean())
-    rel = abs(relu_loss - sigma_loss) / max(abs(sigma_loss), 1e-300)
+        f_sigma = model64(Xt).reshape(-1)
+        f_relu = relu_net(Xt).reshape(-1)
+    scale = float(f_sigma.abs().max()) if f_sigma.numel() else 0.0
+    rel = float((f_relu - f_sigma).abs().max()) / max(scale, 1e-300) if f_sigma.numel() else 0.0
+    del y  # the training labels do not enter the identity; kept in the signature for the callers
     if rel > EXPORT_RTOL:
         raise ValueError(
-            f"to_relu export of the s = {model.s:g} network: loss {relu_loss!r} vs {sigma_loss!r} "
+            f"to_relu export of the s = {model.s:g} network: outputs differ by {rel:.3g} of their scale "
             f"(relative difference {rel:.3g} > {EXPORT_RTOL:g})"
         )
     return rel
