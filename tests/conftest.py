@@ -33,6 +33,20 @@ def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None, tim
     )
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Every test computes with one torch thread (restored afterwards). The tensors here are small and the
+    2 cores are shared with the pipeline jobs the tests start (and with other work): with 2 threads, GEMMs
+    that wait on a busy core made the float32-vs-float64 training tests (tests/test_precision.py) ~10× slower.
+    Jobs that the tests start in subprocesses set their own thread counts (config `threads`)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """One full run of config/smoke.yaml in a fresh temporary directory: (workdir, CompletedProcess)."""

@@ -286,6 +286,7 @@ def workload():
     return namespace["run"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_process_resumes_to_identical_result(sig, tmp_path):
     """A separate process is killed after its first checkpoint; rerunning (here in-process, same

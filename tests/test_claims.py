@@ -405,6 +405,7 @@ CLAIM_FIGURES = [
 ]
 
 
+@pytest.mark.slow
 def test_default_dry_run_schedules_the_claims_rules(tmp_path):
     import re
 
@@ -420,6 +421,7 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
         assert re.search(rf"^{rule}\s+1$", result.stdout, re.M), rule
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [

@@ -237,6 +237,7 @@ def test_enough_distinct_cases():
     assert len(CASES) >= 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_config_is_refused_before_any_job(dry_runs, case):
     workdir, result = dry_runs[case]
@@ -250,6 +251,7 @@ def test_bad_config_is_refused_before_any_job(dry_runs, case):
     assert not (workdir / "data").exists() and not (workdir / "logs").exists()
 
 
+@pytest.mark.slow
 def test_memory_cap_refuses_a_too_wide_network(tmp_path):
     """resources.max_mem_mb: a width whose training needs more than the cap is refused up front,
     naming the job, its width and the estimate (hrta.pipeline.two_layer_train_mb)."""

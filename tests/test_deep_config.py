@@ -18,6 +18,7 @@ def _config(tmp_path, edit):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -38,6 +39,7 @@ def test_bad_deep_config_is_refused_naming_the_key(tmp_path, edit, expected):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.slow
 def test_without_the_deep_section_there_are_no_deep_jobs(tmp_path):
     result = run_snakemake(tmp_path, "-n", configfile=_config(tmp_path, lambda c: c.pop("deep")))
     assert result.returncode == 0, result.stdout[-3000:]

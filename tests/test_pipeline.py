@@ -48,6 +48,7 @@ RULES = [
 ]
 
 
+@pytest.mark.slow
 def test_dry_run_default_config(tmp_path):
     result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "config.yaml")
     assert result.returncode == 0, result.stdout
@@ -58,6 +59,7 @@ def test_dry_run_default_config(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.slow
 def test_lint_clean():
     import subprocess
 
@@ -148,6 +150,7 @@ def _set(path_keys, value):
     return edit
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -260,6 +263,7 @@ def test_smoke_run_writes_claims_1_to_3_outputs(smoke_run):
     assert {"1", "2", "3"} <= set(claims["id"].astype(str))
 
 
+@pytest.mark.slow
 def test_configfile_replaces_the_default_config(tmp_path):
     """`--configfile smoke.yaml` next to the default config/config.yaml must not merge the two
     (the default's extra methods would leak into the smoke run and fail validation)."""

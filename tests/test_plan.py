@@ -63,6 +63,7 @@ def _dry_run_job_counts(configfile, tmp_path):
     return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["smoke", "config", "paper"])
 def test_plan_lists_every_job_of_the_dag(name, tmp_path):
     config, jobs, messages = plan_jobs(CONFIGS / f"{name}.yaml")
@@ -76,6 +77,7 @@ def test_plan_lists_every_job_of_the_dag(name, tmp_path):
     assert all(j.estimate.seconds >= 0 and j.estimate.mem_mb >= 0 for j in jobs.values())
 
 
+@pytest.mark.slow
 def test_plan_command_prints_the_plan_without_running_anything(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "hrta.plan", str(CONFIGS / "paper.yaml"), "--cores", "1", "16"],
@@ -93,6 +95,7 @@ def test_plan_command_prints_the_plan_without_running_anything(tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing written where it ran
 
 
+@pytest.mark.slow
 def test_estimated_request_follows_the_estimate(tmp_path):
     """The rules' requests (dry run) are hrta.pipeline.job_requests of the job's estimate."""
     from hrta.pipeline.cluster import job_requests
@@ -119,6 +122,7 @@ def _write_yaml(config, path):
     return path
 
 
+@pytest.mark.slow
 def test_too_wide_network_is_refused_at_the_dry_run(tmp_path):
     """resources.max_mem_mb: auto (the default) refuses, at the dry run, a job that needs more memory than
     this machine has, naming the rule, the wildcards, the estimate, the cap and the key."""
@@ -135,6 +139,7 @@ def test_too_wide_network_is_refused_at_the_dry_run(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.slow
 def test_too_long_job_is_refused_at_the_dry_run(tmp_path):
     config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
     config["resources"] = {"max_runtime": 1}

@@ -105,6 +105,7 @@ def measured(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # five jobs of up to ~1 GB, each in a fresh process
 @pytest.mark.parametrize("name", list(JOBS))
 def test_estimate_within_factor_1_5_of_measured_peak_rss(name, measured):
     job, estimate = JOBS[name]

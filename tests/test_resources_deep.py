@@ -32,6 +32,7 @@ def test_every_deep_rule_has_an_estimator(name):
         assert est.known and est.seconds > 0 and est.mem_mb > 0, (name, rule, est)
 
 
+@pytest.mark.slow  # a fresh process at n = 1500
 def test_deep_analytic_ntk_memory_estimate_bounds_the_measured_peak():
     """Reference: the peak RSS growth of one deep_analytic_ntk call at n = 1500 in a fresh process."""
     code = (
