@@ -445,8 +445,8 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
         (
             "e6",
             "lr_choice",
-            {"reference_factor": 3.0, "tolerance_fraction": 0.5, "max_doublings": 1},
-            r"key 'e6\.lr_choice\.reference_factor': 3\.0 is not one of e6\.lr_factors",
+            {"tuning_seeds": [7], "step": 1.4142135623730951, "max_steps": 1},
+            r"key 'e6\.lr_choice\.tuning_seeds\[0\]': 7 is not one of e6\.seeds",
         ),
     ],
     ids=[
@@ -457,7 +457,7 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
         "reading-typo",
         "decided-on-unknown",
         "budget-fraction-0",
-        "lr-reference-off-grid",
+        "lr-tuning-seed-unknown",
     ],
 )
 def test_bad_claims_config_stops_before_any_job(tmp_path, section, key, value, expected):

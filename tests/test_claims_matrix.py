@@ -139,35 +139,6 @@ def test_loss_ratio_divergence_and_ties():
         C.paired_loss_ratio([1.0], [float("nan")])
 
 
-def test_choose_lr_by_speed_picks_the_fastest_and_flags_edges():
-    # Reference: method m at factor f decays like e^{-f t/100} (faster with f, up to f = 2; f = 4 diverges):
-    # the fastest to the baseline's τ is f = 2, the largest that did not diverge, which is interior.
-    runs, hists = [], []
-    for method, factors in (("relu", (0.5, 1.0, 2.0)), ("m", (0.5, 1.0, 2.0, 4.0))):
-        for f in factors:
-            for seed in range(2):
-                diverged = f == 4.0
-                h = curve(lambda t, f=f: math.exp(-f * t / 100) if f < 4 else math.exp(t / 10), step_every=10)
-                runs.append(
-                    {
-                        "optimizer": "gd",
-                        "method": method,
-                        "seed": seed,
-                        "lr_factor": f,
-                        "status": "diverged" if diverged else "ok",
-                        "budget": T,
-                        "final_train_loss": float(h.train_loss.iloc[-1]),
-                    }
-                )
-                hists.append(h.assign(optimizer="gd", method=method, seed=seed, lr_factor=f))
-    out = C.choose_lr_by_speed(pd.DataFrame(runs), pd.concat(hists), ["optimizer"], "relu", 1.0, 0.5)
-    out = out.set_index("method")
-    assert out.loc["m", "lr_factor"] == 2.0 and not out.loc["m", "at_edge"]
-    assert out.loc["relu", "lr_factor"] == 2.0 and out.loc["relu", "at_edge"]  # the top of its grid: widen
-    assert out.loc["m", "tolerance"] == pytest.approx(math.exp(-2.0))  # baseline at factor 1, step T/2
-    assert C.speed_score([curve(lambda t: 1.0)], ["ok"], 0.5, T) == pytest.approx(2 * T)  # never reached: 2T
-
-
 def test_step_stage_restarts_the_decay_at_each_stage():
     # Reference: hand-computed lr·γ^⌊(t − t_k)/p⌋ with stage starts t_k = 0, 50.
     tc = TrainConfig("1.5x50,1x100", lr=1.0, lr_schedule="step_stage", lr_gamma=0.5, lr_step_every=30)

@@ -17,7 +17,6 @@ __all__ = [
     "BUDGET_FRACTIONS",
     "METRICS",
     "METRIC_NAMES",
-    "RULE_LR_CHOICE",
     "RULE_LR_TUNING",
     "RULE_TOLERANCE",
     "RatioStats",
@@ -28,14 +27,12 @@ __all__ = [
     "best_by_final_loss",
     "budget_step",
     "choose_lr_by_final_loss",
-    "choose_lr_by_speed",
     "widened_factor",
     "is_diverged",
     "loss_at_budget",
     "loss_at_budget_or_inf",
     "paired_loss_ratio",
     "paired_speedup",
-    "speed_score",
     "steps_first_below",
     "steps_to_tolerance",
 ]
@@ -353,86 +350,6 @@ def loss_at_budget_or_inf(history: pd.DataFrame, step: int, status: str = "ok") 
     if is_diverged(history, status):
         return math.inf
     return loss_at_budget(history, step, status)
-
-
-# ----------------------------------------------------------------------------- claim 7: lr by metric (a)
-RULE_LR_CHOICE = (
-    "per optimizer × method, the learning rate of the grid with the lowest score = geometric mean over seeds of the "
-    "steps until the loss stays ≤ τ_ref (τ_ref = the baseline's tolerance at its configured rate, metric (a)'s "
-    "{fraction:g}·T tolerance), an unreached or diverged run counting 2T; ties: lowest geometric-mean final loss. "
-    "An optimum at an end of the grid widens it by ×2 beyond that end, up to {widen} doubling(s) per side"
-)
-
-
-def speed_score(histories: Sequence[pd.DataFrame], statuses: Sequence[str], tol: float, budget: int) -> float:
-    """Geometric mean over seeds of min(steps to stay ≤ tol, 2T), an unreached/diverged run counting 2T
-    (so any run that reached scores better than one that did not); ``math.inf`` if tol is not finite."""
-    if not math.isfinite(tol):
-        return math.inf
-    steps = [steps_to_tolerance(h, tol, st) for h, st in zip(histories, statuses)]
-    capped = np.array([min(max(s, 1.0), 2.0 * budget) for s in steps], dtype=float)
-    return float(np.exp(np.log(capped).mean()))
-
-
-def choose_lr_by_speed(
-    runs: pd.DataFrame,
-    histories: pd.DataFrame,
-    outer: Sequence[str],
-    baseline: str,
-    reference_factor: float,
-    fraction: float,
-) -> pd.DataFrame:
-    """One learning-rate factor per (``outer`` group, method), e.g. per optimizer × method, by
-    :data:`RULE_LR_CHOICE`.
-
-    ``runs`` (columns outer + method, seed, lr_factor, status, budget, final_train_loss; lr_factor
-    numeric) and ``histories`` (outer + method + lr_factor + seed, step, train_loss). The reference
-    tolerance comes from the baseline at ``reference_factor`` within the same outer group. Returns one
-    row per (outer, method): outer, method, lr_factor, score, tolerance, at_edge (the chosen factor is
-    the smallest or largest tried for that method), factors_tried.
-    """
-    outer = list(outer)
-    need = [*outer, "method", "seed", "lr_factor", "status", "budget", "final_train_loss"]
-    missing = [c for c in need if c not in runs.columns]
-    if missing:
-        raise ValueError(f"runs table lacks column(s) {missing}")
-    hkeys = [*outer, "method", "lr_factor", "seed"]
-    hist = {k: h.sort_values("step") for k, h in histories.groupby(hkeys, sort=False)}
-    rows = []
-    groups = runs.groupby(outer, sort=False) if outer else [((), runs)]
-    for okey, og in groups:
-        okey = okey if isinstance(okey, tuple) else (okey,)
-        ref = og[(og["method"] == baseline) & (og["lr_factor"].astype(float) == float(reference_factor))]
-        if ref.empty:
-            raise ValueError(
-                f"no baseline run at the reference lr factor {reference_factor:g} in {dict(zip(outer, okey))}"
-            )
-        budget = int(ref["budget"].iloc[0])
-        ref_h = [hist[(*okey, baseline, r.lr_factor, r.seed)] for r in ref.itertuples()]
-        tol = baseline_tolerance(ref_h, list(ref["status"]), budget, fraction)
-        for method, mg in og.groupby("method", sort=False):
-            best = None
-            for factor, fg in mg.groupby("lr_factor", sort=True):
-                hs = [hist[(*okey, method, factor, r.seed)] for r in fg.itertuples()]
-                score = speed_score(hs, list(fg["status"]), tol, budget)
-                losses = fg["final_train_loss"].astype(float).where(fg["status"] == "ok", math.inf)
-                with np.errstate(divide="ignore"):
-                    tie = float(np.exp(np.log(losses.clip(lower=1e-300)).mean()))
-                cand = (score, tie, float(factor))
-                best = cand if best is None or cand[:2] < best[:2] else best
-            tried = sorted(float(f) for f in mg["lr_factor"].unique())
-            rows.append(
-                {
-                    **dict(zip(outer, okey)),
-                    "method": method,
-                    "lr_factor": best[2],
-                    "score": best[0],
-                    "tolerance": tol,
-                    "at_edge": len(tried) > 1 and best[2] in (tried[0], tried[-1]),
-                    "factors_tried": " ".join(f"{f:g}" for f in tried),
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- claim 7: lr tuned on held-out seeds

@@ -265,18 +265,26 @@ def _claims_sweep_job(config, wc):
     n, _, d = dataset_sizes(job["dataset"])
     factors = list(sec.get("lr_factors", [1.0]))
     kernel = sec.get("kernel_lr")
-    plans = [opt for opt in optimizers.values() for _ in factors]
+    choice = sec.get("lr_choice")
+    seeds = len(job["seeds"])
+    # (optimizer, seeds it trains on): without lr_choice every factor on every seed; with it every factor on the
+    # tuning seeds (plus one widening step per side, the usual case) and the chosen factor on the scoring seeds
+    if choice:
+        tuning = len(choice["tuning_seeds"])
+        plans = [(opt, tuning * (len(factors) + 1) + seeds - tuning) for opt in optimizers.values()]
+    else:
+        plans = [(opt, seeds * len(factors)) for opt in optimizers.values()]
     if kernel and kernel["optimizer"] in optimizers:
-        plans.append(optimizers[kernel["optimizer"]])
+        plans.append((optimizers[kernel["optimizer"]], seeds - (len(choice["tuning_seeds"]) if choice else 0)))
     seconds, mb = 0.0, 0.0
-    for opt in plans:
+    for opt, runs_per_method in plans:
         for method in sec["methods"].values():
             steps = total_steps(method["schedule"])
-            seconds += train_run_s(
+            seconds += runs_per_method * train_run_s(
                 n=n, n_test=0, d=d, model=model, optimizer=opt, steps=steps, log_every=sec["log_every"], dtype=dtype
             )
         mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
-    seconds = _fixed("claims_sweep") + len(job["seeds"]) * seconds
+    seconds = _fixed("claims_sweep") + seconds
     if kernel:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
         s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
         seconds += len(job["seeds"]) * len(sec["methods"]) * len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))

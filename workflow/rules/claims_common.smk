@@ -100,11 +100,23 @@ def _check_claims_config():
         if c.get("lr_choice") == "kernel" and not config["e6"].get("kernel_lr"):
             raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'kernel' needs e6.kernel_lr")
     choice = config["e6"].get("lr_choice")
-    if choice and float(choice["reference_factor"]) not in [float(f) for f in config["e6"]["lr_factors"]]:
-        raise WorkflowError(
-            f"invalid config: key 'e6.lr_choice.reference_factor': {choice['reference_factor']} is not one of "
-            f"e6.lr_factors {config['e6']['lr_factors']}"
-        )
+    if choice:
+        for i, seed in enumerate(choice["tuning_seeds"]):
+            if seed not in config["e6"]["seeds"]:
+                raise WorkflowError(
+                    f"invalid config: key 'e6.lr_choice.tuning_seeds[{i}]': {seed} is not one of e6.seeds {config['e6']['seeds']}"
+                )
+        if len(config["e6"]["seeds"]) - len(choice["tuning_seeds"]) < 2:
+            raise WorkflowError(
+                "invalid config: key 'e6.lr_choice.tuning_seeds': leaves fewer than 2 of e6.seeds to score the chosen rates"
+            )
+        factors = sorted(float(f) for f in config["e6"]["lr_factors"])
+        for lo, hi in zip(factors, factors[1:]):
+            if abs(hi / lo - float(choice["step"])) > 1e-3 * float(choice["step"]):
+                raise WorkflowError(
+                    f"invalid config: key 'e6.lr_factors': neighbouring factors {lo:g}, {hi:g} are not one step "
+                    f"(e6.lr_choice.step = {choice['step']:g}) apart"
+                )
 
 
 _check_claims_config()

@@ -114,6 +114,8 @@ for c in cfg["comparisons"]:
         effects = {"final_loss": E.final_loss_effect(hc, ht, sw_c, sw_t, **arms, **kw), "time_to_target": ttt.effect}
         censored = {"censored_control": ttt.censored_control, "censored_treatment": ttt.censored_treatment}
         theory = predicted_ratio(c["source"], where.get("optimizer"), sched_c, sched_t, seeds)
+        paired_runs = g[g["method"].isin([c["control"], c["treatment"]]) & g["seed"].isin(seeds)]
+        outside = int(paired_runs["outside_ntk"].astype(bool).sum()) if "outside_ntk" in paired_runs.columns else 0
         setting = ", ".join(f"{k} {v}" for k, v in where.items())
         primary_q = c.get("primary", cfg["primary"])
         secondary_q = cfg["secondary"] if primary_q == cfg["primary"] else cfg["primary"]
@@ -136,6 +138,7 @@ for c in cfg["comparisons"]:
                     **{k: v for k, v in e.__dict__.items() if k not in ("ratios", "level", "delta")},
                     "ratios": " ".join(f"{r:.4g}" for r in e.ratios),
                     "predicted": theory if quantity == "final_loss" else math.nan,
+                    "n_outside_ntk": outside,
                     **(censored if quantity == "time_to_target" else {"censored_control": 0, "censored_treatment": 0}),
                 }
             )

@@ -197,7 +197,9 @@ if choice and "at_edge" in e6_runs.columns:
     picked = e6_runs.drop_duplicates(["optimizer", "method"])
     still = picked[picked["at_edge"].astype(bool)]
     edge_note = (
-        C.RULE_LR_CHOICE.format(fraction=choice["tolerance_fraction"], widen=choice["max_doublings"])
+        C.RULE_LR_TUNING.format(
+            step=float(choice["step"]), seeds=list(choice["tuning_seeds"]), max_steps=choice["max_steps"]
+        )
         + f"; chosen factors: {', '.join(f'{r.optimizer}/{r.method} ×{float(r.lr_factor):g}' for r in picked.itertuples())}"
         + f"; still at the widening limit: {len(still)} of {len(picked)}"
         + (f" ({', '.join(f'{r.optimizer}/{r.method}' for r in still.itertuples())})" if len(still) else "")

@@ -5,7 +5,7 @@ data cell × optimizer) the tolerance is the loosest training loss the baseline'
 `claims.tolerance_fraction` of the budget (hrta.claims.baseline_tolerance); steps to that
 tolerance give per-seed ratios baseline/method, their geometric mean, 95% t-interval and verdict
 (hrta.claims.speedup_table). E6 first keeps, for each optimizer × method × seed, the learning rate
-of the grid chosen by metric (a) in the sweep job (column ``chosen``, hrta.claims.choose_lr_by_speed; "best"),
+of the grid chosen on the held-out tuning seeds in the sweep job (column ``chosen``, hrta.claims.choose_lr_by_final_loss; "best"),
 and separately the kernel-scaled rate.
 
 data/claims/metrics.csv: every metric (a) stays speed-up, (b) loss ratio, (c) first-below of every method

@@ -166,6 +166,7 @@ for cid in ("4", "5", "6", "7"):
     for r in rows.itertuples():
         extra = f"; MDE {fmt(r.mde)}×" if r.verdict == E.INCONCLUSIVE else ""
         extra += f"; K_∞ theory {fmt(r.predicted)}×" if np.isfinite(r.predicted) else ""
+        extra += f"; {r.n_outside_ntk} runs with lr·λ_max ≥ 2 (outside the NTK regime)" if r.n_outside_ntk else ""
         div = (
             f"; diverged: treatment {r.n_diverged_treatment}, control {r.n_diverged_control}"
             if (r.n_diverged_treatment or r.n_diverged_control)

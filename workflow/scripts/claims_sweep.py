@@ -10,11 +10,13 @@ and one row per run.
 Data seed: with ``vary_data_seed`` the data set of seed i is drawn with seed ``dataset.seed + i`` (the same
 for every method of that seed, so runs stay paired and the intervals include data variance).
 
-E6 learning-rate choice (claim 7): with ``lr_choice`` set, the grid factors are trained first; then, per
-optimizer × method, the factor with the best metric-(a) score (hrta.claims.choose_lr_by_speed) is chosen,
-and while it sits at an end of the factors tried, the grid is widened by ×2 beyond that end (that method
-only) up to ``lr_choice.max_doublings`` per side. The runs table marks the chosen factor (column
-``chosen``) and whether it is still at an edge (``at_edge``).
+E6 learning-rate choice (claim 7): with ``lr_choice`` set, the grid factors are trained on the held-out
+``tuning_seeds`` only; per optimizer × method the factor with the lowest geometric-mean final loss is chosen
+(hrta.claims.metrics.choose_lr_by_final_loss, RULE_LR_TUNING), and while it sits at an end of the factors tried
+the grid widens one ``step`` beyond that end (that method only), up to ``max_steps`` per side. The other seeds
+then train each method at its chosen factor (column ``chosen``; ``at_edge``: still at an end at the limit) and
+with the kernel-scaled rate; only they are scored. Every GD run records lr·λ_max(K_s/n), the largest over its
+stages (``lr_lambda_max``), and ``outside_ntk`` when it is ≥ 2 (GD outside the regime the theory describes).
 
 to_relu export: every two-layer ReLU-base run whose final s ≠ 1 is exported with hrta.models.to_relu
 (a width-2m ReLU network); its training loss is recorded next to the σ_s network's (``export_rel_diff``)
@@ -26,14 +28,14 @@ import time
 
 import pandas as pd
 
-from hrta.claims import choose_lr_by_speed
+from hrta.claims.metrics import choose_lr_by_final_loss, widened_factor
 from hrta.datafiles import dataset_from_config
 from hrta.io import write_csv
 from hrta.models import TwoLayerNet, export_loss_check
 from hrta.pipeline.joblog import job_logger, set_torch_threads
 from hrta.pipeline.provenance import write_metadata
 from hrta.schedules import parse_schedule
-from hrta.sweeps import build_model, stage_learning_rates, train_config, train_stagewise
+from hrta.sweeps import build_model, kernel_lambda_max, stage_learning_rates, train_config, train_stagewise
 from hrta.train import train
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -68,11 +70,26 @@ if kernel:
     plans.append((kernel["optimizer"], "kernel", cfg["optimizers"][kernel["optimizer"]]))
 datasets = {seed: dataset_of(seed) for seed in cfg["seeds"]}
 histories, runs = [], []
+choice = cfg.get("lr_choice")
+tuning_seeds = list(choice["tuning_seeds"]) if choice else []
+scoring_seeds = [s for s in cfg["seeds"] if s not in tuning_seeds]
+_lambda_max: dict = {}
 
 
-def run_plan(opt_name, factor, opt, methods):
-    """Train ``methods`` with one optimizer and lr factor on every seed (same init per seed), record the runs."""
-    for seed in cfg["seeds"]:
+def lr_lambda_max(seed, schedule, lrs):
+    """max over stages of lr_i·λ_max(K_{s_i}/n) (ramps: both ends), analytic kernel of the seed's data."""
+    out = 0.0
+    for stage, lr in zip(schedule.stages, lrs):
+        for s in (stage.s_start, stage.s_end):
+            if (seed, s) not in _lambda_max:
+                _lambda_max[(seed, s)] = kernel_lambda_max(datasets[seed].X_train, s, model_spec["base"], layers)
+            out = max(out, lr * _lambda_max[(seed, s)])
+    return out
+
+
+def run_plan(opt_name, factor, opt, methods, seeds=None, role="scoring"):
+    """Train ``methods`` with one optimizer and lr factor on ``seeds`` (default all; same init per seed)."""
+    for seed in cfg["seeds"] if seeds is None else seeds:
         ds = datasets[seed]
         for method in methods:
             schedule = parse_schedule(cfg["methods"][method]["schedule"])
@@ -83,10 +100,14 @@ def run_plan(opt_name, factor, opt, methods):
                 tc = train_config(opt, schedule, lr=lrs[0], seed=seed, **common)
                 result = train_stagewise(model, ds.X_train, ds.y_train, schedule, lrs, tc)
                 lr_text = " ".join(f"{lr:.4g}" for lr in lrs)
+                stage_lrs = lrs
             else:
                 tc = train_config(opt, schedule, lr=opt["lr"] * factor, seed=seed, **common)
                 result = train(model, ds.X_train, ds.y_train, tc)
                 lr_text = f"{opt['lr'] * factor:.4g}"
+                stage_lrs = [opt["lr"] * factor] * len(schedule.stages)
+            gd = opt["optimizer"] == "gd" and model_spec.get("kind", "two_layer") == "two_layer"
+            lam = lr_lambda_max(seed, schedule, stage_lrs) if gd else math.nan
             wall = time.perf_counter() - t0
             export = math.nan
             if isinstance(model, TwoLayerNet) and model.base == "relu" and model.s != 1.0 and result.status == "ok":
@@ -112,6 +133,9 @@ def run_plan(opt_name, factor, opt, methods):
                     "steps_done": result.steps_done,
                     "final_train_loss": result.final_train_loss,
                     "export_rel_diff": export,
+                    "role": role,
+                    "lr_lambda_max": lam,
+                    "outside_ntk": bool(gd and lam >= 2.0),
                     "wall_s": round(wall, 3),
                 }
             )
@@ -129,44 +153,49 @@ def run_plan(opt_name, factor, opt, methods):
             )
 
 
-for opt_name, factor, opt in plans:
-    run_plan(opt_name, factor, opt, list(cfg["methods"]))
-
-choice = cfg.get("lr_choice")
 chosen = None
-if choice:
-    # Claim 7: per optimizer × method, the factor with the best metric-(a) score; widen at an edge.
-    grid_min, grid_max = min(cfg["lr_factors"]), max(cfg["lr_factors"])
-    lo_limit, hi_limit = grid_min / 2 ** choice["max_doublings"], grid_max * 2 ** choice["max_doublings"]
+if not choice:
+    for opt_name, factor, opt in plans:
+        run_plan(opt_name, factor, opt, list(cfg["methods"]))
+else:
+    # Claim 7 (RULE_LR_TUNING): the grid on the held-out tuning seeds, widened until the optimum is interior or the
+    # stated limit is hit; then every method at its chosen factor, and the kernel-scaled rate, on the scoring seeds.
+    step, max_steps = float(choice["step"]), int(choice["max_steps"])
+    low_limit = min(cfg["lr_factors"]) / step**max_steps
+    high_limit = max(cfg["lr_factors"]) * step**max_steps
+    for opt_name, factor, opt in plans:
+        if factor != "kernel":
+            run_plan(opt_name, factor, opt, list(cfg["methods"]), tuning_seeds, "tuning")
     while True:
         table = pd.DataFrame(runs)
-        numeric = table[table["lr_factor"] != "kernel"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
-        hist_all = pd.concat(histories, ignore_index=True)
-        hist_num = hist_all[hist_all["lr_factor"] != "kernel"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
-        chosen = choose_lr_by_speed(
-            numeric, hist_num, ["optimizer"], cfg["baseline"], choice["reference_factor"], choice["tolerance_fraction"]
-        )
-        widen = []
-        for r in chosen.itertuples():
-            tried = [float(f) for f in r.factors_tried.split()]
-            if r.lr_factor == min(tried) and r.lr_factor / 2 >= lo_limit * (1 - 1e-12):
-                widen.append((r.optimizer, r.lr_factor / 2, r.method))
-            elif r.lr_factor == max(tried) and r.lr_factor * 2 <= hi_limit * (1 + 1e-12):
-                widen.append((r.optimizer, r.lr_factor * 2, r.method))
+        tuned = table[table["role"] == "tuning"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
+        chosen = choose_lr_by_final_loss(tuned, ["optimizer", "method"])
+        widen = [
+            (r.optimizer, f, r.method)
+            for r in chosen.itertuples()
+            if (f := widened_factor(r, step, low_limit, high_limit))
+        ]
         if not widen:
             break
         for opt_name, factor, method in widen:
-            log.info("lr choice: %s/%s optimum at the edge of %s; widening to ×%g", opt_name, method, "grid", factor)
-            run_plan(opt_name, factor, cfg["optimizers"][opt_name], [method])
+            log.info(
+                "lr choice: %s/%s optimum at an end of the factors tried; widening to ×%.4g", opt_name, method, factor
+            )
+            run_plan(opt_name, factor, cfg["optimizers"][opt_name], [method], tuning_seeds, "tuning")
+    for r in chosen.itertuples():
+        run_plan(r.optimizer, r.lr_factor, cfg["optimizers"][r.optimizer], [r.method], scoring_seeds, "scoring")
+    for opt_name, factor, opt in plans:
+        if factor == "kernel":
+            run_plan(opt_name, factor, opt, list(cfg["methods"]), scoring_seeds, "scoring")
 
 # wall_s is the only non-deterministic column: keep it in the sidecar, not in the runs table.
 runs = pd.DataFrame(runs)
 if chosen is not None:
     key = runs["optimizer"] + "/" + runs["method"]
     pick = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["lr_factor"]))
-    edge = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["at_edge"]))
+    edge = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["at_low"] | chosen["at_high"]))
     numeric = pd.to_numeric(runs["lr_factor"], errors="coerce")
-    runs["chosen"] = [f == pick.get(k) for f, k in zip(numeric, key)]
+    runs["chosen"] = [(r == "scoring") and f == pick.get(k) for r, f, k in zip(runs["role"], numeric, key)]
     runs["at_edge"] = [bool(edge.get(k, False)) and c for k, c in zip(key, runs["chosen"])]
 timings = {"job": time.perf_counter() - job_start, "training": float(runs.pop("wall_s").sum())}
 for key in ("history", "runs"):
