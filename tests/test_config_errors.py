@@ -287,6 +287,8 @@ def test_pipeline_job_estimates_cover_every_training_and_kernel_job():
         "kernel job e4_theory width m=50",
         "kernel job e4_theory width m=200",
         "kernel job e4_theory width m=400",
+        "train job e8 width m=50",
+        "train job e8 width m=200",
         "kernel job e2_analytic",
         "kernel job e2_empirical width m=50",
         "kernel job e2_empirical width m=200",

@@ -34,6 +34,7 @@ def _seeds_from_one(config: dict) -> dict:
         config[exp]["seeds"] = [s + 1 for s in config[exp]["seeds"]]
         if config[exp].get("wide", {}).get("seeds"):
             config[exp]["wide"]["seeds"] = [s + 1 for s in config[exp]["wide"]["seeds"]]
+    config["e6"]["lr_choice"]["tuning_seeds"] = [s + 1 for s in config["e6"]["lr_choice"]["tuning_seeds"]]
     return config
 
 
