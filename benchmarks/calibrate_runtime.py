@@ -6,8 +6,9 @@
 Every primitive runs in this process with ``torch.set_num_threads(1)`` (the pipeline's default
 ``threads``), float64 unless stated, and reports the median of ``--reps`` repetitions. Each fit is
 an ordinary least-squares fit of the model written next to it (the same formula as in
-hrta.pipeline), coefficients clipped at 0. Paste the printed dict into
-``hrta.pipeline.RUNTIME_CONSTANTS`` together with the machine line it prints.
+hrta.pipeline), coefficients clipped at 0. ``--write`` stores them, with the machine line, in
+hrta/pipeline/runtime_constants.json (the operations and calibration_machine entries), which
+hrta.pipeline.runtime reads; without it they are only printed.
 
 The per-job fixed costs (interpreter + Snakemake script preamble + imports) are not measured
 here: they come from the ``benchmark:`` files of a smoke run of the pipeline
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import platform
 import statistics
 import time
@@ -161,6 +163,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--verbose", action="store_true", help="print every measurement and its fit")
+    ap.add_argument("--write", action="store_true", help="store the constants in hrta/pipeline/runtime_constants.json")
     args = ap.parse_args()
     global VERBOSE  # noqa: PLW0603
     VERBOSE = args.verbose
@@ -283,6 +286,14 @@ def main() -> None:
         inner = ", ".join(f'"{k}": {v:.4g}' for k, v in value.items())
         print(f'    "{key}": {{{inner}}},')
     print("}")
+    if args.write:
+        from hrta.pipeline.runtime import CONSTANTS_FILE, load_runtime_constants  # noqa: PLC0415
+
+        data = load_runtime_constants()
+        data["operations"] = {k: {kk: float(f"{vv:.4g}") for kk, vv in v.items()} for k, v in consts.items()}
+        data["calibration_machine"] = machine()
+        CONSTANTS_FILE.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"# written to {CONSTANTS_FILE}")
 
 
 if __name__ == "__main__":

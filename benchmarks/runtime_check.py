@@ -51,6 +51,12 @@ def main() -> int:
     ap.add_argument("--config", default="default", help="default | smoke | paper | a path to a config file")
     ap.add_argument("--workdir", help="a finished run to check (default: run the pipeline in a temporary directory)")
     ap.add_argument("--out", help="markdown output (default benchmarks/runtime_check_<config>.md)")
+    ap.add_argument(
+        "--fit-fixed",
+        action="store_true",
+        help="store each light rule's measured CPU seconds in this run as its fixed cost (job_fixed_s of "
+        "hrta/pipeline/runtime_constants.json); use a smoke run on a quiet machine",
+    )
     args = ap.parse_args()
     name = "config" if args.config == "default" else args.config
     configfile = Path(name) if name.endswith((".yaml", ".yml")) else REPO / "config" / f"{name}.yaml"
@@ -60,6 +66,8 @@ def main() -> int:
         wall = None if args.workdir else run_pipeline(workdir, configfile)
         rows = measure_run(workdir, configfile)
     done = [r for r in rows if r.cpu_s]
+    if args.fit_fixed:
+        fit_fixed_costs(done)
     ratios = sorted((r.ratio, r.estimate.describe()) for r in done)
     off = [f"{what}: ×{ratio:.2f}" for ratio, what in ratios if not 1 / JOB_TARGET <= ratio <= JOB_TARGET]
     total = sum(r.estimate.seconds for r in done) / sum(r.cpu_s for r in done)
@@ -91,6 +99,24 @@ def main() -> int:
     print("\n".join(summary))
     print(f"table: {out}")
     return 0 if not off and 1 / TOTAL_TARGET <= total <= TOTAL_TARGET else 1
+
+
+def fit_fixed_costs(rows) -> None:
+    """job_fixed_s ← the mean measured CPU seconds of each rule already listed there (the light rules, whose
+    compute is negligible in a smoke run), written to hrta/pipeline/runtime_constants.json."""
+    import json  # noqa: PLC0415
+
+    from hrta.pipeline.runtime import CONSTANTS_FILE, load_runtime_constants  # noqa: PLC0415
+
+    data = load_runtime_constants()
+    by_rule: dict[str, list[float]] = {}
+    for r in rows:
+        by_rule.setdefault(r.estimate.rule, []).append(r.cpu_s)
+    for rule in data["job_fixed_s"]:
+        if rule in by_rule:
+            data["job_fixed_s"][rule] = round(sum(by_rule[rule]) / len(by_rule[rule]), 2)
+    CONSTANTS_FILE.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"fixed costs written to {CONSTANTS_FILE}")
 
 
 def _cpu() -> str:

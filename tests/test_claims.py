@@ -484,13 +484,19 @@ def test_smoke_run_writes_every_claim_with_a_computed_verdict(smoke_run):
     assert table["id"].tolist() == CLAIM_IDS
     assert set(table["verdict"]) <= set(C.VERDICTS)
     assert table[["claim", "evidence", "measured", "rule"]].map(lambda x: isinstance(x, str) and len(x) > 0).all().all()
-    md = (workdir / "figures" / "CLAIMS.md").read_text()
+    # The metric-by-metric detail (claims_parts.md) keeps every claim's rule, verdict and parts ...
+    md = (workdir / "figures" / "tables" / "claims_parts.md").read_text()
     for cid, verdict in zip(table["id"], table["verdict"]):
         assert f"## Claim {cid}:" in md and f"| {cid} |" in md
         assert f"**Verdict:** {verdict}" in md
-    # CLAIMS.md opens with the verdict matrix and the summary lines, before the claims table.
     assert md.index("## Verdict matrix") < md.index("| # | Claim |")
     assert all(f"- Claim {cid}:" in md for cid in ("4", "5", "6", "7"))
+    # ... and CLAIMS.md is one page: one row per claim with a bold verdict, no line over 600 characters, < 30 KB.
+    page = (workdir / "figures" / "CLAIMS.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| ") and line[2:3].isdigit()]
+    assert [r.split(" | ")[0][2:] for r in rows] == CLAIM_IDS
+    assert all("| **" in r for r in rows)
+    assert len(page.encode()) < 30_000 and max(map(len, page.splitlines())) <= 600
     import yaml
     from conftest import CONFIGS
 

@@ -146,7 +146,7 @@ CASES = {
     ),
     "unknown-target": (
         put(["datasets", "main", "target"], "cos1d"),
-        r"key 'datasets\.main\.target': 'cos1d' is not one of \['sin1d', .*'sphere'\]",
+        r"key 'datasets\.main\.target': 'cos1d' is not one of \['sin1d', .*'sphere', 'sphere_d'\]",
     ),
     "unknown-dtype": (put(["dtype"], "float16"), r"key 'dtype': 'float16' is not one of \['float32', 'float64'\]"),
     "unknown-device": (put(["device"], "tpu"), r"key 'device': 'tpu' is not one of \['cpu', 'cuda', 'auto'\]"),

@@ -54,8 +54,8 @@ def test_dry_run_default_config(tmp_path):
     assert result.returncode == 0, result.stdout
     for rule in RULES:
         assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.M), f"rule {rule} missing from the dry run"
-    # 2 widths x 3 seeds (E3) + 3 widths x 3 seeds + 1 seed at the wide width 10⁵ (E4) training jobs.
-    assert re.search(r"^train\s+16$", result.stdout, re.M)
+    # Training jobs: E3 8 seeds at 10³ + 5 at 10⁴; E4 3 widths × 3 seeds + 1 seed at 10⁵; E8 5 seeds at 10³ + 2 at 3·10³.
+    assert re.search(r"^train\s+30$", result.stdout, re.M)
     assert not (tmp_path / "data").exists()
 
 
@@ -195,7 +195,8 @@ def test_changing_one_value_reruns_only_what_depends_on_it(smoke_run, tmp_path):
     dry = run_snakemake(workdir, "-n", configfile=changed)
     assert dry.returncode == 0, dry.stdout
     # CLAIMS.md reads the E4 rates (claim 3), so it is redone too.
-    expected = {"e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "figure_claims_matrix": 1, "all": 1}
+    expected = {"e4_rates": 1, "table_e4": 1, "figures_e4": 1, "claims_report": 1, "claims_summary": 1}
+    expected |= {"figure_claims_matrix": 1, "all": 1}
     assert _job_counts(dry.stdout) == expected, dry.stdout
 
 
@@ -273,4 +274,4 @@ def test_configfile_replaces_the_default_config(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     default = run_snakemake(tmp_path, "-n")
     assert default.returncode == 0, default.stdout[-3000:]
-    assert re.search(r"^train\s+16$", default.stdout, re.M)
+    assert re.search(r"^train\s+30$", default.stdout, re.M)

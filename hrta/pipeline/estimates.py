@@ -152,8 +152,8 @@ def _train_files(config: Mapping, exp: str) -> int:
 #: rule -> (experiment, seconds per training history): slopes between the smoke run (3 E4 histories)
 #: and the default run (10) on the calibration machine.
 PER_FILE_S = {"e4_rates": ("e4", 0.16), "e4_horizons": ("e4", 0.074), "figures_e4": ("e4", 1.0)}
-#: Training histories per experiment in the smoke run where JOB_FIXED_S was measured (2026-11-29).
-SMOKE_FILES = {"e3": 2, "e4": 3}
+#: Training histories per experiment in the smoke run where JOB_FIXED_S was measured (2026-12-03).
+SMOKE_FILES = {"e3": 2, "e4": 5}
 
 
 @job_estimator("train")

@@ -11,7 +11,7 @@ from snakemake.utils import validate
 from hrta.pipeline.jobs import training_experiments
 from hrta.schedules import ScheduleError, parse_schedule
 
-# Experiments trained by the generic `train` rule (workflow/rules/train.smk): every config section
+# Experiments trained by the generic `train` rule (workflow/rules/train.smk), namely every config section
 # whose schema is `$ref: "#/$defs/training_experiment"` (hrta.pipeline.jobs.training_experiments).
 # A new one needs its schema line and its config section, not a name here; absent ones are skipped.
 TRAIN_EXPERIMENTS = training_experiments(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
@@ -383,7 +383,7 @@ def job_estimate(rule, wildcards):
     if key not in _JOB_ESTIMATES:
         from hrta.pipeline.estimates import estimate_job
 
-        # A rule without an estimator is named (once) in Snakemake's output, so in every dry run:
+        # A rule without an estimator is named (once) in Snakemake's output, so in every dry run;
         # Python warnings are not shown there.
         _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config, warn=_warn_once)
     return _JOB_ESTIMATES[key]

@@ -3,23 +3,11 @@
 # section (the λ_min regime, well-conditioned data), rule regime_rates compares E8's measured asymptotic
 # loss rates with 2·log(1 − lr·λ_min(K_s/n)) across widths.
 
-REGIME_EXPERIMENTS = [exp for exp in ("e3", "e4", "e8") if config.get(exp)]
+
+include: "regime_common.smk"
+
+
 TABLES += ["figures/tables/regime.csv"]
-
-
-def regime_settings():
-    """Per experiment: its data set (the seed-0 draw), trained layers, GD rates and methods (schedules)."""
-    out = {}
-    for exp in REGIME_EXPERIMENTS:
-        sec = config[exp]
-        gd = {k: float(v["lr"]) for k, v in sec["optimizers"].items() if v["optimizer"] == "gd"}
-        out[exp] = {
-            "dataset": dataset_config(sec["dataset"]),
-            "layers": "both" if sec.get("model", {}).get("train_output", True) else "first",
-            "gd_lr": gd,
-            "schedules": {k: v["schedule"] for k, v in sec["methods"].items()},
-        }
-    return canonical(out)
 
 
 rule regime_table:
