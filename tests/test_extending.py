@@ -317,7 +317,11 @@ def test_reading_warnings_name_the_method_and_the_fix():
 
 
 @pytest.mark.slow
-def test_new_schedule_reaches_claims_md_through_a_reading(tmp_path):
+def test_new_schedule_reaches_claims_md_through_a_reading(smoke_run, tmp_path):
+    """On a copy of the session's smoke run: only the jobs the new schedule touches run again."""
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-3000:]
+    shutil.copytree(workdir, tmp_path / "run", symlinks=True)
     root = _copy_workflow(tmp_path / "wf")
     config = _with_new_schedule(_config("smoke"))
     (root / "config" / "smoke_new.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

@@ -413,11 +413,11 @@ def _regime_table_job(config, wc):
 @job_estimator("regime_rates")
 def _regime_rates_job(config, wc):
     """E8: reads every history (≈ 0.16 s each, as e4_rates), one analytic kernel and spectrum per s of the
-    runs and of the 20-point s grid of the figure, and a matplotlib figure (≈ 5 s)."""
+    runs and of the 20-point s grid of the figure, and a matplotlib figure (≈ 2 s: measured 3.7 s in all in a quiet smoke run)."""
     e8 = config["e8"]
     n, _, d = _dataset(config, e8["dataset"])
     s_all = {s for m in e8["methods"].values() for s in schedule_s(m["schedule"])}
-    seconds = _fixed("regime_rates") + 5.0 + 0.16 * _train_files(config, "e8")
+    seconds = _fixed("regime_rates") + 2.0 + 0.16 * _train_files(config, "e8")
     seconds += (len(s_all) + 20) * (analytic_ntk_s(n, d) + spectrum_s(n))
     return seconds, TORCH_JOB_BASE_MB
 
