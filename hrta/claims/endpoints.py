@@ -33,6 +33,7 @@ import scipy.stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
+from hrta.claims.metrics import check_history, is_diverged
 from hrta.schedules import parse_schedule
 
 __all__ = [
@@ -106,23 +107,9 @@ def switch_steps(schedule: Any) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _check_history(history: pd.DataFrame) -> None:
-    for col in ("step", "train_loss"):
-        if col not in history.columns:
-            raise ValueError(f"history has no column {col!r} (columns: {list(history.columns)})")
-    if len(history) == 0:
-        raise ValueError("history is empty")
-
-
-def _is_diverged(history: pd.DataFrame, status: str) -> bool:
-    if status not in ("ok", "diverged"):
-        raise ValueError(f"status must be 'ok' or 'diverged', got {status!r}")
-    return status == "diverged" or not bool(np.all(np.isfinite(history["train_loss"].to_numpy(float))))
-
-
 def evaluable_history(history: pd.DataFrame, switch_steps: Iterable[int]) -> pd.DataFrame:
     """The history sorted by step without the rows logged at a switch step (those rows are never read)."""
-    _check_history(history)
+    check_history(history)
     skip = {int(s) for s in switch_steps}
     h = history.sort_values("step", kind="stable")
     return h.loc[~h["step"].isin(skip)].reset_index(drop=True)
@@ -151,8 +138,8 @@ def final_loss(history: pd.DataFrame, switch_steps: Iterable[int], status: str =
 
     ValueError if the last logged step is a switch step (the endpoint would read the spike).
     """
-    _check_history(history)
-    if _is_diverged(history, status):
+    check_history(history)
+    if is_diverged(history, status):
         return math.inf
     last = int(history["step"].max())
     return loss_at_step(history, last, switch_steps)
@@ -176,8 +163,8 @@ def time_to_target(
         raise ValueError(f"target must be a positive finite number, got {target!r}")
     if not (isinstance(budget, (int, np.integer)) and budget > 0):
         raise ValueError(f"budget must be a positive integer, got {budget!r}")
-    _check_history(history)
-    if _is_diverged(history, status):
+    check_history(history)
+    if is_diverged(history, status):
         return int(budget), True
     h = evaluable_history(history, switch_steps)
     loss, steps = h["train_loss"].to_numpy(float), h["step"].to_numpy()
@@ -213,7 +200,7 @@ def target_family(
     statuses = list(statuses) if statuses is not None else ["ok"] * len(control_histories)
     if len(statuses) != len(control_histories):
         raise ValueError(f"{len(statuses)} statuses for {len(control_histories)} control histories")
-    ok = [h for h, st in zip(control_histories, statuses) if not _is_diverged(h, st)]
+    ok = [h for h, st in zip(control_histories, statuses) if not is_diverged(h, st)]
     if not ok:
         raise ValueError("no non-diverged control run to derive targets from")
     targets = []
@@ -471,8 +458,8 @@ def time_to_target_effect(
     c = [float(np.exp(np.mean(np.log(row)))) for row in times_c]
     t = [float(np.exp(np.mean(np.log(row)))) for row in times_t]
     effect = paired_effect(c, t, **effect_kwargs)
-    n_div_t = sum(_is_diverged(h, s) for h, s in zip(treatment_histories, stat_t))
-    n_div_c = sum(_is_diverged(h, s) for h, s in zip(control_histories, stat_c))
+    n_div_t = sum(is_diverged(h, s) for h, s in zip(treatment_histories, stat_t))
+    n_div_c = sum(is_diverged(h, s) for h, s in zip(control_histories, stat_c))
     if n_div_t and effect.verdict in (SUPPORTED, NEGLIGIBLE):
         note = "; ".join(filter(None, [effect.note, f"{n_div_t} treatment run(s) diverged"]))
         effect = replace(effect, verdict=INCONCLUSIVE, note=note)
@@ -502,7 +489,7 @@ def final_loss_effect(
         int(h["step"].max())
         for hs, ss in ((control_histories, stat_c), (treatment_histories, stat_t))
         for h, s in zip(hs, ss)
-        if not _is_diverged(h, s)
+        if not is_diverged(h, s)
     }
     if len(ends) > 1:
         raise ValueError(f"non-diverged runs end at different steps {sorted(ends)}: final losses are not comparable")

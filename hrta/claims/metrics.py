@@ -26,6 +26,8 @@ __all__ = [
     "baseline_tolerance",
     "best_by_final_loss",
     "budget_step",
+    "check_history",
+    "check_run_tables",
     "choose_lr_by_final_loss",
     "widened_factor",
     "is_diverged",
@@ -38,7 +40,24 @@ __all__ = [
 ]
 
 
-def _check_history(history: pd.DataFrame) -> None:
+def check_run_tables(runs: pd.DataFrame, histories: pd.DataFrame, group_cols: Sequence[str]) -> list[str]:
+    """The run keys group_cols + method + seed, after checking that ``runs`` (keys, status, budget) and
+    ``histories`` (keys, step, train_loss) have their columns and that the runs are unique per key."""
+    keys = [*group_cols, "method", "seed"]
+    for name, table, cols in (
+        ("runs", runs, [*keys, "status", "budget"]),
+        ("histories", histories, [*keys, "step", "train_loss"]),
+    ):
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise ValueError(f"{name} table lacks column(s) {missing}")
+    if runs.duplicated(keys).any():
+        raise ValueError(f"runs are not unique per {keys}")
+    return keys
+
+
+def check_history(history: pd.DataFrame) -> None:
+    """ValueError unless ``history`` has columns step and train_loss and at least one row."""
     for col in ("step", "train_loss"):
         if col not in history.columns:
             raise ValueError(f"history has no column {col!r} (columns: {list(history.columns)})")
@@ -50,7 +69,7 @@ def is_diverged(history: pd.DataFrame, status: str = "ok") -> bool:
     """True if the run diverged: ``status == "diverged"`` or any logged train_loss is NaN/±inf."""
     if status not in ("ok", "diverged"):
         raise ValueError(f"status must be 'ok' or 'diverged', got {status!r}")
-    _check_history(history)
+    check_history(history)
     return status == "diverged" or not bool(np.all(np.isfinite(history["train_loss"].to_numpy(float))))
 
 
@@ -224,16 +243,7 @@ def add_steps_to_tolerance(
     long history table with the same key columns (group_cols + method + seed) and step, train_loss.
     A group whose baseline diverged on every seed gets tolerance NaN and steps_to_tol inf for all.
     """
-    keys = [*group_cols, "method", "seed"]
-    for name, table, cols in (
-        ("runs", runs, [*keys, "status", "budget"]),
-        ("histories", histories, [*keys, "step", "train_loss"]),
-    ):
-        missing = [c for c in cols if c not in table.columns]
-        if missing:
-            raise ValueError(f"{name} table lacks column(s) {missing}")
-    if runs.duplicated(keys).any():
-        raise ValueError(f"runs are not unique per {keys}")
+    keys = check_run_tables(runs, histories, group_cols)
     hist = {k if isinstance(k, tuple) else (k,): h for k, h in histories.groupby(keys, sort=False)}
     out = []
     groups = runs.groupby(list(group_cols), sort=False) if group_cols else [((), runs)]

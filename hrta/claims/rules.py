@@ -17,6 +17,7 @@ from hrta.claims.metrics import (
     SpeedupStats,
     baseline_tolerance,
     budget_step,
+    check_run_tables,
     is_diverged,
     loss_at_budget_or_inf,
     paired_loss_ratio,
@@ -353,16 +354,7 @@ def metric_rows(
     (geometric mean), ci_low, ci_high, ratios, n_seeds, n_diverged_method, n_diverged_baseline,
     verdict, numbers, rule.
     """
-    keys = [*group_cols, "method", "seed"]
-    for name, table, cols in (
-        ("runs", runs, [*keys, "status", "budget"]),
-        ("histories", histories, [*keys, "step", "train_loss"]),
-    ):
-        missing = [c for c in cols if c not in table.columns]
-        if missing:
-            raise ValueError(f"{name} table lacks column(s) {missing}")
-    if runs.duplicated(keys).any():
-        raise ValueError(f"runs are not unique per {keys}")
+    keys = check_run_tables(runs, histories, group_cols)
     hist = {k if isinstance(k, tuple) else (k,): h.sort_values("step") for k, h in histories.groupby(keys, sort=False)}
     rows = []
     groups = runs.groupby(list(group_cols), sort=False) if group_cols else [((), runs)]
