@@ -230,14 +230,20 @@ def _diverged_note(diverged: Sequence[str]) -> str:
 RULE_MISMATCH_TREND = (
     "mismatch |L_measured/L_predicted − 1| against the K_∞ linearization at θ₀ at a fixed step, per "
     "(width, seed): supported if its log-log slope on width has a 95% t-interval below 0 and no run "
-    "diverged; not supported if the interval lies at or above 0; inconclusive otherwise (also when any "
-    "run diverged: diverged runs are counted and named, never dropped silently). The mean mismatch at "
-    "the largest width is reported, never decisive"
+    "diverged, or (consistent) if the mean mismatch is already within the tolerance ε (e4.lazy_epsilon) at "
+    "every width, so that no trend can show; not supported if the interval lies at or above 0 and some width "
+    "is outside ε; inconclusive otherwise (also when any run diverged: diverged runs are counted and named, "
+    "never dropped silently). Never read on a logged switch step of the method's schedule. The mean mismatch "
+    "at the largest width is reported"
 )
 
 
 def verdict_mismatch_falls(
-    widths: Sequence[float], mismatches: Sequence[float], diverged: Sequence[str] = (), level: float = 0.95
+    widths: Sequence[float],
+    mismatches: Sequence[float],
+    diverged: Sequence[str] = (),
+    level: float = 0.95,
+    tolerance: float | None = None,
 ) -> Verdict:
     """Claim 3, one (method, horizon) part (rule RULE_MISMATCH_TREND). ``mismatches`` of the runs that
     reached the horizon; ``diverged`` names the runs that did not (diverged before it). A mismatch of
@@ -254,6 +260,11 @@ def verdict_mismatch_falls(
     at_largest = fit.means[max(fit.means)]
     numbers = f"{fit.describe()}; mean mismatch at the largest width {_num(max(fit.means))}: {at_largest:.3g}; "
     numbers += "; ".join(notes)
+    within = tolerance is not None and all(v <= tolerance for v in fit.means.values())
+    if within and not diverged:
+        return Verdict(
+            SUPPORTED, RULE_MISMATCH_TREND, f"consistent: within ε = {tolerance:g} at every width; " + numbers
+        )
     if fit.low >= 0:
         return Verdict(NOT_SUPPORTED, RULE_MISMATCH_TREND, numbers)
     if fit.high < 0 and not diverged:

@@ -148,7 +148,7 @@ rule claims_report:
         methods=canonical({exp: config[exp]["methods"] for exp in ("e3", "e5", "e6")}),
         optimizers=canonical({exp: config[exp]["optimizers"] for exp in ("e3", "e5", "e6")}),
         vary_data_seed=canonical({exp: bool(config[exp].get("vary_data_seed")) for exp in ("e3", "e5", "e6", "e7")}),
-        e4_claim3=canonical({k: config["e4"][k] for k in ("horizons", "lazy_epsilon", "log_every")}),
+        e4_claim3=canonical({k: config["e4"][k] for k in ("horizons", "lazy_epsilon", "log_every", "methods")}),
         kernel_tolerance=config["deep"]["kernel_tolerance"] if config.get("deep") else None,
     script:
         "../scripts/claims_report.py"

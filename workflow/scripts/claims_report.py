@@ -11,6 +11,7 @@ import pandas as pd
 
 from hrta import claims as C
 from hrta.claims import claim1_search as S
+from hrta.claims.endpoints import switch_steps
 from hrta.io import write_csv, write_text
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata
@@ -123,12 +124,15 @@ def claim3_parts():
             f"{method} m={int(r.width)} seed={int(r.seed)} (last step {int(r.last_step)})" for r in bad.itertuples()
         ]
         rm = ratios[ratios["method"] == method]
+        switches = set(switch_steps(e4["methods"][method]["schedule"]))
         for t, g in rm.groupby("horizon"):
+            if int(t) in switches:  # the loss spikes there for one logged step: never read (issue 18)
+                continue
             reached = g[np.isfinite(g["mismatch"])]
             missed = g[~np.isfinite(g["mismatch"])]
             div = [f"{method} m={int(r.width)} seed={int(r.seed)}" for r in missed.itertuples()]
             parts[f"method={method}, t={int(t)}"] = C.verdict_mismatch_falls(
-                reached["width"], reached["mismatch"], diverged=div
+                reached["width"], reached["mismatch"], diverged=div, tolerance=float(e4["lazy_epsilon"])
             )
         parts[f"method={method}, lazy horizon"] = C.verdict_lazy_horizon_grows(
             lz["width"], lz["t_eps"], lz["censored"], floor=e4["log_every"], diverged=named
