@@ -9,21 +9,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from hrta.claims import claim1_search as C
 from hrta.data import add_constant_feature
 from hrta.ntk import analytic_ntk
 
 EPS = float(np.finfo(np.float64).eps)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 S5 = np.array([0.1, 0.2, 0.3, 0.4, 0.5])

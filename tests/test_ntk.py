@@ -28,15 +28,6 @@ from hrta.ntk import (
 S_VALUES = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The test machine is shared: intra-op threads fighting over 2 cores make runtimes erratic.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _points(n, d, seed, lo=0.2, hi=3.0):
     """n random directions in R^d with norms uniform in [lo, hi] (non-unit on purpose)."""
     g = torch.Generator().manual_seed(seed)

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from hrta.data import add_constant_feature
 from hrta.ntk import analytic_ntk
@@ -17,14 +16,6 @@ S_VALUES = (0.1, 0.5, 1.0, 1.3, 1.5, 1.9)
 # adds a few more. Entries are ≤ 2|x||x'| ≤ 2·max|x|², so the Frobenius error is ≲ 10 ε‖K‖_F ≈ 2e-15‖K‖_F;
 # 1e-12 leaves a margin of ~500 and still catches any missing cross term (which would be O(1) relative).
 RTOL_FROB = 1e-12
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _data(kind: str, n: int, d: int, constant: bool, seed: int = 0) -> np.ndarray:
