@@ -26,13 +26,13 @@ from .jobs import (
 )
 from .memory import (
     analytic_ntk_mb,
+    config_train_job_mb,
     deep_kernel_job_mb,
     deep_train_job_mb,
     e2_empirical_job_mb,
     format_mb,
     kernel_job_mb,
     model_mb,
-    train_job_mb,
 )
 from .runtime import (
     JOB_FIXED_S,
@@ -180,16 +180,7 @@ def _train_job(config, wc):
             )
             if opt["optimizer"] == "gd":  # lr·λ_max of the analytic kernel for each s of the schedule
                 seconds += len(schedule_s(method["schedule"])) * (analytic_ntk_s(n, d) + spectrum_s(n))
-    mb = train_job_mb(
-        n=n,
-        n_test=n_test,
-        d=d,
-        width=width,
-        model=model,
-        optimizers=sec["optimizers"],
-        dtype=dtype,
-        device=config["device"],
-    )
+    mb, _ = config_train_job_mb(config, exp, width)
     return seconds, TORCH_JOB_BASE_MB + mb
 
 

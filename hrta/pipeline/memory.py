@@ -48,6 +48,7 @@ __all__ = [
     "available_memory_mb",
     "check_memory",
     "check_pipeline_memory",
+    "config_train_job_mb",
     "deep_analytic_ntk_mb",
     "deep_empirical_ntk_mb",
     "deep_kernel_job_mb",
@@ -403,6 +404,26 @@ def kernel_job_mb(
     return max(analytic, empirical + 8 * n * n / MB) + held
 
 
+def config_train_job_mb(config: Mapping, exp: str, width: int) -> tuple[float, str]:
+    """(peak MB, dtype) of the `train` job of experiment ``exp`` at ``width``: train_job_mb with the config's
+    data sizes, model, optimizers, device and the dtype of that width (wide_settings). The one definition the
+    up-front cap check (pipeline_job_estimates) and the per-job estimate (hrta.pipeline.estimates) share."""
+    sec = config[exp]
+    n, n_test, d = dataset_sizes(config["datasets"][sec["dataset"]])
+    dtype = wide_settings(config, exp, width).get("dtype", config["dtype"])
+    mb = train_job_mb(
+        n=n,
+        n_test=n_test,
+        d=d,
+        width=width,
+        model=sec.get("model", {}),
+        optimizers=sec["optimizers"],
+        dtype=dtype,
+        device=config["device"],
+    )
+    return mb, dtype
+
+
 def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] | None = None) -> list[tuple[str, float]]:
     """(job description, estimated peak MB) of every training and kernel job of a pipeline config
     (workflow/schemas/config.schema.yaml, defaults filled in); ``train_experiments`` default: the
@@ -410,23 +431,13 @@ def pipeline_job_estimates(config: dict, train_experiments: Sequence[str] | None
     if train_experiments is None:
         train_experiments = training_experiments(config)
     jobs = []
-    dtype, device = config["dtype"], config["device"]
+    dtype = config["dtype"]
     for exp in train_experiments:
         sec = config[exp]
         n, n_test, d = dataset_sizes(config["datasets"][sec["dataset"]])
         model = sec.get("model", {})
         for width in sec["widths"]:
-            job_dtype = wide_settings(config, exp, width).get("dtype", dtype)
-            mb = train_job_mb(
-                n=n,
-                n_test=n_test,
-                d=d,
-                width=width,
-                model=model,
-                optimizers=sec["optimizers"],
-                dtype=job_dtype,
-                device=device,
-            )
+            mb, job_dtype = config_train_job_mb(config, exp, width)
             jobs.append((f"train job {exp} width m={width} (n={n}, n_test={n_test}, d={d}, {job_dtype})", mb))
         if exp == "e4":
             layers = ["both" if model.get("train_output", True) else "first"]
