@@ -11,6 +11,8 @@ holds the torch-free pieces:
   the λ_min mode's residual left after T steps;
 * :func:`predicted_log_rate` — the asymptotic per-step log-rate of the loss, 2·log|1 − η·λ_min|
   (L_t ∝ (1 − η·λ_min)^{2t});
+* :func:`speedup_decomposition` — a fixed-rate speed-up of s over s_ref split into a step-size part
+  (λ_max ratio) and a conditioning part (κ ratio);
 * :func:`fit_log_rate` — the measured asymptotic per-step log-rate: the least-squares slope of log L_t
   against t over the last ``window`` fraction of the run's usable stretch, where the usable stretch
   ends at the last logged step before the loss first falls below ``floor``·L_0 (the rounding floor of
@@ -24,7 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RateFit", "fit_log_rate", "predicted_log_rate", "regime_numbers", "relu_ntk", "spectrum_ends"]
+__all__ = [
+    "RateFit",
+    "fit_log_rate",
+    "predicted_log_rate",
+    "regime_numbers",
+    "relu_ntk",
+    "spectrum_ends",
+    "speedup_decomposition",
+]
 
 
 def relu_ntk(X, s: float, layers: str = "both") -> np.ndarray:
@@ -72,6 +82,37 @@ def regime_numbers(lr: float, steps: int, lambda_min: float, lambda_max: float) 
         "lr_lambda_max": float(lr * lambda_max),
         "lr_lambda_min_T": float(lr * lambda_min * steps),
         "residual_left": float(abs(1.0 - lr * lambda_min) ** steps),
+    }
+
+
+def speedup_decomposition(
+    lr: float, fraction: float, lambdas: tuple[float, float], lambdas_ref: tuple[float, float]
+) -> dict:
+    """The predicted asymptotic speed-up of s over s_ref (``lambdas`` = (λ_min, λ_max) of K_s/n, ``lambdas_ref``
+    of K_{s_ref}/n), split into what the step size and what the conditioning explain.
+
+    With rate(η, λ_min) = −predicted_log_rate(η, λ_min) = −2·log|1 − η·λ_min|:
+
+    * ``fixed``  = rate(lr, λ_min(s)) / rate(lr, λ_min(s_ref)) ≈ λ_min(s)/λ_min(s_ref): both at one rate lr;
+    * ``conditioning`` = rate(c/λ_max(s), λ_min(s)) / rate(c/λ_max(s_ref), λ_min(s_ref)) ≈ κ(s_ref)/κ(s): each at
+      its kernel-scaled rate c/λ_max (c = ``fraction``), which removes the kernel's scale;
+    * ``step`` = fixed / conditioning ≈ λ_max(s)/λ_max(s_ref): at a fixed rate a larger kernel is a larger step.
+
+    fixed = step × conditioning exactly; the ≈ are the first order in η·λ_min (``*_first_order``)."""
+    (lo, hi), (lo_ref, hi_ref) = lambdas, lambdas_ref
+
+    def rate(eta: float, lam: float) -> float:
+        return -predicted_log_rate(eta, lam)
+
+    fixed = rate(lr, lo) / rate(lr, lo_ref)
+    conditioning = rate(fraction / hi, lo) / rate(fraction / hi_ref, lo_ref)
+    return {
+        "fixed": fixed,
+        "conditioning": conditioning,
+        "step": fixed / conditioning,
+        "fixed_first_order": lo / lo_ref,
+        "conditioning_first_order": (hi_ref / lo_ref) / (hi / lo),
+        "step_first_order": hi / hi_ref,
     }
 
 

@@ -413,9 +413,9 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
 
     result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "config.yaml")
     assert result.returncode == 0, result.stdout
-    # E5: tanh and GELU × 8 seeds + the three-layer net × 3 (one job each), E6: 2 optimizers, E7: 3 values of n
-    # + 2 further targets.
-    assert re.search(r"^claims_sweep\s+26$", result.stdout, re.M), result.stdout
+    # E5: tanh and GELU × 8 seeds + the three-layer net × 3 (one job each), E6: 2 optimizers, e6_regime: 1, E7: 3
+    # values of n + 2 further targets.
+    assert re.search(r"^claims_sweep\s+27$", result.stdout, re.M), result.stdout
     rules = ("claims_speedups", "table_claims_speedups", "figure_claims", "claims_report", "figure_claims_matrix")
     for rule in (*rules, "claims_endpoints", "claims_summary"):
         assert re.search(rf"^{rule}\s+1$", result.stdout, re.M), rule
@@ -448,6 +448,12 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
             {"tuning_seeds": [7], "step": 1.4142135623730951, "max_steps": 1},
             r"key 'e6\.lr_choice\.tuning_seeds\[0\]': 7 is not one of e6\.seeds",
         ),
+        (
+            "e6_regime",
+            "lr_factors",
+            [1.0, 2.0],
+            r"key 'e6_regime\.lr_factors': neighbouring factors 1, 2 are not one step",
+        ),
     ],
     ids=[
         "unknown-baseline",
@@ -458,6 +464,7 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
         "decided-on-unknown",
         "budget-fraction-0",
         "lr-tuning-seed-unknown",
+        "regime-grid-not-one-step",
     ],
 )
 def test_bad_claims_config_stops_before_any_job(tmp_path, section, key, value, expected):

@@ -116,7 +116,9 @@ def test_training_experiments_come_from_the_schema_and_the_config(tmp_path):
     parts = e9_parts()
     smoke = _validated(_config("smoke"))
     assert jobs.training_experiments(smoke) == ["e3", "e4", "e8"]
-    assert jobs.sweep_experiments(smoke) == ["e5", "e6", "e7"]
+    assert jobs.sweep_experiments(smoke) == ["e5", "e6", "e6_regime", "e7"]
+    assert jobs.fairness_sweeps(smoke) == ["e6", "e6_regime"]
+    assert jobs.claims_jobs(smoke, "e6_regime") == ["gd"]  # a fairness sweep: one job per optimizer
     schema = tmp_path / "schema.yaml"
     schema.write_text(schema_with_e9(SCHEMA.read_text(encoding="utf-8"), parts), encoding="utf-8")
     config = _validated(add_e9(_config("smoke"), parts), schema)

@@ -13,7 +13,14 @@ import yaml
 from hrta.data import DIM_TARGETS, make_dataset, sphere_d, sphere_d_directions
 from hrta.ntk import analytic_ntk, predict_loss_curve, spectrum
 from hrta.pipeline.jobs import dataset_sizes, wildcard_jobs
-from hrta.regime import fit_log_rate, predicted_log_rate, regime_numbers, relu_ntk, spectrum_ends
+from hrta.regime import (
+    fit_log_rate,
+    predicted_log_rate,
+    regime_numbers,
+    relu_ntk,
+    spectrum_ends,
+    speedup_decomposition,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,3 +147,47 @@ def test_predicted_rate_matches_the_linearized_loss_curve():
         slope = np.polyfit(t[late], np.log(curve[late]), 1)[0]
         assert slope == pytest.approx(predicted_log_rate(lr, lam.lambda_min), rel=2e-2)
         assert predicted_log_rate(lr, lam.lambda_min) == pytest.approx(2 * math.log(1 - lr * lam.lambda_min))
+
+
+def _late_slope(K, lr, n, lam_min):
+    """Late-time slope of log L of linearized GD with kernel K at rate lr (every mode, hrta.ntk.predict_loss_curve)."""
+    steps = int(60 / (lr * lam_min))  # lr·λ_min·T = 60: the λ_min mode dominates the last quarter
+    r0 = np.random.default_rng(1).standard_normal(n)
+    curve = predict_loss_curve(K, r0, lr, steps)
+    t = np.arange(steps + 1)
+    late = t >= 3 * steps // 4
+    return np.polyfit(t[late], np.log(curve[late]), 1)[0]
+
+
+def test_speedup_decomposition_against_linearized_loss_curves():
+    """Second computation: the decay-rate ratios of full linearized GD loss curves (every mode) at one rate and at
+    each s's kernel-scaled rate c/λ_max(K_s/n) give speedup_decomposition's fixed and conditioning parts; their
+    quotient is the step part, ≈ the λ_max ratio; fixed = step × conditioning exactly."""
+    X = torch.as_tensor(make_dataset("sphere_d", n_train=30, n_test=0, constant_feature=False, dim=6).X_train)
+    n, lr, c = X.shape[0], 1.0, 0.9
+    kernels = {s: analytic_ntk(X, s) for s in (1.0, 1.5)}
+    lams = {s: (spectrum(K / n).lambda_min, spectrum(K / n).lambda_max) for s, K in kernels.items()}
+    assert all(lr * hi < 2 for _, hi in lams.values())
+    d = speedup_decomposition(lr, c, lams[1.5], lams[1.0])
+    fixed = _late_slope(kernels[1.5], lr, n, lams[1.5][0]) / _late_slope(kernels[1.0], lr, n, lams[1.0][0])
+    kernel_rate = {s: c / hi for s, (_, hi) in lams.items()}
+    conditioning = _late_slope(kernels[1.5], kernel_rate[1.5], n, lams[1.5][0]) / _late_slope(
+        kernels[1.0], kernel_rate[1.0], n, lams[1.0][0]
+    )
+    assert d["fixed"] == pytest.approx(fixed, rel=3e-2)
+    assert d["conditioning"] == pytest.approx(conditioning, rel=3e-2)
+    assert d["fixed"] == pytest.approx(d["step"] * d["conditioning"], rel=1e-12)
+    # first order in lr·λ_min: the λ_min ratio, κ(1)/κ(s), the λ_max ratio
+    assert d["fixed_first_order"] == pytest.approx(lams[1.5][0] / lams[1.0][0])
+    assert d["step_first_order"] == pytest.approx(lams[1.5][1] / lams[1.0][1])
+    small = speedup_decomposition(1e-6, 1e-6, lams[1.5], lams[1.0])
+    for part in ("fixed", "conditioning", "step"):
+        assert small[part] == pytest.approx(small[f"{part}_first_order"], rel=1e-5)
+
+
+def test_speedup_decomposition_of_a_pure_rescaling_is_all_step():
+    """K' = 2K: twice λ_min and λ_max, the same κ: at one rate twice as fast (to first order), at the kernel-scaled
+    rate exactly as fast."""
+    d = speedup_decomposition(1e-3, 1.0, (2e-3, 0.4), (1e-3, 0.2))
+    assert d["conditioning"] == pytest.approx(1.0, rel=1e-12)
+    assert d["fixed"] == pytest.approx(d["step"]) and d["step"] == pytest.approx(2.0, rel=1e-5)

@@ -25,6 +25,8 @@ __all__ = [
     "dataset_sizes",
     "deep_networks",
     "e7_cells",
+    "fairness_sweeps",
+    "is_fairness_sweep",
     "linspace",
     "run_datasets",
     "schedule_s",
@@ -86,12 +88,12 @@ def e7_cells(config: Mapping) -> dict[str, tuple[str, int]]:
 def claims_jobs(config: Mapping, exp: str) -> list[str]:
     """Names of the claims sweep jobs of E5–E7 (the `cell` wildcard of rule claims_sweep): E5 one per model
     × seed ("{model}_seed{k}": the models differ in cost by 10³×, and a seed's runs need no other seed's),
-    E6 one per optimizer (the learning-rate choice needs every seed), E7 one per data set cell. Sorted
-    where the config is a mapping, so a reordered YAML does not change the jobs."""
+    every fairness sweep (E6, e6_regime) one per optimizer (the learning-rate choice needs every seed), E7 one per
+    data set cell. Sorted where the config is a mapping, so a reordered YAML does not change the jobs."""
     sec = config[exp]
     if exp == "e5":
         return [f"{model}_seed{seed}" for model in sorted(sec["models"]) for seed in model_seeds(config, model)]
-    if exp == "e6":
+    if is_fairness_sweep(sec):
         return sorted(sec["optimizers"])
     return list(e7_cells(config))
 
@@ -118,7 +120,7 @@ def claims_job(config: Mapping, exp: str, job: str) -> dict:
         "cell": cell,
         "seeds": seeds,
         "model": {k: v for k, v in spec.items() if k not in ("label", "dtype", "optimizers", "seeds")},
-        "optimizers": list(spec.get("optimizers", [cell] if exp == "e6" else list(sec["optimizers"]))),
+        "optimizers": list(spec.get("optimizers", [cell] if is_fairness_sweep(sec) else list(sec["optimizers"]))),
         "dtype": spec.get("dtype", config["dtype"]),
         "dataset": dataset,
     }
@@ -179,6 +181,17 @@ def sweep_experiments(config: Mapping, schema: str | Path | None = None) -> list
     """The claims sweeps of ``config`` (rule claims_sweep: e5–e7), found like training_experiments
     (top-level keys built on ``#/$defs/claims_sweep`` that the config has)."""
     return _sections_of(config, "claims_sweep", schema)
+
+
+def is_fairness_sweep(section: Mapping) -> bool:
+    """A fairness sweep (E6, e6_regime: schema ``#/$defs/fairness_settings``) trains every method on a learning-rate
+    grid (`lr_factors`), one job per optimizer; claim 7's rate choice and the kernel-scaled rate live there."""
+    return "lr_factors" in section
+
+
+def fairness_sweeps(config: Mapping, schema: str | Path | None = None) -> list[str]:
+    """The fairness sweeps among the config's claims sweeps (e6 and, when present, e6_regime)."""
+    return [exp for exp in sweep_experiments(config, schema) if is_fairness_sweep(config[exp])]
 
 
 def data_draws(config: Mapping, exp: str) -> dict[str, dict]:

@@ -42,7 +42,7 @@ rule claims_sweep:
 rule claims_speedups:
     """Paired speed-ups (baseline steps / method steps to a baseline-derived tolerance) for E3 and E5–E7."""
     input:
-        **{f"{exp}_{kind}": claims_sweep_files(exp, kind) for exp in CLAIMS_SWEEPS for kind in ("history", "runs")},
+        **{f"{exp}_{kind}": claims_sweep_files(exp, kind) for exp in METRIC_SWEEPS for kind in ("history", "runs")},
         e3_histories=train_files("e3"),
         e3_runs=train_files("e3", "runs"),
     output:
@@ -59,7 +59,7 @@ rule claims_speedups:
     params:
         claims=canonical(config["claims"]),
         baselines=canonical(
-            {"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in CLAIMS_SWEEPS}}
+            {"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in METRIC_SWEEPS}}
         ),
     script:
         "../scripts/claims_speedups.py"
@@ -178,14 +178,13 @@ rule claims_endpoints:
     """The pre-registered one-factor comparisons of claims 4–7 (claims.endpoints): effect, interval, n, verdict."""
     input:
         **({"e8_histories": train_files("e8"), "e8_runs": train_files("e8", "runs")} if config.get("e8") else {}),
+        **{f"{exp}_{kind}": claims_sweep_files(exp, kind) for exp in FAIRNESS_SWEEPS for kind in ("history", "runs")},
         e3_histories=train_files("e3"),
         e3_runs=train_files("e3", "runs"),
         e4_histories=train_files("e4"),
         e4_runs=train_files("e4", "runs"),
         e5_history=claims_sweep_files("e5", "history"),
         e5_runs=claims_sweep_files("e5", "runs"),
-        e6_history=claims_sweep_files("e6", "history"),
-        e6_runs=claims_sweep_files("e6", "runs"),
     output:
         csv=report("figures/tables/claims_endpoints.csv", caption="../report/claims_endpoints.rst", category="Claims"),
     log:
@@ -197,6 +196,7 @@ rule claims_endpoints:
         **job_resources("claims_endpoints"),
     params:
         endpoints=canonical(config["claims"]["endpoints"]),
+        fairness=FAIRNESS_SWEEPS,
         theory=canonical(
             {
                 exp: {
@@ -215,6 +215,7 @@ rule claims_endpoints:
 rule claims_summary:
     """figures/CLAIMS.md on one page (one row per claim) and the forest plot of every primary cell."""
     input:
+        **({"decomposition": "figures/tables/regime_decomposition.csv"} if regime_kernel_files("runs") else {}),
         endpoints="figures/tables/claims_endpoints.csv",
         claims="figures/tables/claims.csv",
         claim1_search="figures/tables/claim1_search.csv",

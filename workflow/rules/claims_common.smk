@@ -1,7 +1,12 @@
 # Helpers of the claims rules (workflow/rules/claims.smk): config cross-checks, the cells of the
 # E5–E7 sweeps and the config slice each sweep job depends on. No rules here (lint: one kind per file).
 
-CLAIMS_SWEEPS = ["e5", "e6", "e7"]
+from hrta.pipeline.jobs import fairness_sweeps, sweep_experiments
+
+CLAIMS_SWEEPS = sweep_experiments(config)  # e5–e7 and, when the config has it, e6_regime (discovered from the schema)
+FAIRNESS_SWEEPS = fairness_sweeps(config)  # the sweeps with a learning-rate grid: e6, e6_regime
+# The metric-by-metric speed-ups (claims_speedups, claims_parts.md) read E5–E7; e6_regime feeds the endpoints only.
+METRIC_SWEEPS = ["e5", "e6", "e7"]
 
 
 def _check_claims_config():
@@ -50,25 +55,14 @@ def _check_claims_config():
                     f"invalid config: key 'e5.models.{name}.optimizers[{i}]': {opt!r} is not one of "
                     f"e5.optimizers ({', '.join(config['e5']['optimizers'])})"
                 )
-    for exp in ("e6", "e7"):
+    for exp in [*FAIRNESS_SWEEPS, "e7"]:
         if "optimizers" in config[exp]["model"]:
             raise WorkflowError(
                 f"invalid config: key '{exp}.model.optimizers': only e5's models choose optimizers; "
                 f"{exp} trains its model with every one of {exp}.optimizers"
             )
-    kernel = config["e6"].get("kernel_lr")
-    if kernel and config["e6"]["model"]["kind"] != "two_layer":
-        raise WorkflowError(
-            "invalid config: key 'e6.kernel_lr': the kernel-scaled rate uses the two-layer "
-            "analytic kernel; e6.model.kind must be 'two_layer'"
-        )
-    if kernel:
-        opt = config["e6"]["optimizers"].get(kernel["optimizer"])
-        if opt is None or opt["optimizer"] != "gd" or opt.get("lr_schedule", "constant") != "constant":
-            raise WorkflowError(
-                "invalid config: key 'e6.kernel_lr.optimizer': must name a GD optimizer of "
-                "e6.optimizers with a constant learning rate"
-            )
+    for exp in FAIRNESS_SWEEPS:
+        _check_fairness_sweep(exp)
     if config["claims"]["e3_baseline"] not in config["e3"]["methods"]:
         raise WorkflowError(f"invalid config: key 'claims.e3_baseline': not one of e3.methods")
     known = set(config["e3"]["methods"]) | set(config["e5"]["methods"]) | set(config["e6"]["methods"])
@@ -95,28 +89,55 @@ def _check_claims_config():
                     f"invalid config: key '{key}.{role}': {c[role]!r} is not a method of {c['source']} "
                     f"({', '.join(methods)})"
                 )
-        if (c["source"] == "e6") != ("lr_choice" in c):
-            raise WorkflowError(f"invalid config: key '{key}.lr_choice': required for source e6 and only there")
-        if c.get("lr_choice") == "kernel" and not config["e6"].get("kernel_lr"):
-            raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'kernel' needs e6.kernel_lr")
-    choice = config["e6"].get("lr_choice")
-    if choice:
-        for i, seed in enumerate(choice["tuning_seeds"]):
-            if seed not in config["e6"]["seeds"]:
-                raise WorkflowError(
-                    f"invalid config: key 'e6.lr_choice.tuning_seeds[{i}]': {seed} is not one of e6.seeds {config['e6']['seeds']}"
-                )
-        if len(config["e6"]["seeds"]) - len(choice["tuning_seeds"]) < 2:
+        if c["source"] not in config:
+            raise WorkflowError(f"invalid config: key '{key}.source': the config has no section {c['source']!r}")
+        fairness = c["source"] in FAIRNESS_SWEEPS
+        if fairness != ("lr_choice" in c):
             raise WorkflowError(
-                "invalid config: key 'e6.lr_choice.tuning_seeds': leaves fewer than 2 of e6.seeds to score the chosen rates"
+                f"invalid config: key '{key}.lr_choice': required for a fairness sweep ({', '.join(FAIRNESS_SWEEPS)}) "
+                "and only there"
             )
-        factors = sorted(float(f) for f in config["e6"]["lr_factors"])
-        for lo, hi in zip(factors, factors[1:]):
-            if abs(hi / lo - float(choice["step"])) > 1e-3 * float(choice["step"]):
-                raise WorkflowError(
-                    f"invalid config: key 'e6.lr_factors': neighbouring factors {lo:g}, {hi:g} are not one step "
-                    f"(e6.lr_choice.step = {choice['step']:g}) apart"
-                )
+        if c.get("lr_choice") == "kernel" and not config[c["source"]].get("kernel_lr"):
+            raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'kernel' needs {c['source']}.kernel_lr")
+        if c.get("lr_choice") == "best" and not config[c["source"]].get("lr_choice"):
+            raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'best' needs {c['source']}.lr_choice")
+
+
+def _check_fairness_sweep(exp):
+    """A fairness sweep's rate settings (e6, e6_regime): the kernel-scaled rate, the held-out seeds, the grid's step."""
+    section = config[exp]
+    kernel = section.get("kernel_lr")
+    if kernel and section["model"]["kind"] != "two_layer":
+        raise WorkflowError(
+            f"invalid config: key '{exp}.kernel_lr': the kernel-scaled rate uses the two-layer "
+            f"analytic kernel; {exp}.model.kind must be 'two_layer'"
+        )
+    if kernel:
+        opt = section["optimizers"].get(kernel["optimizer"])
+        if opt is None or opt["optimizer"] != "gd" or opt.get("lr_schedule", "constant") != "constant":
+            raise WorkflowError(
+                f"invalid config: key '{exp}.kernel_lr.optimizer': must name a GD optimizer of "
+                f"{exp}.optimizers with a constant learning rate"
+            )
+    choice = section.get("lr_choice")
+    if not choice:
+        return
+    for i, seed in enumerate(choice["tuning_seeds"]):
+        if seed not in section["seeds"]:
+            raise WorkflowError(
+                f"invalid config: key '{exp}.lr_choice.tuning_seeds[{i}]': {seed} is not one of {exp}.seeds {section['seeds']}"
+            )
+    if len(section["seeds"]) - len(choice["tuning_seeds"]) < 2:
+        raise WorkflowError(
+            f"invalid config: key '{exp}.lr_choice.tuning_seeds': leaves fewer than 2 of {exp}.seeds to score the chosen rates"
+        )
+    factors = sorted(float(f) for f in section["lr_factors"])
+    for lo, hi in zip(factors, factors[1:]):
+        if abs(hi / lo - float(choice["step"])) > 1e-3 * float(choice["step"]):
+            raise WorkflowError(
+                f"invalid config: key '{exp}.lr_factors': neighbouring factors {lo:g}, {hi:g} are not one step "
+                f"({exp}.lr_choice.step = {choice['step']:g}) apart"
+            )
 
 
 _check_claims_config()
@@ -165,7 +186,7 @@ def claims_sweep_settings(exp, cell):
             "divergence_threshold": section["divergence_threshold"],
             "vary_data_seed": bool(section.get("vary_data_seed", False)),
             "baseline": section["baseline"],
-            "lr_choice": dict(section["lr_choice"]) if exp == "e6" and section.get("lr_choice") else None,
+            "lr_choice": dict(section["lr_choice"]) if exp in FAIRNESS_SWEEPS and section.get("lr_choice") else None,
             "dtype": job["dtype"],
             "device": config["device"],
         }

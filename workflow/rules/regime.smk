@@ -29,15 +29,29 @@ rule regime_table:
 
 if config.get("e8"):
     TABLES += ["figures/tables/regime_rates.csv"]
+    TABLES += ["figures/tables/regime_decomposition.csv"] if regime_kernel_files("runs") else []
     FIGURES += figure_files("regime_rates")
 
     rule regime_rates:
-        """E8: measured asymptotic loss rate (slope of log L, last half of the run) vs 2·log(1 − lr·λ_min(K_s/n)), per s, width, seed."""
+        """E8 (and e6_regime's kernel-rate runs): measured asymptotic loss rate vs 2·log(1 − lr·λ_min(K_s/n)), per s, width, seed."""
         input:
             histories=train_files("e8"),
             runs=train_files("e8", "runs"),
+            kernel_histories=regime_kernel_files("history"),
+            kernel_runs=regime_kernel_files("runs"),
         output:
             **figure_outputs("regime_rates", "Regime"),
+            **(
+                {
+                    "decomposition": report(
+                        "figures/tables/regime_decomposition.csv",
+                        caption="../report/regime_decomposition.rst",
+                        category="Regime",
+                    )
+                }
+                if regime_kernel_files("runs")
+                else {}
+            ),
             runs="data/e8/regime_rates_runs.csv",
             csv=report(
                 "figures/tables/regime_rates.csv",
@@ -55,6 +69,15 @@ if config.get("e8"):
             settings=lambda wc: train_settings("e8"),
             dtypes={w: wide("e8", w).get("dtype", config["dtype"]) for w in config["e8"]["widths"]},
             rate_fit=canonical(config["e8"]["rate_fit"]),
+            kernel=canonical(
+                {
+                    "width": config["e6_regime"]["model"]["width"],
+                    "fraction": config["e6_regime"]["kernel_lr"]["fraction"],
+                    "dtype": config["e6_regime"]["model"].get("dtype", config["dtype"]),
+                }
+                if regime_kernel_files("runs")
+                else {}
+            ),
             level=config["claims"]["level"],
         script:
             "../scripts/regime_rates.py"

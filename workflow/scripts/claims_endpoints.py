@@ -32,10 +32,11 @@ sources = {}
 for exp in ("e3", "e4", "e8"):  # e8: the λ_min regime (lr·λ_min·T ≳ 10), rows marked in column `regime`
     if hasattr(smk.input, f"{exp}_runs"):
         sources[exp] = (read(smk.input[f"{exp}_runs"]), read(smk.input[f"{exp}_histories"]), ["optimizer", "width"])
-for exp in ("e5", "e6"):
+fairness = list(smk.params.fairness)  # e6 and, when the config has it, e6_regime
+for exp in ["e5", *fairness]:
     if hasattr(smk.input, f"{exp}_runs"):
         runs, hist = read(smk.input[f"{exp}_runs"]), read(smk.input[f"{exp}_history"])
-        if exp == "e6":  # the rate each run uses: the grid's choice (column chosen) or the kernel-scaled rate
+        if exp in fairness:  # the rate each run uses: the grid's choice (column chosen) or the kernel-scaled rate
             best = runs[(runs["lr_factor"].astype(str) != "kernel") & runs["chosen"].astype(bool)].assign(
                 lr_choice="best"
             )
@@ -45,7 +46,9 @@ for exp in ("e5", "e6"):
             runs = runs.assign(lr_factor=runs["lr_factor"].astype(str))
             keys = ["optimizer", "method", "seed", "lr_factor"]
             hist = hist.merge(runs[[*keys, "lr_choice"]], on=keys, how="inner")
-        sources[exp] = (runs, hist, ["cell", "optimizer"] + (["lr_choice"] if exp == "e6" else []))
+        sources[exp] = (runs, hist, ["cell", "optimizer"] + (["lr_choice"] if exp in fairness else []))
+#: the sources in the λ_min regime (lr·λ_min·T ≳ 10): rows marked in column `regime`
+REGIME_SOURCES = ("e8", "e6_regime")
 
 _predicted: dict = {}
 
@@ -86,7 +89,7 @@ def predicted_ratio(source, optimizer, sched_c, sched_t, seeds):
 rows = []
 for c in cfg["comparisons"]:
     runs, hist, cols = sources[c["source"]]
-    if c["source"] == "e6":
+    if c["source"] in fairness:
         runs, hist = runs[runs["lr_choice"] == c["lr_choice"]], hist[hist["lr_choice"] == c["lr_choice"]]
     for key, g in runs.groupby(cols, sort=True):
         key = key if isinstance(key, tuple) else (key,)
@@ -129,8 +132,8 @@ for c in cfg["comparisons"]:
                     "control": c["control"],
                     "factor": c["factor"],
                     "lr_choice": c.get("lr_choice", ""),
-                    "setting": ("λ_min regime: " if c["source"] == "e8" else "") + setting,
-                    "regime": "λ_min regime" if c["source"] == "e8" else "",
+                    "setting": ("λ_min regime: " if c["source"] in REGIME_SOURCES else "") + setting,
+                    "regime": "λ_min regime" if c["source"] in REGIME_SOURCES else "",
                     **{k: where.get(k, "") for k in ("optimizer", "width", "cell")},
                     "endpoint": endpoint,
                     "quantity": quantity,
