@@ -191,3 +191,23 @@ def test_speedup_decomposition_of_a_pure_rescaling_is_all_step():
     d = speedup_decomposition(1e-3, 1.0, (2e-3, 0.4), (1e-3, 0.2))
     assert d["conditioning"] == pytest.approx(1.0, rel=1e-12)
     assert d["fixed"] == pytest.approx(d["step"]) and d["step"] == pytest.approx(2.0, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_smoke_run_splits_the_regime_speedup_and_says_so_in_claims_md(smoke_run):
+    """The smoke run's e6_regime kernel-rate runs reach regime_rates: the decomposition table (fixed = step ×
+    conditioning, the prediction beside each part) and its paragraph in CLAIMS.md."""
+    import pandas as pd
+
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-3000:]
+    table = pd.read_csv(workdir / "figures" / "tables" / "regime_decomposition.csv", comment="#")
+    assert list(table.s) == [1.5] and (table.fixed_n >= 2).all() and (table.conditioning_n >= 2).all()
+    assert np.allclose(table.fixed, table.step * table.conditioning, rtol=1e-9)
+    for part in ("fixed", "step", "conditioning"):
+        assert np.isfinite(table[f"predicted_{part}"]).all()
+    rates = pd.read_csv(workdir / "figures" / "tables" / "regime_rates.csv", comment="#")
+    assert set(rates.rate) == {"fixed", "kernel"}
+    page = (workdir / "figures" / "CLAIMS.md").read_text()
+    assert "## Where λ_min governs training: step size and conditioning" in page
+    assert "e6_regime" in page
