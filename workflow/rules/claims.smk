@@ -1,5 +1,5 @@
 # Claims report (issue 4): E5 extensions, E6 fairness, E7 sensitivity, and one computed verdict per
-# claim of the paper (figures/CLAIMS.md, figures/tables/claims.csv). Verdict rules: hrta/claims.py.
+# claim of the paper (figures/CLAIMS.md, figures/tables/claims.csv). Verdict rules: the package hrta/claims/.
 
 
 include: "claims_common.smk"
@@ -111,7 +111,7 @@ rule figure_claims:
 
 
 rule claims_report:
-    """figures/CLAIMS.md and figures/tables/claims.csv: one computed verdict per claim (hrta/claims.py)."""
+    """figures/tables/claims.csv and claims_parts.{csv,md}: one computed verdict per claim (the rules of hrta/claims/)."""
     input:
         **(
             {"deep_spectrum": "data/deep/spectrum.csv", "deep_kernel_error": "data/deep/kernel_error.csv"}

@@ -1,4 +1,4 @@
-"""Rule `claims_report`: one computed verdict per claim → figures/CLAIMS.md and figures/tables/claims.csv.
+"""Rule `claims_report`: one computed verdict per claim → figures/tables/claims.csv and figures/tables/claims_parts.{csv,md}
 
 Nothing here is typed by hand but the claim sentences: every verdict is a rule of hrta.claims applied
 to this run's data (E2 spectra and kernel errors, E4 rates, the speed-ups of E3 and E5–E7).
