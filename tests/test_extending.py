@@ -156,7 +156,10 @@ def _copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def _apply_readme(root: Path, *, estimator: bool = True) -> dict:
+CAPTION = "**E9** — loss on the Franke function.\n"
+
+
+def _apply_readme(root: Path, *, estimator: bool = True, caption: bool = True) -> dict:
     """Steps 2–5 of the README in the copy at ``root`` (the config is step 1, per test)."""
     parts = e9_parts()
     schema = root / "workflow" / "schemas" / "config.schema.yaml"
@@ -167,7 +170,8 @@ def _apply_readme(root: Path, *, estimator: bool = True) -> dict:
     last = 'include: "workflow/rules/deep.smk"\n'
     assert last in text
     snakefile.write_text(text.replace(last, f"{last}\n\n{parts['include']}\n", 1), encoding="utf-8")
-    (root / "workflow" / "report" / "e9_loss.rst").write_text("**E9** — loss on the Franke function.\n")
+    if caption:
+        (root / "workflow" / "report" / "e9_loss.rst").write_text(CAPTION, encoding="utf-8")
     if estimator:
         with open(root / "hrta" / "pipeline" / "estimates.py", "a", encoding="utf-8") as fh:
             fh.write(f"\n{parts['estimator']}\n")
@@ -193,13 +197,16 @@ def _job_counts(output: str) -> dict[str, int]:
 @pytest.mark.slow
 def test_readme_e9_on_the_smoke_config_dry_runs_and_runs(tmp_path):
     root = _copy_workflow(tmp_path / "wf")
-    parts = _apply_readme(root, estimator=False)
+    parts = _apply_readme(root, estimator=False, caption=False)
     config = add_e9(_config("smoke"), parts)
     (root / "config" / "smoke_e9.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
-    # without the estimator: the dry run names the rule and the fix
+    # without the estimator and the caption: the dry run names the rule, the file and the fix
     out = _snakemake(root, "config/smoke_e9.yaml", "-n", workdir=tmp_path / "run")
     assert "no runtime/memory estimator for rule 'figure_e9_loss'" in out and "@job_estimator" in out
+    assert "figure 'e9_loss' has no caption: add workflow/report/e9_loss.rst" in out
+
+    (root / "workflow" / "report" / "e9_loss.rst").write_text(CAPTION, encoding="utf-8")
 
     with open(root / "hrta" / "pipeline" / "estimates.py", "a", encoding="utf-8") as fh:
         fh.write(f"\n{parts['estimator']}\n")

@@ -352,6 +352,11 @@ def figure_outputs(name, category, key=None):
     """Named outputs {key}_png (in the report, with its caption) and {key}_pdf of figures/{name}."""
     prefix = f"{key}_" if key else ""
     caption = f"../report/{name}.rst"
+    if not os.path.exists(os.path.join(workflow.basedir, "workflow", "report", f"{name}.rst")):
+        _warn_once(
+            f"figure {name!r} has no caption: add workflow/report/{name}.rst (one paragraph of reStructuredText, "
+            "named after the figure); `snakemake --report` fails without it"
+        )
     return {
         f"{prefix}png": report(f"figures/{name}.png", caption=caption, category=category),
         f"{prefix}pdf": f"figures/{name}.pdf",
