@@ -144,6 +144,10 @@ CASES = {
         put(["e3", "model", "base"], "sigmoid"),
         r"key 'e3\.model\.base': 'sigmoid' is not one of \['relu', 'tanh', 'gelu'\]",
     ),
+    "e5-model-unknown-base": (  # the allowed names are the hrta.bases registry's
+        put(["e5", "models", "tanh", "base"], "softplus"),
+        r"key 'e5\.models\.tanh\.base': 'softplus' is not one of \['relu', 'tanh', 'gelu'\]",
+    ),
     "unknown-target": (
         put(["datasets", "main", "target"], "cos1d"),
         r"key 'datasets\.main\.target': 'cos1d' is not one of \['sin1d', .*'sphere', 'sphere_d'\]",
