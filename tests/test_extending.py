@@ -384,6 +384,67 @@ def test_reading_warnings_name_the_method_and_the_fix():
     assert any("reading 'mild' names method 'hrta_1.2'" in m and "e5 do(es) not" in m for m in messages)
 
 
+@pytest.mark.parametrize("name", ["config", "paper", "smoke"])
+def test_shipped_configs_print_no_reading_warnings(name):
+    """config.yaml trains some reading methods in e3 only (budget) and declares it (not_trained_in): no warning."""
+    config = _validated(_config(name))
+    lint.check_declared_absences(config)
+    assert lint.config_warnings(config) == []
+
+
+def _mild_not_in_e5_e6(declared: dict | None) -> dict:
+    """The smoke config with a reading 'mild' whose method hrta_1.2 only e3 trains, declaring ``declared``."""
+    config = _with_new_schedule(_validated(_config("smoke")))
+    for exp in ("e5", "e6"):
+        del config[exp]["methods"]["hrta_1.2"]
+    if declared is not None:
+        config["claims"]["readings"]["mild"]["not_trained_in"] = declared
+    return config
+
+
+def test_a_declared_absence_is_silent_and_an_undeclared_one_still_warns():
+    undeclared = lint.reading_warnings(_mild_not_in_e5_e6(None))
+    assert len(undeclared) == 1 and "e5, e6 do(es) not" in undeclared[0]
+    assert "claims.readings.mild.not_trained_in: {hrta_1.2: [e5, e6]}" in undeclared[0]  # the fix, spelled out
+    declared = _mild_not_in_e5_e6({"hrta_1.2": ["e5", "e6"]})
+    assert _validated(declared) and lint.reading_warnings(declared) == []
+    lint.check_declared_absences(declared)
+    partly = _mild_not_in_e5_e6({"hrta_1.2": ["e5"]})  # e6's absence is not declared: still a warning
+    (message,) = lint.reading_warnings(partly)
+    assert "which e3 define(s) but e6 do(es) not" in message
+    renamed = _mild_not_in_e5_e6({"hrta_1.2": ["e5", "e6"]})
+    renamed["e3"]["methods"]["hrta_12"] = renamed["e3"]["methods"].pop("hrta_1.2")  # declarations hide no rename
+    assert any("'hrta_12' of e3.methods is in no reading" in m for m in lint.reading_warnings(renamed))
+
+
+@pytest.mark.parametrize(
+    ("declared", "error"),
+    [
+        (
+            {"hrta_1.2": ["e3"]},
+            r"key 'claims\.readings\.mild\.not_trained_in\.hrta_1\.2\[0\]': e3 trains method 'hrta_1\.2'",
+        ),
+        ({"hrta_1.2": ["e5", "e7"]}, r"not_trained_in\.hrta_1\.2\[1\]': 'e7' is not an experiment .*\(e3, e5, e6\)"),
+        ({"hrta_0.5": ["e5"]}, r"not_trained_in\.hrta_0\.5': 'hrta_0\.5' is not one of this reading's methods"),
+    ],
+)
+def test_a_declared_absence_that_is_not_true_is_an_error(declared, error):
+    with pytest.raises(ConfigError, match=error):
+        lint.check_declared_absences(_mild_not_in_e5_e6(declared))
+
+
+def test_a_declared_absence_is_schema_checked_and_read_by_no_job():
+    config = _config("smoke")
+    config["claims"]["readings"]["continuous"]["not_trained_in"] = {"ramp_1.5": "e6"}
+    with pytest.raises(
+        ConfigError, match=r"key 'claims\.readings\.continuous\.not_trained_in\.ramp_1\.5': 'e6' is not"
+    ):
+        _validated(config)
+    declared = _mild_not_in_e5_e6({"hrta_1.2": ["e5", "e6"]})
+    assert jobs.claims_settings(declared) == jobs.claims_settings(_mild_not_in_e5_e6(None))
+    assert jobs.claims_settings(declared) == jobs.canonical(_mild_not_in_e5_e6(None)["claims"])
+
+
 @pytest.mark.slow
 def test_new_schedule_reaches_claims_md_through_a_reading(smoke_run, tmp_path):
     """On a copy of the session's smoke run: only the jobs the new schedule touches run again."""
