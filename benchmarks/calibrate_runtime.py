@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hrta.bases import base_names
 from hrta.models import DeepNet, TwoLayerNet
 from hrta.ntk import analytic_ntk, empirical_ntk, jacobian_ntk, predict_loss_curve, spectrum
 from hrta.train import _Adam
@@ -174,7 +175,7 @@ def main() -> None:
 
     # --- TwoLayerNet update: t = c0 + m·(c_nm·n + c_m) per (base, dtype); Adam adds c_adam·m(d + 1)
     step_model = lambda f, c: sum(a * b for a, b in zip(f, c))  # noqa: E731
-    for base in ("relu", "tanh", "gelu"):
+    for base in base_names():  # every registered base (hrta.bases)
         for dtype in ("float64", "float32"):
             if base != "relu" and dtype == "float32":
                 continue
@@ -197,7 +198,7 @@ def main() -> None:
         print(f"# adam extra {dtype}: {[(r[0][0] // 3, round(r[1] * 1e3, 3)) for r in rows]} ms")
 
     # --- forward (logged loss) on r rows: t = c0 + c_rm·rows·m
-    for base in ("relu", "tanh", "gelu"):
+    for base in base_names():  # every registered base (hrta.bases)
         rows = []
         for m in widths if base == "relu" else widths[:2]:
             for r in (100, 400):

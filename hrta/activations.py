@@ -7,51 +7,20 @@ For ReLU, σ_s(z) = ReLU(z) + (s − 1)·ReLU(−z) = (1 − s/2)·z + (s/2)·|z
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
-from . import sizes
+from .bases import check_base, get_base
 from .checks import finite_real
-from .sizes import BASES  # re-exported for callers; checks read sizes.BASES at call time
 
 __all__ = [
-    "BASES",
-    "BASE_FUNCTIONS",
     "Homotopy",
     "base_activation",
     "base_derivative",
-    "check_base",
     "check_s",
     "homotopy",
     "homotopy_derivative",
 ]
-
-
-def check_base(base: str) -> str:
-    """Return ``base`` if it names a known base activation (hrta.sizes.BASES, read at call time), else
-    raise ValueError naming it."""
-    if base not in sizes.BASES:
-        raise ValueError(f"unknown base activation {base!r}; expected one of {', '.join(sizes.BASES)}")
-    return base
-
-
-def _gelu_derivative(z: torch.Tensor) -> torch.Tensor:
-    cdf = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
-    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    return cdf + z * pdf
-
-
-#: base name -> (base(z), base'(z)): the implementation of every name in hrta.sizes.BASES (a test checks
-#: that the keys are exactly BASES). ReLU'(0) = 0; GELU is the exact (erf) form. A new base adds its
-#: name to BASES and its pair here; docs/extending.md lists what else it may touch.
-BASE_FUNCTIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]] = {
-    "relu": (torch.relu, lambda z: (z > 0).to(z.dtype)),
-    "tanh": (torch.tanh, lambda z: 1.0 - torch.tanh(z) ** 2),
-    "gelu": (torch.nn.functional.gelu, _gelu_derivative),
-}
 
 
 def check_s(s: float) -> float:
@@ -60,27 +29,25 @@ def check_s(s: float) -> float:
 
 
 def base_activation(z: torch.Tensor, base: str = "relu") -> torch.Tensor:
-    """The base activation (BASE_FUNCTIONS): ReLU(z), tanh(z) or GELU(z) (exact, erf form)."""
-    return BASE_FUNCTIONS[check_base(base)][0](z)
+    """base(z) of a registered base activation (hrta.bases: ReLU, tanh, GELU in its exact erf form, ...)."""
+    return get_base(base).value(z)
 
 
 def base_derivative(z: torch.Tensor, base: str = "relu") -> torch.Tensor:
-    """Derivative of the base activation (BASE_FUNCTIONS); for ReLU the convention ReLU'(0) = 0."""
-    return BASE_FUNCTIONS[check_base(base)][1](z)
+    """base'(z) of a registered base activation (hrta.bases); for ReLU the convention ReLU'(0) = 0."""
+    return get_base(base).derivative(z)
 
 
 def homotopy(z: torch.Tensor, s: float, base: str = "relu") -> torch.Tensor:
     """σ_s(z) = (1 − s)·z + s·base(z)."""
     s = check_s(s)
-    check_base(base)
-    return (1.0 - s) * z + s * base_activation(z, base)
+    return (1.0 - s) * z + s * get_base(base).value(z)
 
 
 def homotopy_derivative(z: torch.Tensor, s: float, base: str = "relu") -> torch.Tensor:
     """σ_s'(z) = (1 − s) + s·base'(z)."""
     s = check_s(s)
-    check_base(base)
-    return (1.0 - s) + s * base_derivative(z, base)
+    return (1.0 - s) + s * get_base(base).derivative(z)
 
 
 class Homotopy(nn.Module):

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .activations import Homotopy, homotopy, homotopy_derivative
+from .bases import get_base
 from .sizes import FAST_BLOCK_BYTES
 
 __all__ = [
@@ -122,24 +123,14 @@ def check_loss_inputs(X: torch.Tensor, y: torch.Tensor, d: int, weight: torch.Te
 
 
 def homotopy_and_derivative_(Z: torch.Tensor, s: float, base: str, D: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
-    """In place: Z ← σ_s(Z) = (1 − s)Z + s·base(Z) and D ← σ_s'(Z) = (1 − s) + s·base'(Z).
+    """In place: Z ← σ_s(Z) = (1 − s)Z + s·base(Z) and D ← σ_s'(Z) = (1 − s) + s·base'(Z); returns Z.
 
-    For the smooth bases: tanh' = 1 − tanh², gelu(z) = zΦ(z), gelu'(z) = Φ(z) + zφ(z).
-    E is an n×m scratch buffer (gelu only). Another base (hrta.activations.BASE_FUNCTIONS) takes the
-    generic out-of-place path. Returns Z.
+    E is a scratch buffer of Z's shape. A base with its own in-place path (hrta.bases.Base.homotopy_inplace:
+    tanh, gelu) uses it; any other base is computed out of place (hrta.activations), then copied in.
     """
-    if base == "tanh":
-        torch.tanh(Z, out=E)
-        torch.mul(E, E, out=D).mul_(-s).add_(1.0)  # (1 − s) + s(1 − t²) = 1 − s·t²
-        return Z.mul_(1.0 - s).add_(E, alpha=s)
-    if base == "gelu":
-        torch.mul(Z, 1.0 / math.sqrt(2.0), out=D).erf_().add_(1.0).mul_(0.5)  # Φ(z)
-        torch.mul(Z, Z, out=E).mul_(-0.5).exp_().mul_(1.0 / math.sqrt(2.0 * math.pi)).mul_(Z)  # zφ(z)
-        D.mul_(s).add_(1.0 - s)  # (1 − s) + sΦ(z), shared by σ_s = z·[(1 − s) + sΦ] and σ_s'
-        Z.mul_(D)
-        D.add_(E, alpha=s)
-        return Z
-    # any other base of hrta.activations.BASE_FUNCTIONS: computed out of place, then written in place
+    inplace = get_base(base).homotopy_inplace
+    if inplace is not None:
+        return inplace(Z, s, D, E)
     D.copy_(homotopy_derivative(Z, s, base))
     return Z.copy_(homotopy(Z, s, base))
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 __all__ = [
     "ANGLE_TEMPORARIES",
-    "BASES",
-    "BASE_LABELS",
     "DEFAULT_QUADRATURE_NODES",
     "FAST_BLOCK_BYTES",
     "ITEMSIZE",
@@ -17,11 +15,6 @@ __all__ = [
     "PAIR_BLOCK_ELEMENTS",
     "WIDTH_CHUNK",
 ]
-
-#: Base activations of the homotopy σ_s = (1 − s)·z + s·base(z) (hrta.activations implements each).
-BASES = ("relu", "tanh", "gelu")
-#: How reports name a base (figures/CLAIMS.md); a base not listed is named by its key.
-BASE_LABELS = {"relu": "ReLU", "tanh": "tanh", "gelu": "GELU"}
 
 #: Bytes of the cache-sized column block of TwoLayerNet.loss_and_grad's ReLU path on the CPU.
 FAST_BLOCK_BYTES = 4 << 20

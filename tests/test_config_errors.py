@@ -144,6 +144,18 @@ CASES = {
         put(["e3", "model", "base"], "sigmoid"),
         r"key 'e3\.model\.base': 'sigmoid' is not one of \['relu', 'tanh', 'gelu'\]",
     ),
+    "e5-model-unknown-base": (  # the allowed names are the hrta.bases registry's
+        put(["e5", "models", "tanh", "base"], "softplus"),
+        r"key 'e5\.models\.tanh\.base': 'softplus' is not one of \['relu', 'tanh', 'gelu'\]",
+    ),
+    "declared-absence-trained": (  # claims.readings.<name>.not_trained_in must be true (hrta.pipeline.lint)
+        put(["claims", "readings", "to_relu", "not_trained_in"], {"hrta_0.5": ["e5"]}),
+        r"key 'claims\.readings\.to_relu\.not_trained_in\.hrta_0\.5\[0\]': e5 trains method 'hrta_0\.5'",
+    ),
+    "declared-absence-unknown-experiment": (
+        put(["claims", "readings", "continuous", "not_trained_in"], {"ramp_1.5": ["e9"]}),
+        r"key 'claims\.readings\.continuous\.not_trained_in\.ramp_1\.5\[0\]': 'e9' is not an experiment",
+    ),
     "unknown-target": (
         put(["datasets", "main", "target"], "cos1d"),
         r"key 'datasets\.main\.target': 'cos1d' is not one of \['sin1d', .*'sphere', 'sphere_d'\]",

@@ -14,13 +14,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import yaml
-from snakemake.utils import validate
 
-from hrta import activations, sizes
+from hrta import activations, bases
 from hrta.pipeline import jobs, lint
+from hrta.pipeline.config_schema import ConfigError, config_schema, validate_config
 from hrta.pipeline.estimates import estimate_job
 from hrta.pipeline.memory import analytic_ntk_mb, empirical_ntk_mb, two_layer_train_mb
 from hrta.pipeline.runtime import UncalibratedBaseWarning, two_layer_step_s
@@ -35,9 +36,8 @@ def _config(name: str) -> dict:
 
 
 def _validated(config: dict, schema: Path = SCHEMA) -> dict:
-    config = copy.deepcopy(config)
-    validate(config, str(schema))
-    return config
+    """A copy of ``config`` validated as the workflow validates it (defaults filled in)."""
+    return validate_config(copy.deepcopy(config), schema)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -241,24 +241,34 @@ def test_e9_in_config_yaml_only_leaves_smoke_and_paper_unchanged(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------
-# one list per concept: base activations
+# a base activation is one registry entry (hrta.bases)
 
 
-def test_base_lists_agree():
-    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
-    assert tuple(schema["$defs"]["base"]["enum"]) == sizes.BASES
-    assert tuple(activations.BASE_FUNCTIONS) == sizes.BASES
+def test_schema_enum_is_the_registry():
+    """The schema file does not list the bases; validation allows exactly the registry's."""
+    assert "enum" not in yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))["$defs"]["base"]
+    assert config_schema(SCHEMA)["$defs"]["base"]["enum"] == list(bases.base_names()) == ["relu", "tanh", "gelu"]
+    config = _config("smoke")
+    config["e5"]["models"]["tanh"]["base"] = "softplus"
+    with pytest.raises(ConfigError, match=r"key 'e5\.models\.tanh\.base': 'softplus' is not one of \['relu', 'tanh'"):
+        _validated(config)
 
 
 @pytest.fixture
-def softplus_base(monkeypatch):
-    """A new base activation as docs/extending.md adds one: its name in hrta.sizes.BASES and its
-    (function, derivative) in hrta.activations.BASE_FUNCTIONS; no runtime constants."""
-    monkeypatch.setattr(sizes, "BASES", (*sizes.BASES, "softplus"))
-    monkeypatch.setitem(
-        activations.BASE_FUNCTIONS, "softplus", (torch.nn.functional.softplus, lambda z: torch.sigmoid(z))
-    )
-    return "softplus"
+def softplus_base():
+    """A new base activation through the library API (hrta.bases.register_base; no runtime constants),
+    removed from the registry after the test."""
+    bases.register_base("softplus", torch.nn.functional.softplus, torch.sigmoid)
+    yield "softplus"
+    del bases.REGISTRY["softplus"]
+
+
+def test_a_registered_base_is_a_valid_config_value(softplus_base):
+    config = _config("smoke")
+    config["e5"]["models"]["tanh"]["base"] = softplus_base
+    assert config_schema(SCHEMA)["$defs"]["base"]["enum"][-1] == softplus_base
+    assert _validated(config)["e5"]["models"]["tanh"]["base"] == softplus_base
+    assert bases.base_label(softplus_base) == "softplus"
 
 
 def test_new_base_through_the_library(softplus_base):
@@ -299,6 +309,64 @@ def test_new_base_estimates_warn_instead_of_failing(softplus_base):
     assert any("'softplus'" in m for m in lint.config_warnings(config))
 
 
+def docs_base_entry() -> str:
+    """The registry entry docs/extending.md's section "A new base activation" tells a reader to add."""
+    text = (REPO / "docs" / "extending.md").read_text(encoding="utf-8")
+    section = text[text.index("## A new base activation") :]
+    section = section[: section.index("\n## ", 1)]
+    (entry,) = re.findall(r"^```python\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    return textwrap.dedent(entry).strip()
+
+
+def add_registry_entry(bases_py: Path, entry: str) -> None:
+    """``entry`` as the last item of the REGISTRY literal of the file ``bases_py`` (hrta/bases.py)."""
+    text = bases_py.read_text(encoding="utf-8")
+    start = text.index("REGISTRY: dict[str, Base] = {\n")
+    end = text.index("\n}\n", start)
+    bases_py.write_text(f"{text[:end]}\n    {entry}{text[end:]}", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_new_base_is_one_registry_entry(tmp_path):
+    """docs/extending.md's one line in a copy of hrta/bases.py makes `base: softplus` a valid config value
+    whose jobs run; without it the same config is refused naming the key."""
+    root = _copy_workflow(tmp_path / "wf")
+    config = _config("smoke")
+    config["e5"]["models"]["tanh"].update(base="softplus", label="softplus, m = 32")
+    (root / "config" / "smoke_softplus.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    run = tmp_path / "run"
+    cmd = [str(BIN / "snakemake"), "--configfile", "config/smoke_softplus.yaml", "--cores", "2", "-n"]
+    refused = subprocess.run(
+        [*cmd, "--directory", str(run)],
+        cwd=root,
+        env=dict(os.environ, PYTHONPATH=str(root)),
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0
+    assert "invalid config: key 'e5.models.tanh.base': 'softplus' is not one of ['relu', 'tanh', 'gelu']" in (
+        refused.stdout + refused.stderr
+    )
+
+    entry = docs_base_entry()
+    assert entry.startswith('"softplus": Base(')
+    add_registry_entry(root / "hrta" / "bases.py", entry)
+    lint_out = subprocess.run(
+        [str(BIN / "ruff"), "check", "--no-cache", "hrta/bases.py"], cwd=root, capture_output=True, text=True
+    )
+    assert lint_out.returncode == 0, lint_out.stdout + lint_out.stderr  # the line as the guide writes it
+    out = _snakemake(root, "config/smoke_softplus.yaml", "-n", workdir=run)
+    warnings = [line for line in out.splitlines() if "hrta warning:" in line]
+    assert warnings and all("'softplus'" in line for line in warnings), warnings  # uncalibrated, nothing else
+    assert "invalid config" not in out
+
+    # the model's jobs (its data set, then one sweep cell) run with the new base
+    cell = "data/claims/e5/tanh_seed0"
+    _snakemake(root, "config/smoke_softplus.yaml", f"{cell}_runs.csv", workdir=run)
+    runs = pd.read_csv(run / f"{cell}_runs.csv")  # built with base "softplus": only the copy's hrta knows it
+    assert len(runs) == 12 and (runs["status"] == "ok").all(), runs  # 6 methods × 2 optimizers
+
+
 # ------------------------------------------------------------------------------------------------
 # a new schedule reaches the claims through a reading
 
@@ -323,6 +391,67 @@ def test_reading_warnings_name_the_method_and_the_fix():
     messages = lint.config_warnings(renamed)
     assert any("'hrta_12' of e5.methods is in no reading" in m for m in messages)
     assert any("reading 'mild' names method 'hrta_1.2'" in m and "e5 do(es) not" in m for m in messages)
+
+
+@pytest.mark.parametrize("name", ["config", "paper", "smoke"])
+def test_shipped_configs_print_no_reading_warnings(name):
+    """config.yaml trains some reading methods in e3 only (budget) and declares it (not_trained_in): no warning."""
+    config = _validated(_config(name))
+    lint.check_declared_absences(config)
+    assert lint.config_warnings(config) == []
+
+
+def _mild_not_in_e5_e6(declared: dict | None) -> dict:
+    """The smoke config with a reading 'mild' whose method hrta_1.2 only e3 trains, declaring ``declared``."""
+    config = _with_new_schedule(_validated(_config("smoke")))
+    for exp in ("e5", "e6"):
+        del config[exp]["methods"]["hrta_1.2"]
+    if declared is not None:
+        config["claims"]["readings"]["mild"]["not_trained_in"] = declared
+    return config
+
+
+def test_a_declared_absence_is_silent_and_an_undeclared_one_still_warns():
+    undeclared = lint.reading_warnings(_mild_not_in_e5_e6(None))
+    assert len(undeclared) == 1 and "e5, e6 do(es) not" in undeclared[0]
+    assert "claims.readings.mild.not_trained_in: {hrta_1.2: [e5, e6]}" in undeclared[0]  # the fix, spelled out
+    declared = _mild_not_in_e5_e6({"hrta_1.2": ["e5", "e6"]})
+    assert _validated(declared) and lint.reading_warnings(declared) == []
+    lint.check_declared_absences(declared)
+    partly = _mild_not_in_e5_e6({"hrta_1.2": ["e5"]})  # e6's absence is not declared: still a warning
+    (message,) = lint.reading_warnings(partly)
+    assert "which e3 define(s) but e6 do(es) not" in message
+    renamed = _mild_not_in_e5_e6({"hrta_1.2": ["e5", "e6"]})
+    renamed["e3"]["methods"]["hrta_12"] = renamed["e3"]["methods"].pop("hrta_1.2")  # declarations hide no rename
+    assert any("'hrta_12' of e3.methods is in no reading" in m for m in lint.reading_warnings(renamed))
+
+
+@pytest.mark.parametrize(
+    ("declared", "error"),
+    [
+        (
+            {"hrta_1.2": ["e3"]},
+            r"key 'claims\.readings\.mild\.not_trained_in\.hrta_1\.2\[0\]': e3 trains method 'hrta_1\.2'",
+        ),
+        ({"hrta_1.2": ["e5", "e7"]}, r"not_trained_in\.hrta_1\.2\[1\]': 'e7' is not an experiment .*\(e3, e5, e6\)"),
+        ({"hrta_0.5": ["e5"]}, r"not_trained_in\.hrta_0\.5': 'hrta_0\.5' is not one of this reading's methods"),
+    ],
+)
+def test_a_declared_absence_that_is_not_true_is_an_error(declared, error):
+    with pytest.raises(ConfigError, match=error):
+        lint.check_declared_absences(_mild_not_in_e5_e6(declared))
+
+
+def test_a_declared_absence_is_schema_checked_and_read_by_no_job():
+    config = _config("smoke")
+    config["claims"]["readings"]["continuous"]["not_trained_in"] = {"ramp_1.5": "e6"}
+    with pytest.raises(
+        ConfigError, match=r"key 'claims\.readings\.continuous\.not_trained_in\.ramp_1\.5': 'e6' is not"
+    ):
+        _validated(config)
+    declared = _mild_not_in_e5_e6({"hrta_1.2": ["e5", "e6"]})
+    assert jobs.claims_settings(declared) == jobs.claims_settings(_mild_not_in_e5_e6(None))
+    assert jobs.claims_settings(declared) == jobs.canonical(_mild_not_in_e5_e6(None)["claims"])
 
 
 @pytest.mark.slow

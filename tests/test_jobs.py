@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from hrta.pipeline import jobs
+from hrta.pipeline.config_schema import validate_config
 from hrta.schedules import parse_schedule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,8 +23,7 @@ RULES = REPO / "workflow" / "rules"
 
 def _config(name: str) -> dict:
     config = yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text(encoding="utf-8"))
-    validate(config, str(SCHEMA))
-    return config
+    return validate_config(config, SCHEMA)
 
 
 def _seeds_from_one(config: dict) -> dict:

@@ -88,7 +88,8 @@ def test_modules_stay_readable():
 def test_cost_models_and_job_definitions_run_without_torch():
     code = (
         "import sys, hrta.pipeline.jobs, hrta.pipeline.memory, hrta.pipeline.runtime, hrta.pipeline.estimates, "
-        "hrta.pipeline.cluster, hrta.pipeline.provenance, hrta.sizes; print('torch' in sys.modules)"
+        "hrta.pipeline.cluster, hrta.pipeline.provenance, hrta.pipeline.config_schema, hrta.pipeline.lint, "
+        "hrta.sizes, hrta.bases; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # Snakemake estimates every job without importing torch
@@ -96,14 +97,15 @@ def test_cost_models_and_job_definitions_run_without_torch():
 
 def test_library_and_estimates_share_one_definition_of_the_sizes():
     """Identity, not equality: the estimates and the code read the very same objects of hrta.sizes."""
+    import hrta.bases as bases
     import hrta.ntk._dual as dual
     import hrta.pipeline.memory as memory
+    import hrta.pipeline.runtime as runtime
     import hrta.sizes as sizes
-    from hrta.activations import BASES
     from hrta.models import TwoLayerNet
 
     assert TwoLayerNet.fast_block_bytes == sizes.FAST_BLOCK_BYTES
-    assert BASES is sizes.BASES and memory.sizes is sizes  # memory reads sizes.BASES at call time
+    assert memory.check_base is runtime.check_base is bases.check_base  # one registry of base activations
     assert dual._PAIR_BLOCK_ELEMENTS == sizes.PAIR_BLOCK_ELEMENTS and dual._ANGLE_TEMPORARIES == sizes.ANGLE_TEMPORARIES
     for name in ("FAST_BLOCK_BYTES", "WIDTH_CHUNK", "DEFAULT_QUADRATURE_NODES", "PAIR_BLOCK_ELEMENTS"):
         assert getattr(memory, name) is getattr(sizes, name)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from hrta.activations import BASES
+from hrta.bases import base_names
 from hrta.models import DeepNet, TwoLayerNet, to_relu
 
 S_VALUES = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -162,7 +162,7 @@ def autograd_loss_and_grad(net, X, y):
 
 
 @pytest.mark.parametrize("train_output", [True, False])
-@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("base", base_names())
 @pytest.mark.parametrize("s", S_VALUES)
 def test_hand_written_gradient_matches_autograd(s, base, train_output):
     net = TwoLayerNet(3, 37, s=s, base=base, seed=11, train_output=train_output, dtype="float64")
@@ -241,7 +241,7 @@ def test_relu_gradient_with_column_blocks_matches_autograd(block_cols, train_out
         torch.testing.assert_close(grad_a, ref_a, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("base", base_names())
 def test_loss_only_matches_forward(base):
     net = TwoLayerNet(3, 41, s=0.5, base=base, seed=2, dtype="float64")
     net.fast_block_bytes = 13 * 8 * 10  # several blocks for relu

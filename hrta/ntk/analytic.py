@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from hrta.activations import check_base, check_s
+from hrta.activations import check_s
+from hrta.bases import check_base
 from hrta.sizes import DEFAULT_QUADRATURE_NODES
 
 from ._dual import (

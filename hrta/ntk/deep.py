@@ -46,7 +46,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from hrta.activations import check_base, check_s, homotopy
+from hrta.activations import check_s, homotopy
+from hrta.bases import check_base
 from hrta.models import DeepNet
 from hrta.sizes import DEFAULT_QUADRATURE_NODES
 

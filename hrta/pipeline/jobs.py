@@ -20,6 +20,7 @@ __all__ = [
     "claim1_s_grid",
     "claims_job",
     "claims_jobs",
+    "claims_settings",
     "data_draws",
     "dataset_config",
     "dataset_sizes",
@@ -134,6 +135,18 @@ def canonical(value):
     if isinstance(value, list):
         return [canonical(v) for v in value]
     return value
+
+
+def claims_settings(config: Mapping) -> dict:
+    """config["claims"] as the claims jobs read it, key-sorted (canonical), without the readings'
+    ``not_trained_in`` (declared absences, read only by the dry run's checks and warnings, hrta.pipeline.lint),
+    so declaring an absence re-runs no job."""
+    claims = dict(config["claims"])
+    claims["readings"] = {
+        name: {key: value for key, value in spec.items() if key != "not_trained_in"}
+        for name, spec in claims["readings"].items()
+    }
+    return canonical(claims)
 
 
 def dataset_config(config: Mapping, name: str) -> dict:

@@ -6,13 +6,25 @@ Readings (config ``claims.readings``) are how a method reaches claims 4–7 (the
 figures/claims_parts.md and tables/claims_matrix.csv, the rows of figures/CLAIMS.md): a method of e3, e5
 or e6 that is in no reading is trained and tabulated but never judged, and a reading whose method key
 exists in one of these experiments but not in another (a renamed key) silently loses that method there.
+A config that leaves a reading's method out of an experiment on purpose (the default config trains only some
+methods in e5 and e6, for budget) says so, ``claims.readings.<name>.not_trained_in: {method: [e5, e6]}``, and
+is not warned about that absence; check_declared_absences refuses a declaration that is not true.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["READING_EXPERIMENTS", "base_warnings", "config_bases", "config_warnings", "reading_warnings"]
+from .config_schema import ConfigError
+
+__all__ = [
+    "READING_EXPERIMENTS",
+    "base_warnings",
+    "check_declared_absences",
+    "config_bases",
+    "config_warnings",
+    "reading_warnings",
+]
 
 #: Experiments whose methods the readings of claims 4–7 look up (workflow/scripts/claims_report.py).
 READING_EXPERIMENTS = ("e3", "e5", "e6")
@@ -23,9 +35,42 @@ def _baseline(config: Mapping, exp: str) -> str | None:
     return config.get("claims", {}).get("e3_baseline") if exp == "e3" else config[exp].get("baseline")
 
 
+def _declared_absences(spec: Mapping) -> Mapping[str, list[str]]:
+    """{method: [experiments]} a reading's ``not_trained_in`` declares (the experiments that deliberately
+    do not train the method); {} when it declares none."""
+    return spec.get("not_trained_in") or {}
+
+
+def check_declared_absences(config: Mapping) -> None:
+    """Raise ConfigError naming the key unless every ``claims.readings.<name>.not_trained_in`` entry is true:
+    its method is one of the reading's methods, and each experiment it names is one the readings look up
+    (READING_EXPERIMENTS) and does not train that method."""
+    readings = (config.get("claims") or {}).get("readings") or {}
+    for name, spec in readings.items():
+        for method, exps in _declared_absences(spec).items():
+            key = f"claims.readings.{name}.not_trained_in.{method}"
+            if method not in spec["methods"]:
+                raise ConfigError(
+                    f"invalid config: key '{key}': {method!r} is not one of this reading's methods "
+                    f"(claims.readings.{name}.methods: {', '.join(spec['methods'])})"
+                )
+            for i, exp in enumerate(exps):
+                if exp not in READING_EXPERIMENTS:
+                    raise ConfigError(
+                        f"invalid config: key '{key}[{i}]': {exp!r} is not an experiment whose methods the readings "
+                        f"look up ({', '.join(READING_EXPERIMENTS)})"
+                    )
+                if method in ((config.get(exp) or {}).get("methods") or {}):
+                    raise ConfigError(
+                        f"invalid config: key '{key}[{i}]': {exp} trains method {method!r} ({exp}.methods.{method}), "
+                        f"so it is not absent there; drop {exp} from the declaration"
+                    )
+
+
 def reading_warnings(config: Mapping) -> list[str]:
     """One message per method of e3/e5/e6 in no reading (baselines excepted) and per reading method that
-    one of these experiments defines and another (present) one does not, each naming the fix."""
+    one of these experiments defines and another (present) one does not, unless the reading declares that
+    absence (``not_trained_in``), each naming the fix."""
     readings = (config.get("claims") or {}).get("readings") or {}
     exps = [exp for exp in READING_EXPERIMENTS if config.get(exp)]
     if not readings or not exps:
@@ -41,9 +86,12 @@ def reading_warnings(config: Mapping) -> list[str]:
                     f"(claims.readings.<name>.methods) or make it {exp}'s baseline"
                 )
     for name, spec in readings.items():
+        declared = _declared_absences(spec)
         for method in spec["methods"]:
             have = [exp for exp in exps if method in config[exp]["methods"]]
-            missing = [exp for exp in exps if method not in config[exp]["methods"]]
+            missing = [
+                exp for exp in exps if method not in config[exp]["methods"] and exp not in declared.get(method, [])
+            ]
             if not have:
                 messages.append(
                     f"reading '{name}' (claims.readings.{name}.methods) names method '{method}', which none of "
@@ -53,7 +101,8 @@ def reading_warnings(config: Mapping) -> list[str]:
                 messages.append(
                     f"reading '{name}' names method '{method}', which {', '.join(have)} define(s) but "
                     f"{', '.join(missing)} do(es) not, so the reading's cells in {', '.join(missing)} leave it "
-                    f"out (a renamed key?); give it the same key in {', '.join(missing)} or drop it from the reading"
+                    f"out (a renamed key?); give it the same key in {', '.join(missing)}, drop it from the reading, "
+                    f"or declare the absence (claims.readings.{name}.not_trained_in: {{{method}: [{', '.join(missing)}]}})"
                 )
     return messages
 

@@ -26,7 +26,7 @@ import numbers
 import os
 from collections.abc import Mapping, Sequence
 
-from hrta import sizes
+from hrta.bases import check_base
 from hrta.checks import integer_at_least
 from hrta.sizes import (
     ANGLE_TEMPORARIES,
@@ -123,12 +123,6 @@ def _itemsize(dtype: str) -> int:
     return ITEMSIZE[dtype]
 
 
-def _base(base: str) -> str:
-    if base not in sizes.BASES:  # read at call time: hrta.sizes.BASES is the one list
-        raise ValueError(f"unknown base {base!r}; expected one of {', '.join(sizes.BASES)}")
-    return base
-
-
 #: The calibrated base whose costs (runtime constants, temporaries) stand in for a base without its
 #: own: GELU, the costliest of the smooth bases measured (hrta.pipeline.runtime warns when it is used).
 FALLBACK_BASE = "gelu"
@@ -152,7 +146,7 @@ def two_layer_buffer_elements(
     never holds an n×m matrix there.
     """
     b, m, d = integer_at_least("b", b, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
-    relu_cpu = _base(base) == "relu" and device == "cpu"
+    relu_cpu = check_base(base) == "relu" and device == "cpu"
     c = min(m, max(1, FAST_BLOCK_BYTES // (b * itemsize))) if relu_cpu else m
     elements = b * c + 2 * d * m + 2 * d * c + 2 * d * b + 2 * d + b + m
     if base != "relu":
@@ -190,7 +184,7 @@ def two_layer_train_mb(
     n, m, d = integer_at_least("n", n, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
     n_test = integer_at_least("n_test", n_test, 0)
     item = _itemsize(dtype)
-    _base(base)
+    check_base(base)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
     sizes = {n}
@@ -235,7 +229,7 @@ def empirical_ntk_mb(
     n, m, d = integer_at_least("n", n, 1), integer_at_least("m", m, 1), integer_at_least("d", d, 1)
     item = _itemsize(dtype)
     temporaries = _EMPIRICAL_CHUNK_TEMPORARIES
-    k = temporaries.get(_base(base), temporaries[FALLBACK_BASE]) - (0 if train_output else 2)
+    k = temporaries.get(check_base(base), temporaries[FALLBACK_BASE]) - (0 if train_output else 2)
     c = min(m, WIDTH_CHUNK)
     last = 3 if train_output else 2
     elements64 = max(k * n * c + 2 * n * n, last * n * c + 4 * n * n) + n * d
@@ -263,7 +257,7 @@ def analytic_ntk_mb(
     n, d = integer_at_least("n", n, 1), integer_at_least("d", d, 1)
     nodes = integer_at_least("nodes", nodes, 2)
     item = _itemsize(dtype)
-    if _base(base) == "relu":
+    if check_base(base) == "relu":
         b = max(1, PAIR_BLOCK_ELEMENTS // (n * ANGLE_TEMPORARIES * d))
         block = b * n * max(7 * d, 14)
     else:
@@ -319,7 +313,7 @@ def e2_empirical_job_mb(
 ) -> float:
     """Peak memory (MB) of one e2_empirical job: ReLU base → relu_grams_mb next to the analytic
     references (``cached_kernels`` n×n float64 kernels held); other bases → kernel_job_mb."""
-    if _base(base) != "relu":
+    if check_base(base) != "relu":
         return kernel_job_mb(
             n=n, d=d, width=width, base=base, layers=layers, dtype=dtype, cached_kernels=cached_kernels
         )

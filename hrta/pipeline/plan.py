@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cluster import format_duration, job_requests, request_settings, resolve_memory_cap
+from .config_schema import validate_config
 from .estimates import JobEstimate, estimate_job
 from .lint import config_warnings
 from .memory import format_mb
@@ -78,13 +79,12 @@ class Job:
 
 
 def load_config(path: str | os.PathLike) -> dict:
-    """The config as the workflow sees it: YAML validated by the schema, defaults filled in."""
+    """The config as the workflow sees it: YAML validated by the schema, defaults filled in
+    (hrta.pipeline.config_schema.validate_config, as the workflow validates it)."""
     import yaml  # noqa: PLC0415
-    from snakemake.utils import validate  # noqa: PLC0415
 
     config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    validate(config, str(SCHEMA))
-    return config
+    return validate_config(config, SCHEMA)
 
 
 def _snakemake(configfile: Path, workdir: Path, *args: str) -> str:

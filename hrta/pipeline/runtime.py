@@ -15,9 +15,10 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hrta.bases import check_base
 from hrta.sizes import DEFAULT_QUADRATURE_NODES, FAST_BLOCK_BYTES
 
-from .memory import FALLBACK_BASE, _base, _itemsize, deep_params
+from .memory import FALLBACK_BASE, _itemsize, deep_params
 
 __all__ = [
     "CALIBRATION_MACHINE",
@@ -72,7 +73,7 @@ def _const(name: str) -> dict[str, float]:
 
 
 class UncalibratedBaseWarning(UserWarning):
-    """A base activation (hrta.sizes.BASES) without its own constants in runtime_constants.json: its
+    """A base activation (hrta.bases registry) without its own constants in runtime_constants.json: its
     estimates use FALLBACK_BASE's (GELU, the costliest smooth base measured) until it is calibrated."""
 
 
@@ -92,7 +93,7 @@ def uncalibrated_message(base: str) -> str | None:
 def _base_const(op: str, base: str, dtype: str | None = None) -> dict[str, float]:
     """Constants ``{op}_{base}[_{dtype}]``: float64's for a dtype not calibrated (an upper bound), and for
     a base with none FALLBACK_BASE's, with an UncalibratedBaseWarning naming the base and the fix."""
-    names = [f"{op}_{_base(base)}_{dtype}", f"{op}_{base}_float64"] if dtype else [f"{op}_{_base(base)}"]
+    names = [f"{op}_{check_base(base)}_{dtype}", f"{op}_{base}_float64"] if dtype else [f"{op}_{check_base(base)}"]
     for name in names:
         if name in RUNTIME_CONSTANTS:
             return RUNTIME_CONSTANTS[name]
@@ -157,7 +158,7 @@ def jacobian_ntk_s(n: int, P: int) -> float:
 def analytic_ntk_s(n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_QUADRATURE_NODES) -> float:
     """Seconds of hrta.ntk.analytic_ntk: ReLU closed form c0 + nnd·n²·d; tanh/gelu Gauss–Hermite
     quadrature c0 + nnq2·n²·q² (q = ``nodes``)."""
-    if _base(base) == "relu":
+    if check_base(base) == "relu":
         c = _const("analytic_relu")
         return c["c0"] + c["nnd"] * n * n * d
     c = _const("analytic_quadrature")
@@ -202,7 +203,7 @@ def train_run_s(
 def deep_analytic_ntk_s(n: int, d: int, depth: int, *, base: str = "relu") -> float:
     """Seconds of hrta.ntk.deep_analytic_ntk, scaled from analytic_ntk_s: ReLU ≈ (0.35 + 0.35·L)×
     the two-layer closed form (measured at n = 1000, L = 1, 3, 5); quadrature ≈ L× the two-layer rule."""
-    if _base(base) == "relu":
+    if check_base(base) == "relu":
         return (0.35 + 0.35 * depth) * analytic_ntk_s(n, d)
     return depth * analytic_ntk_s(n, d, base=base)
 

@@ -57,7 +57,7 @@ rule claims_speedups:
     resources:
         **job_resources("claims_speedups"),
     params:
-        claims=canonical(config["claims"]),
+        claims=claims_settings(),
         baselines=canonical(
             {"e3": config["claims"]["e3_baseline"], **{exp: config[exp]["baseline"] for exp in METRIC_SWEEPS}}
         ),
@@ -79,7 +79,7 @@ rule table_claims_speedups:
     resources:
         **job_resources("table_claims_speedups"),
     params:
-        claims=canonical(config["claims"]),
+        claims=claims_settings(),
     script:
         "../scripts/claims_table.py"
 
@@ -105,7 +105,7 @@ rule figure_claims:
         e6=canonical(config["e6"]),
         e7=canonical(config["e7"]),
         e7_reference=canonical(config["datasets"][config["e7"]["dataset"]]),
-        claims=canonical(config["claims"]),
+        claims=claims_settings(),
     script:
         "../scripts/claims_figures.py"
 
@@ -141,7 +141,7 @@ rule claims_report:
     resources:
         **job_resources("claims_report"),
     params:
-        claims=canonical(config["claims"]),
+        claims=claims_settings(),
         e3_baseline=canonical(config["claims"]["e3_baseline"]),
         e5=canonical(config["e5"]),
         e6=canonical(config["e6"]),
@@ -169,7 +169,7 @@ rule figure_claims_matrix:
     resources:
         **job_resources("figure_claims_matrix"),
     params:
-        readings=canonical(config["claims"]["readings"]),
+        readings=claims_settings()["readings"],
     script:
         "../scripts/claims_matrix_figure.py"
 

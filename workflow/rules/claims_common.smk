@@ -74,6 +74,13 @@ def _check_claims_config():
                     f"invalid config: key 'claims.readings.{reading}.methods[{i}]': {name!r} is not a method of "
                     "e3, e5 or e6"
                 )
+    from hrta.pipeline.config_schema import ConfigError
+    from hrta.pipeline.lint import check_declared_absences
+
+    try:  # claims.readings.<name>.not_trained_in: each declared absence is true
+        check_declared_absences(config)
+    except ConfigError as err:
+        raise WorkflowError(str(err)) from None
     for cid, reading in config["claims"]["decided_on"].items():
         if reading not in readings:
             raise WorkflowError(
@@ -141,6 +148,14 @@ def _check_fairness_sweep(exp):
 
 
 _check_claims_config()
+
+
+def claims_settings():
+    """config["claims"] as the claims jobs read it (hrta.pipeline.jobs.claims_settings: without the readings'
+    `not_trained_in`, which no job reads)."""
+    from hrta.pipeline.jobs import claims_settings as settings
+
+    return settings(config)
 
 
 def e7_cells():

@@ -6,8 +6,8 @@ import os
 import re
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
+from hrta.pipeline.config_schema import ConfigError, config_key, validate_config
 from hrta.pipeline.jobs import training_experiments
 from hrta.schedules import ScheduleError, parse_schedule
 
@@ -24,32 +24,6 @@ TABLES = []
 
 FIGURE_FORMATS = ["png", "pdf"]
 TABLE_FORMATS = ["csv", "md", "tex"]
-
-
-def _key(path):
-    """config path (tuple of keys/indices) -> 'e3.widths[0]'."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "<top level>"
-
-
-def validate_config(config, schema):
-    """snakemake.utils.validate, with the error rewritten to name the offending config key."""
-    try:
-        validate(config, schema)
-    except WorkflowError as err:
-        cause = err.__context__  # the jsonschema ValidationError validate() wrapped
-        if not hasattr(cause, "absolute_path"):
-            raise
-        path = list(cause.absolute_path)
-        unexpected = re.findall(r"'([^']+)'", cause.message.split("(", 1)[-1])
-        if cause.validator in ("additionalProperties", "unevaluatedProperties") and unexpected:
-            keys = ", ".join(f"'{_key(path + [name])}'" for name in unexpected)
-            allowed = sorted(cause.schema.get("properties", {}))
-            hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
-            raise WorkflowError(f"invalid config: unknown key {keys}{hint}") from None
-        raise WorkflowError(f"invalid config: key '{_key(path)}': {cause.message}") from None
 
 
 def check_schedule(spec, key, *, constant_stages=False):
@@ -82,7 +56,9 @@ def check_finite(value, path=()):
         for i, v in enumerate(value):
             check_finite(v, path + (i,))
     elif isinstance(value, float) and not math.isfinite(value):
-        raise WorkflowError(f"invalid config: key '{_key(path)}': non-finite number {value}; must be a finite number")
+        raise WorkflowError(
+            f"invalid config: key '{config_key(path)}': non-finite number {value}; must be a finite number"
+        )
 
 
 # Counts that become file names or loop bounds: the schema's `integer` accepts 1.0, these must not.
@@ -145,7 +121,10 @@ def check_dataset_files(config):
 def check_config(config, schema):
     """Validate the config (schema, then cross-references and schedules) before any job runs."""
     check_finite(config)
-    validate_config(config, schema)
+    try:  # the schema with the registered base activations (hrta.bases); fills in defaults
+        validate_config(config, os.path.join(workflow.basedir, schema))
+    except ConfigError as err:
+        raise WorkflowError(str(err)) from None
     check_integers(config)
     check_dataset_files(config)
     for exp in ["e2"] + TRAIN_EXPERIMENTS:

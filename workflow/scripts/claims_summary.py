@@ -13,12 +13,12 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
+from hrta.bases import base_label, base_names
 from hrta.claims import endpoints as E
 from hrta.io import write_text
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.outputs import save_figure
 from hrta.plots import palette, subplots
-from hrta.sizes import BASE_LABELS, BASES
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
@@ -31,12 +31,10 @@ secondary = cells[cells["endpoint"] == "secondary"].copy()
 
 
 def claim6_subject(models) -> str:
-    """ "tanh, GELU and a deeper network": E5's other bases (hrta.sizes.BASE_LABELS) and deep models."""
+    """ "tanh, GELU and a deeper network": E5's other bases (their labels, in the order of the hrta.bases
+    registry) and deep models."""
     bases = {m.get("base", "relu") for m in models.values() if m.get("kind") == "two_layer"} - {"relu"}
-    parts = [
-        BASE_LABELS.get(b, b)
-        for b in sorted(bases, key=lambda b: (b not in BASES, BASES.index(b) if b in BASES else 0, b))
-    ]
+    parts = [base_label(b) for b in base_names() if b in bases]
     parts += ["a deeper network"] if any(m.get("kind") == "deep" for m in models.values()) else []
     if not parts:
         return "other networks"
