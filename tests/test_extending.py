@@ -455,13 +455,17 @@ def test_a_declared_absence_is_schema_checked_and_read_by_no_job():
 
 
 @pytest.mark.slow
-def test_new_schedule_reaches_claims_md_through_a_reading(smoke_run, tmp_path):
-    """On a copy of the session's smoke run: only the jobs the new schedule touches run again."""
+def test_new_schedule_reaches_claims_md_through_a_reading_and_an_endpoint(smoke_run, tmp_path):
+    """On a copy of the session's smoke run: only the jobs the new schedule touches run again. The reading puts it
+    in the metric-by-metric detail (claims_parts.md, the matrix); a pre-registered comparison puts it on CLAIMS.md."""
     workdir, result = smoke_run
     assert result.returncode == 0, result.stdout[-3000:]
     shutil.copytree(workdir, tmp_path / "run", symlinks=True)
     root = _copy_workflow(tmp_path / "wf")
     config = _with_new_schedule(_config("smoke"))
+    config["claims"]["endpoints"]["comparisons"].append(
+        {"claim": "4", "source": "e3", "treatment": "hrta_1.2", "control": "relu", "factor": "first stage at s = 1.2"}
+    )
     (root / "config" / "smoke_new.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     out = _snakemake(root, "config/smoke_new.yaml", "-n", workdir=tmp_path / "run")
     assert "hrta warning" not in out
@@ -478,4 +482,5 @@ def test_new_schedule_reaches_claims_md_through_a_reading(smoke_run, tmp_path):
     assert "mild relaxation 1.2→1" in parts
     matrix = (run / "figures" / "tables" / "claims_matrix.csv").read_text(encoding="utf-8")
     assert "mild" in matrix
-    assert (run / "figures" / "CLAIMS.md").stat().st_size > 0
+    page = (run / "figures" / "CLAIMS.md").read_text(encoding="utf-8")
+    assert "- hrta_1.2 vs relu (optimizer gd" in page  # its claim-4 cells, one per optimizer × width
