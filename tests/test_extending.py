@@ -358,6 +358,7 @@ def test_new_base_is_one_registry_entry(tmp_path):
     out = _snakemake(root, "config/smoke_softplus.yaml", "-n", workdir=run)
     warnings = [line for line in out.splitlines() if "hrta warning:" in line]
     assert warnings and all("'softplus'" in line for line in warnings), warnings  # uncalibrated, nothing else
+    assert len(warnings) == 1 and "UncalibratedBaseWarning" not in out  # said once, not again per estimate
     assert "invalid config" not in out
 
     # the model's jobs (its data set, then one sweep cell) run with the new base

@@ -87,8 +87,8 @@ def analytic_ntk(
     """Infinite-width NTK of the two-layer homotopy net, Θ_s(x, x') = E[σ_s σ_s] + (x·x') E[σ_s'σ_s'].
 
     ``layers="both"``: both layers trained (both terms); ``"first"``: output layer frozen (second
-    term only). ReLU base: closed form (see module docstring) with the stable angle; tanh/gelu: 2-D
-    Gauss–Hermite quadrature with ``nodes`` per dimension (accuracy table in dual_kernels).
+    term only). ReLU base: closed form (see module docstring) with the stable angle; every other base of
+    hrta.bases: 2-D Gauss–Hermite quadrature with ``nodes`` per dimension (accuracy table in dual_kernels).
     X: (n, d) finite tensor or array, any norms (zero rows give zero kernel rows). Computed in float64;
     returned as float32 if X is float32, else float64.
     """

@@ -86,7 +86,7 @@ def uncalibrated_message(base: str) -> str | None:
     return (
         f"hrta.pipeline.runtime has no calibrated constants {', '.join(repr(m) for m in missing)} for base "
         f"activation {base!r}; its runtime estimates use the {FALLBACK_BASE} constants instead (calibrate it: "
-        "benchmarks/calibrate_runtime.py writes hrta/pipeline/runtime_constants.json)"
+        "`benchmarks/calibrate_runtime.py --write` re-measures every constant on this machine, ~3 min on 2 cores, and writes hrta/pipeline/runtime_constants.json)"
     )
 
 

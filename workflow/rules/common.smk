@@ -365,11 +365,17 @@ def job_estimate(rule, wildcards):
     """hrta.pipeline.estimates.estimate_job for this rule and wildcards (cached per job)."""
     key = (rule, tuple(sorted(wildcards.items())))
     if key not in _JOB_ESTIMATES:
+        import warnings
+
         from hrta.pipeline.estimates import estimate_job
+        from hrta.pipeline.runtime import UncalibratedBaseWarning
 
         # A rule without an estimator is named (once) in Snakemake's output, so in every dry run;
-        # Python warnings are not shown there.
-        _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config, warn=_warn_once)
+        # Python warnings are not shown there. An uncalibrated base is named once already, by the config's
+        # lint (hrta.pipeline.lint.base_warnings): its per-estimate Python warnings would only repeat it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UncalibratedBaseWarning)
+            _JOB_ESTIMATES[key] = estimate_job(rule, dict(wildcards.items()), config, warn=_warn_once)
     return _JOB_ESTIMATES[key]
 
 
