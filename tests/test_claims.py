@@ -454,6 +454,12 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
             [1.0, 2.0],
             r"key 'e6_regime\.lr_factors': neighbouring factors 1, 2 are not one step",
         ),
+        (
+            "e6_regime",
+            "lr_choice",
+            None,
+            r"key 'claims\.endpoints\.comparisons\[\d+\]\.lr_choice': 'best' needs e6_regime\.lr_choice",
+        ),
     ],
     ids=[
         "unknown-baseline",
@@ -465,6 +471,7 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
         "budget-fraction-0",
         "lr-tuning-seed-unknown",
         "regime-grid-not-one-step",
+        "regime-endpoint-best-without-lr-choice",
     ],
 )
 def test_bad_claims_config_stops_before_any_job(tmp_path, section, key, value, expected):
@@ -474,7 +481,10 @@ def test_bad_claims_config_stops_before_any_job(tmp_path, section, key, value, e
     from conftest import CONFIGS, run_snakemake
 
     config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
-    config[section][key] = value
+    if value is None:  # the key left out
+        del config[section][key]
+    else:
+        config[section][key] = value
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config, allow_unicode=True))
     result = run_snakemake(tmp_path, configfile=bad)

@@ -89,6 +89,8 @@ def _check_claims_config():
             )
     for i, c in enumerate(config["claims"]["endpoints"]["comparisons"]):
         key = f"claims.endpoints.comparisons[{i}]"
+        if not config.get(c["source"]):
+            raise WorkflowError(f"invalid config: key '{key}.source': the config has no section {c['source']!r}")
         methods = config[c["source"]]["methods"]
         for role in ("treatment", "control"):
             if c[role] not in methods:
@@ -96,8 +98,6 @@ def _check_claims_config():
                     f"invalid config: key '{key}.{role}': {c[role]!r} is not a method of {c['source']} "
                     f"({', '.join(methods)})"
                 )
-        if c["source"] not in config:
-            raise WorkflowError(f"invalid config: key '{key}.source': the config has no section {c['source']!r}")
         fairness = c["source"] in FAIRNESS_SWEEPS
         if fairness != ("lr_choice" in c):
             raise WorkflowError(
