@@ -102,8 +102,9 @@ def main() -> int:
 
 
 def fit_fixed_costs(rows) -> None:
-    """job_fixed_s ← the mean measured CPU seconds of each rule already listed there (the light rules, whose
-    compute is negligible in a smoke run), written to hrta/pipeline/runtime_constants.json."""
+    """job_fixed_s ← for each rule listed there, the mean over its jobs in this run of the measured CPU seconds
+    less the estimate's variable part (estimate − the rule's current fixed cost; ≈ 0 for the light rules of a
+    smoke run), written to hrta/pipeline/runtime_constants.json. Run it on a smoke run on a quiet machine."""
     import json  # noqa: PLC0415
 
     from hrta.pipeline.runtime import CONSTANTS_FILE, load_runtime_constants  # noqa: PLC0415
@@ -111,10 +112,12 @@ def fit_fixed_costs(rows) -> None:
     data = load_runtime_constants()
     by_rule: dict[str, list[float]] = {}
     for r in rows:
-        by_rule.setdefault(r.estimate.rule, []).append(r.cpu_s)
-    for rule in data["job_fixed_s"]:
-        if rule in by_rule:
-            data["job_fixed_s"][rule] = round(sum(by_rule[rule]) / len(by_rule[rule]), 2)
+        rule = r.estimate.rule
+        if rule in data["job_fixed_s"]:
+            variable = r.estimate.seconds - data["job_fixed_s"][rule]
+            by_rule.setdefault(rule, []).append(r.cpu_s - variable)
+    for rule, fixed in by_rule.items():
+        data["job_fixed_s"][rule] = round(max(sum(fixed) / len(fixed), 0.0), 2)
     CONSTANTS_FILE.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"fixed costs written to {CONSTANTS_FILE}")
 

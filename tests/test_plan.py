@@ -180,3 +180,19 @@ def test_estimates_match_the_smoke_run(smoke_run):
     assert not off, off
     total = sum(r.estimate.seconds for r in rows) / sum(r.cpu_s for r in rows)
     assert 1 / 1.5 <= total <= 1.5, total
+
+
+def test_calibration_of_one_operation_group():
+    """benchmarks/calibrate_runtime.py --only search --quick times claim 1's search primitives and prints only
+    their constants (nothing written without --write); the model with the printed constants reproduces each
+    timed primitive's own measurement (the reference) within the misfit it reports, and that misfit is < 100 %."""
+    script = CONFIGS.parent / "benchmarks" / "calibrate_runtime.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--only", "search", "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    names = re.findall(r'^    "(\w+)": \{', out.stdout, flags=re.M)
+    assert names == ["search_kernel_parts", "search_curve_point"], out.stdout
+    misfits = [int(m) for m in re.findall(r"worst relative misfit (\d+)%", out.stdout)]
+    assert len(misfits) == 2 and max(misfits) < 100, out.stdout
+    assert "written to" not in out.stdout
