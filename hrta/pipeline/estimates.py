@@ -45,6 +45,8 @@ from .runtime import (
     deep_step_s,
     empirical_ntk_s,
     predict_curve_s,
+    search_curve_point_s,
+    search_kernel_parts_s,
     spectrum_s,
     train_run_s,
 )
@@ -276,16 +278,19 @@ def _claims_sweep_job(config, wc):
             )
         mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
     seconds = _fixed("claims_sweep") + seconds
+    s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
+    kernel_s = analytic_ntk_s(n, d, base=model.get("base", "relu")) + spectrum_s(n)
+    if any(opt["optimizer"] == "gd" for opt in optimizers.values()):  # lr·λ_max(K_s/n) of the GD runs, cached
+        seconds += seeds * len(s_all) * kernel_s  # per seed and s
     if kernel:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
-        s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
-        seconds += len(job["seeds"]) * len(sec["methods"]) * len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
+        seconds += seeds * len(sec["methods"]) * len(s_all) * kernel_s
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
 @job_estimator("claim1_search")
 def _claim1_search_job(config, wc):
-    """Per draw and layer choice: the two analytic kernels (s = 0 and 2) and the two extreme eigenvalues of
-    K_s/n at every s of the grid (≈ one spectrum each)."""
+    """A fixed cost (imports and the 2×2 figure) plus, per draw of each (n, d, constant feature), the kernel
+    parts K_0, K_2 for every layer choice at once and, per layer choice, one λ_min curve over the s grid."""
     search = config["e2"]["lambda_min"]["search"]
     width, fine, coarse = search["fine_width"], search["fine_step"], search["coarse_step"]
     s_count = 2 * round(width / fine) + round((2 - 2 * width) / coarse)
@@ -294,7 +299,7 @@ def _claim1_search_job(config, wc):
         for d in search["ds"]:
             for feature in search["constant_features"]:
                 dim = d + int(feature)
-                per_draw += len(search["layers"]) * (2 * analytic_ntk_s(n, dim) + s_count * spectrum_s(n))
+                per_draw += search_kernel_parts_s(n, dim) + len(search["layers"]) * s_count * search_curve_point_s(n)
     seconds = _fixed("claim1_search") + search["draws"] * per_draw
     n_max = max(search["ns"])
     return seconds, TORCH_JOB_BASE_MB + 8 * 8 * n_max * n_max / MB
@@ -403,12 +408,12 @@ def _regime_table_job(config, wc):
 
 @job_estimator("regime_rates")
 def _regime_rates_job(config, wc):
-    """E8: reads every history (≈ 0.16 s each, as e4_rates), one analytic kernel and spectrum per s of the
-    runs and of the 20-point s grid of the figure, and a matplotlib figure (≈ 2 s: measured 3.7 s in all in a quiet smoke run)."""
+    """E8: a fixed cost (imports and the figure, job_fixed_s), every history read (≈ 0.16 s each, as e4_rates),
+    one analytic kernel and spectrum per s of the runs and of the 20-point s grid of the figure."""
     e8 = config["e8"]
     n, _, d = _dataset(config, e8["dataset"])
     s_all = {s for m in e8["methods"].values() for s in schedule_s(m["schedule"])}
-    seconds = _fixed("regime_rates") + 2.0 + 0.16 * _train_files(config, "e8")
+    seconds = _fixed("regime_rates") + 0.16 * _train_files(config, "e8")
     seconds += (len(s_all) + 20) * (analytic_ntk_s(n, d) + spectrum_s(n))
     return seconds, TORCH_JOB_BASE_MB
 

@@ -37,6 +37,8 @@ __all__ = [
     "jacobian_ntk_s",
     "load_runtime_constants",
     "predict_curve_s",
+    "search_curve_point_s",
+    "search_kernel_parts_s",
     "spectrum_s",
     "train_run_s",
     "two_layer_forward_s",
@@ -86,7 +88,8 @@ def uncalibrated_message(base: str) -> str | None:
     return (
         f"hrta.pipeline.runtime has no calibrated constants {', '.join(repr(m) for m in missing)} for base "
         f"activation {base!r}; its runtime estimates use the {FALLBACK_BASE} constants instead (calibrate it: "
-        "`benchmarks/calibrate_runtime.py --write` re-measures every constant on this machine, ~3 min on 2 cores, and writes hrta/pipeline/runtime_constants.json)"
+        f"`benchmarks/calibrate_runtime.py --only step_{base} forward_{base} --write` measures them on this machine in "
+        "seconds and adds them to hrta/pipeline/runtime_constants.json)"
     )
 
 
@@ -169,6 +172,20 @@ def spectrum_s(n: int) -> float:
     """Seconds of hrta.ntk.spectrum (float64 eigvalsh) of an n×n kernel: c0 + n3·n³."""
     c = _const("spectrum")
     return c["c0"] + c["n3"] * float(n) ** 3
+
+
+def search_kernel_parts_s(n: int, d: int) -> float:
+    """Seconds of hrta.claims.claim1_search.kernel_parts_all (K_0 and K_2 of n points in R^d, both layer
+    choices): c0 + nn·n² + nnd·n²·d."""
+    c = _const("search_kernel_parts")
+    return c["c0"] + c["nn"] * n * n + c["nnd"] * n * n * d
+
+
+def search_curve_point_s(n: int) -> float:
+    """Seconds of one point of hrta.claims.claim1_search.lambda_min_curve (K_s/n from the parts, its tridiagonal
+    reduction and its two extreme eigenvalues): c0 + n2·n² + n3·n³."""
+    c = _const("search_curve_point")
+    return c["c0"] + c["n2"] * float(n) ** 2 + c["n3"] * float(n) ** 3
 
 
 def predict_curve_s(n: int, steps: int) -> float:
