@@ -40,6 +40,7 @@ from hrta.train import _Adam
 
 torch.set_num_threads(1)
 VERBOSE = False
+STEP_TERMS = ("c0", "nm", "m", "recompute", "nmd")  # step_features' order
 
 
 def machine() -> str:
@@ -133,12 +134,12 @@ def two_layer_forward(rows: int, m: int, d: int, base: str, dtype: str, reps: in
 
 
 def step_features(n: int, m: int, d: int, base: str, dtype: str) -> list[float]:
-    """hrta.pipeline.two_layer_step_s's features: 1, n·m, m and, for the ReLU CPU path when the
-    n×m pattern spans more than one cache block, n·m again (the pattern is recomputed). d (≤ 4 in
-    every config) only sets the inner dimension of skinny GEMMs and is not a feature."""
+    """hrta.pipeline.two_layer_step_s's features: 1, n·m, m, for the ReLU CPU path when the n×m pattern
+    spans more than one cache block n·m again (the pattern is recomputed), and n·m·d (the GEMMs with the
+    input dimension, which matter at d = 20, E8's sphere)."""
     itemsize = 8 if dtype == "float64" else 4
     recompute = base == "relu" and n * m * itemsize > TwoLayerNet.fast_block_bytes
-    return [1.0, n * m, m, n * m if recompute else 0.0]
+    return [1.0, n * m, m, n * m if recompute else 0.0, n * m * d]
 
 
 def deep_step(n: int, d: int, widths: tuple[int, ...], reps: int, dtype: str = "float64") -> float:
@@ -194,12 +195,12 @@ def main() -> None:
                 rows = []
                 # the smooth bases at small widths too, where the per-update overhead c0 shows
                 for m in widths if base == "relu" else [100, *widths[:2]]:
-                    for n in ns:
-                        t = two_layer_step(n, m, 2, base, dtype, "gd", reps)
-                        rows.append((step_features(n, m, 2, base, dtype), t))
+                    for n, d in [(n, 2) for n in ns] + ([(ns[0], 20), (ns[-1], 20)] if m <= 10000 else []):
+                        t = two_layer_step(n, m, d, base, dtype, "gd", reps)
+                        rows.append((step_features(n, m, d, base, dtype), t))
                 coef = fit(rows)
                 report(f"step {base} {dtype}", rows, coef, step_model)
-                consts[f"step_{base}_{dtype}"] = dict(zip(("c0", "nm", "m", "recompute"), coef))
+                consts[f"step_{base}_{dtype}"] = dict(zip(STEP_TERMS, coef))
         for dtype in ("float64", "float32") if want("adam_") else ():
             rows = []
             for m in widths:
@@ -211,17 +212,17 @@ def main() -> None:
             print(f"# adam extra {dtype}: {[(r[0][0] // 3, round(r[1] * 1e3, 3)) for r in rows]} ms")
 
     if want("forward_"):
-        # --- forward (logged loss) on r rows: t = c0 + c_rm·rows·m
+        # --- forward (logged loss) on r rows: t = c0 + c_rm·rows·m + c_rmd·rows·m·d
         for base in base_names():  # every registered base (hrta.bases)
             if not want(f"forward_{base}"):
                 continue
             rows = []
             for m in widths if base == "relu" else widths[:2]:
-                for r in (100, 400):
-                    rows.append(([1.0, r * m], two_layer_forward(r, m, 2, base, "float64", reps)))
+                for r, d in ((100, 2), (400, 2), (400, 20)):
+                    rows.append(([1.0, r * m, r * m * d], two_layer_forward(r, m, d, base, "float64", reps)))
             coef = fit(rows)
             report(f"forward {base}", rows, coef, step_model)
-            consts[f"forward_{base}"] = {"c0": coef[0], "rm": coef[1]}
+            consts[f"forward_{base}"] = {"c0": coef[0], "rm": coef[1], "rmd": coef[2]}
 
     if want("deep_step_"):
         # --- DeepNet update (hand-written gradient): t = c0 + c_mac·n·Σ fan_in·fan_out + c_act·n·Σ widths

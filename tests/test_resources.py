@@ -224,9 +224,11 @@ def test_runtime_formulas_scale_as_documented():
     c = RUNTIME_CONSTANTS["step_relu_float64"]
     n, m = 100, 1000  # one cache block: no recomputed pattern
     assert n * m * 8 <= FAST_BLOCK_BYTES
-    assert two_layer_step_s(n, m) == pytest.approx(c["c0"] + c["nm"] * n * m + c["m"] * m)
+    assert two_layer_step_s(n, m) == pytest.approx(c["c0"] + c["nm"] * n * m + c["m"] * m + c["nmd"] * n * m * 2)
     n, m = 100, 100_000  # many blocks: the pattern is formed twice
-    assert two_layer_step_s(n, m) == pytest.approx(c["c0"] + (c["nm"] + c["recompute"]) * n * m + c["m"] * m)
+    nm = c["nm"] + c["recompute"] + 2 * c["nmd"]
+    assert two_layer_step_s(n, m) == pytest.approx(c["c0"] + nm * n * m + c["m"] * m)
+    assert two_layer_step_s(n, m, 20) - two_layer_step_s(n, m, 2) == pytest.approx(c["nmd"] * n * m * 18)
     adam = RUNTIME_CONSTANTS["adam_float64"]["param"] * 3 * m * 3
     assert two_layer_step_s(n, m, 2, optimizer="adam") == pytest.approx(two_layer_step_s(n, m) + adam)
     # a run: steps updates + (steps // log_every + 1) logged losses on the training and test rows

@@ -25,6 +25,7 @@ import contextlib
 import heapq
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .cluster import format_duration, job_requests, request_settings, resolve_memory_cap
 from .config_schema import validate_config
@@ -293,6 +295,47 @@ class Measured:
     def ratio(self) -> float | None:
         """estimate / measured CPU time (None when the job logged no resource line)."""
         return None if not self.cpu_s else self.estimate.seconds / self.cpu_s
+
+
+#: Agreement targets of a run's estimates (benchmarks/runtime_check.py, tests/test_plan.py): every job within
+#: JOB_TARGET× and the run's total within TOTAL_TARGET× after dividing out the host's speed, and that speed
+#: within HOST_TARGET× of the calibration machine's. The same job on this 2-core host measured 7.3 and 16.1
+#: CPU-seconds 80 minutes apart on 2026-12-03 (E3, m = 10³, seed 4), so the host's speed alone moves every
+#: absolute ratio by up to ≈ 2.2×; the relative ratios test the cost models, the speed the calibration.
+JOB_TARGET, TOTAL_TARGET, HOST_TARGET = 2.0, 1.5, 3.0
+
+
+class RatioSummary(NamedTuple):
+    """host_speed: the median over the jobs of estimate / measured CPU (> 1: the host ran faster than the
+    calibration machine); total: Σ estimates / Σ measured; off: the jobs whose ratio / host_speed lies outside
+    JOB_TARGET×, as "job: ×relative"; relative_total: total / host_speed."""
+
+    host_speed: float
+    total: float
+    relative_total: float
+    off: list[str]
+
+    def passes(self) -> bool:
+        return (
+            not self.off
+            and 1 / TOTAL_TARGET <= self.relative_total <= TOTAL_TARGET
+            and 1 / HOST_TARGET <= self.host_speed <= HOST_TARGET
+        )
+
+
+def summarize_ratios(rows: Sequence[Measured]) -> RatioSummary:
+    """The agreement of a finished run's measured jobs (those with a CPU time) with their estimates."""
+    done = [r for r in rows if r.cpu_s]
+    if not done:
+        raise ValueError("no measured job: every log lacks its 'job resources' line")
+    speed = statistics.median(r.ratio for r in done)
+    total = sum(r.estimate.seconds for r in done) / sum(r.cpu_s for r in done)
+    off = [
+        f"{r.estimate.describe()}: ×{r.ratio / speed:.2f}"
+        for r in sorted(done, key=lambda r: r.ratio)
+        if not 1 / JOB_TARGET <= r.ratio / speed <= JOB_TARGET
+    ]
+    return RatioSummary(speed, total, total / speed, off)
 
 
 def _job_blocks(dry_run: str):

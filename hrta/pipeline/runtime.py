@@ -110,29 +110,29 @@ def two_layer_step_s(
 ) -> float:
     """Seconds of one update of hrta.train on a TwoLayerNet (loss_and_grad on n rows + the update)::
 
-        c0 + nm·n·m + m·m [+ recompute·n·m  (ReLU on the CPU when the n×m pattern spans more than one
-                                             cache block of TwoLayerNet.fast_block_bytes: it is formed twice)]
-           [+ adam·3·m·(d + 1)               (Adam's moment updates)]
+        c0 + nm·n·m + m·m + nmd·n·m·d
+           [+ recompute·n·m  (ReLU on the CPU when the n×m pattern spans more than one cache block of
+                              TwoLayerNet.fast_block_bytes: it is formed twice)]
+           [+ adam·3·m·(d + 1)  (Adam's moment updates)]
 
     constants per (base, dtype) in RUNTIME_CONSTANTS["step_<base>_<dtype>"] (tanh/gelu float32 use
     the float64 constants: an upper bound; a base without constants uses GELU's, with an
-    UncalibratedBaseWarning). d (≤ 4 in every config) only sets the inner dimension of skinny GEMMs
-    and is left out of the step cost.
+    UncalibratedBaseWarning). The n·m·d term is the GEMMs with the input dimension (E8's d = 20).
     """
     c = _base_const("step", base, dtype)
     recompute = base == "relu" and n * m * _itemsize(dtype) > FAST_BLOCK_BYTES
-    t = c["c0"] + c["nm"] * n * m + c["m"] * m + (c["recompute"] * n * m if recompute else 0.0)
+    t = c["c0"] + c["nm"] * n * m + c["m"] * m + c["nmd"] * n * m * d + (c["recompute"] * n * m if recompute else 0.0)
     if optimizer == "adam":
         t += _const(f"adam_{dtype}")["param"] * 3 * m * (d + 1)
     return t
 
 
-def two_layer_forward_s(rows: int, m: int, *, base: str = "relu") -> float:
-    """Seconds of one logged loss (loss_and_grad(grad=False)) on ``rows`` rows: c0 + rm·rows·m."""
+def two_layer_forward_s(rows: int, m: int, d: int = 2, *, base: str = "relu") -> float:
+    """Seconds of one logged loss (loss_and_grad(grad=False)) on ``rows`` rows: c0 + rm·rows·m + rmd·rows·m·d."""
     if rows <= 0:
         return 0.0
     c = _base_const("forward", base)
-    return c["c0"] + c["rm"] * rows * m
+    return c["c0"] + c["rm"] * rows * m + c["rmd"] * rows * m * d
 
 
 def deep_step_s(n: int, d: int, widths: Sequence[int], dtype: str = "float64") -> float:
@@ -200,7 +200,10 @@ def train_run_s(
     """Seconds of one hrta.train.train run of ``steps`` updates (no early stop), logging the training
     (and test) loss every ``log_every`` steps::
 
-        steps · step(batch rows) + (steps // log_every + 1) · (forward(n) + forward(n_test))
+        steps · step(batch rows) + logs · (forward(n) + forward(n_test)),  logs = steps // log_every + 1
+
+    (hrta.train's own bookkeeping per step is inside the step's c0: timed whole runs of a width-8 network
+    are no slower than the step model predicts.)
 
     ``model`` is a TwoLayerNet spec (width m, base; config e3/e4 ``model`` plus ``width``) or a
     hrta.sweeps spec of kind "deep" (hidden ``widths``: hand-written step, forward ≈ a third of it).
@@ -214,7 +217,8 @@ def train_run_s(
         return steps * step + logs * (deep_step_s(n, d, widths, dtype) + deep_step_s(n_test, d, widths, dtype)) / 3
     m, base = int(model["width"]), model.get("base", "relu")
     step = two_layer_step_s(rows, m, d, base=base, dtype=dtype, optimizer=opt)
-    return steps * step + logs * (two_layer_forward_s(n, m, base=base) + two_layer_forward_s(n_test, m, base=base))
+    forward = two_layer_forward_s(n, m, d, base=base) + two_layer_forward_s(n_test, m, d, base=base)
+    return steps * step + logs * forward
 
 
 def deep_analytic_ntk_s(n: int, d: int, depth: int, *, base: str = "relu") -> float:
