@@ -34,7 +34,7 @@ import torch
 from hrta.bases import base_names
 from hrta.claims import claim1_search
 from hrta.models import DeepNet, TwoLayerNet
-from hrta.ntk import analytic_ntk, empirical_ntk, jacobian_ntk, predict_loss_curve, spectrum
+from hrta.ntk import analytic_ntk, empirical_ntk, jacobian_ntk, predict_loss_curve, relu_analytic_ntks, spectrum
 from hrta.pipeline.runtime import RUNTIME_CONSTANTS
 from hrta.train import _Adam
 
@@ -278,6 +278,20 @@ def main() -> None:
         coef = fit(rows)
         report("analytic ntk quadrature", rows, coef, step_model)
         consts["analytic_quadrature"] = {"c0": coef[0], "nnq2": coef[1]}
+
+    if want("relu_ntks"):
+        # --- relu_analytic_ntks over k values of s: the angles once, then elementwise n² work per s:
+        # t = c0 + c·n²·d + c'·k·n²
+        rows = []
+        for n in (100, 400) if args.quick else (100, 400, 1000):
+            X = torch.randn(n, 3, dtype=torch.float64)
+            for k in (1, 20):
+                grid = [0.1 * (i + 1) for i in range(k)]
+                t = timeit(lambda X=X, grid=grid: list(relu_analytic_ntks(X, grid)), min(reps, 5))
+                rows.append(([1.0, n * n * 3, k * n * n], t))
+        coef = fit(rows)
+        report("relu ntks per s", rows, coef, step_model)
+        consts["relu_ntks"] = {"c0": coef[0], "nnd": coef[1], "knn": coef[2]}
 
     if want("spectrum"):
         # --- spectrum (eigvalsh) t = c0 + c·n³

@@ -45,6 +45,7 @@ from .runtime import (
     deep_step_s,
     empirical_ntk_s,
     predict_curve_s,
+    relu_analytic_ntks_s,
     search_curve_point_s,
     search_kernel_parts_s,
     spectrum_s,
@@ -307,8 +308,8 @@ def _claim1_search_job(config, wc):
 
 @job_estimator("e2_lambda_min")
 def _e2_lambda_min_job(config, wc):
-    """Analytic kernel and spectrum at every s of the refined grid, both layer choices, per data set
-    (the data set of the wildcard `name`, or every data set of the run)."""
+    """Analytic kernel (ReLU: relu_analytic_ntks, the angles once) and spectrum at every s of the refined grid,
+    for each layer choice, per data set (the data set of the wildcard `name`, or every data set of the run)."""
     sets = run_datasets(config)
     if "name" in wc:
         sets = {wc["name"]: sets.get(wc["name"]) or _dataset(config, config["e2"]["dataset"])}
@@ -316,7 +317,11 @@ def _e2_lambda_min_job(config, wc):
     seconds = _fixed("e2_lambda_min")
     mb = 0.0
     for n, _, d in sets.values():
-        seconds += len(e2["layers"]) * count * (analytic_ntk_s(n, d, base=e2["base"]) + spectrum_s(n))
+        if e2["base"] == "relu":  # relu_analytic_ntks: the angles once per layer choice, then n² work per s
+            kernels = relu_analytic_ntks_s(n, d, count)
+        else:
+            kernels = count * analytic_ntk_s(n, d, base=e2["base"])
+        seconds += len(e2["layers"]) * (kernels + count * spectrum_s(n))
         mb = max(mb, analytic_ntk_mb(n, d, base=e2["base"]) + 8 * 2 * n * n / MB)
     return seconds, TORCH_JOB_BASE_MB + mb
 

@@ -37,6 +37,7 @@ __all__ = [
     "jacobian_ntk_s",
     "load_runtime_constants",
     "predict_curve_s",
+    "relu_analytic_ntks_s",
     "search_curve_point_s",
     "search_kernel_parts_s",
     "spectrum_s",
@@ -166,6 +167,13 @@ def analytic_ntk_s(n: int, d: int, *, base: str = "relu", nodes: int = DEFAULT_Q
         return c["c0"] + c["nnd"] * n * n * d
     c = _const("analytic_quadrature")
     return c["c0"] + c["nnq2"] * n * n * nodes * nodes
+
+
+def relu_analytic_ntks_s(n: int, d: int, k: int) -> float:
+    """Seconds of hrta.ntk.relu_analytic_ntks over k values of s (ReLU closed form; the pairwise angles once,
+    then elementwise n² work per s): c0 + nnd·n²·d + knn·k·n²."""
+    c = _const("relu_ntks")
+    return c["c0"] + c["nnd"] * n * n * d + c["knn"] * k * n * n
 
 
 def spectrum_s(n: int) -> float:
