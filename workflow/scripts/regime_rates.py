@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from hrta.claims.stats import geometric_mean_interval
 from hrta.data import make_dataset
 from hrta.io import write_csv
 from hrta.ntk import analytic_ntk, spectrum
@@ -163,13 +164,13 @@ summary = pd.DataFrame(summary)
 
 
 def log_interval(log_ratios):
-    """(geometric mean, lo, hi, n) of ratios given as logs: Student-t interval at claims.level on the logs."""
+    """(geometric mean, lo, hi, n) of ratios given as logs (non-finite dropped): geometric_mean_interval at
+    claims.level."""
     v = np.asarray(log_ratios, float)
     v = v[np.isfinite(v)]
-    if len(v) < 2:
-        return (float(np.exp(v.mean())) if len(v) else np.nan), np.nan, np.nan, len(v)
-    ci = stats.ttest_1samp(v, 0.0).confidence_interval(level)
-    return float(np.exp(v.mean())), float(np.exp(ci.low)), float(np.exp(ci.high)), len(v)
+    if len(v) == 0:
+        return np.nan, np.nan, np.nan, 0
+    return (*geometric_mean_interval(np.exp(v), level), len(v))
 
 
 def paired_log_speedups(rate, s, width, ref=1.0):
