@@ -10,8 +10,7 @@ seconds of the job's script, wall seconds, peak RSS) and its `benchmark:` file w
 and compares with hrta.pipeline.estimates.estimate_job. Writes benchmarks/runtime_check_<config>.md (one row
 per job, the totals, the machine) and prints the summary. Targets (hrta.pipeline.plan.summarize_ratios):
 the host's speed against the calibration machine (the median of estimate / measured) within 3×, and after
-dividing it out every job within 2× or within 1 s (RESOLUTION_S: start-up noise) and the run's total
-within 1.5×; exit status 1 if one is missed.
+dividing it out every job within 2× and the run's total within 1.5×; exit status 1 if one is missed.
 
 Measured time = CPU time: the estimates are one-thread times on an idle machine, where a one-thread
 job's CPU and wall times agree; on a shared machine the wall time stretches with the other load
@@ -34,7 +33,6 @@ REPO = HERE.parent
 from hrta.pipeline.plan import (  # noqa: E402
     HOST_TARGET,
     JOB_TARGET,
-    RESOLUTION_S,
     TOTAL_TARGET,
     comparison_table,
     measure_run,
@@ -83,7 +81,7 @@ def main() -> int:
         f"{ratios[0][0]:.2f} ({ratios[0][1]}) to {ratios[-1][0]:.2f} ({ratios[-1][1]}); total {agreement.total:.2f}.",
         f"Host speed (the median ratio; 1 = the calibration machine): {agreement.host_speed:.2f} "
         f"({'within' if 1 / HOST_TARGET <= agreement.host_speed <= HOST_TARGET else 'OUTSIDE'} {HOST_TARGET:g}×).",
-        f"Jobs outside {JOB_TARGET:g}× of the host speed and more than {RESOLUTION_S:g} s from it: {len(agreement.off)}"
+        f"Jobs outside {JOB_TARGET:g}× of the host speed: {len(agreement.off)}"
         + (f" ({'; '.join(agreement.off)})" if agreement.off else "")
         + ".",
         f"Total within {TOTAL_TARGET:g}× of the host speed: "

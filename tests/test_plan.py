@@ -171,9 +171,8 @@ def test_too_long_job_is_refused_at_the_dry_run(tmp_path):
 @pytest.mark.slow
 def test_estimates_match_the_smoke_run(smoke_run):
     """After dividing out the host's speed (the median of estimate / measured over the jobs), every job of the
-    smoke run within 2× of its estimate (or within 1 s of it: start-up noise) and the run's total within 1.5×;
-    the host's speed within 3× of the calibration machine's (hrta.pipeline.plan: JOB_TARGET, RESOLUTION_S,
-    TOTAL_TARGET, HOST_TARGET and why).
+    smoke run within 2× of its estimate and the run's total within 1.5×; the host's speed within 3× of the
+    calibration machine's (hrta.pipeline.plan: JOB_TARGET, TOTAL_TARGET, HOST_TARGET and why).
 
     Measured: the CPU seconds each job's script used (its log's "job resources" line, hrta.io); for
     a one-thread job on an idle machine that is its wall time, and unlike the wall time it does not
@@ -194,8 +193,7 @@ def test_estimates_match_the_smoke_run(smoke_run):
 def test_ratio_summary_divides_out_the_host_speed():
     """summarize_ratios on made-up runs (the reference: ratios worked out by hand). A host twice as fast as the
     calibration machine halves every measured time: no job is off. One job's model 3× too low is off, whatever
-    the host's speed. A sub-second job 2.5× slow is start-up noise (within RESOLUTION_S), not off; the model
-    error that failed CI at stop 21 (claim1_search: 2.73 s estimated, 6.39 CPU-s used) is off."""
+    the host's speed."""
 
     def run(measured):
         return [
@@ -207,10 +205,6 @@ def test_ratio_summary_divides_out_the_host_speed():
     assert fast.host_speed == 2 and fast.relative_total == 1 and not fast.off and fast.passes()
     wrong = summarize_ratios(run([(10, 5), (2, 1), (4, 2), (6, 9)]))
     assert wrong.off == ["rule r3: ×0.33"] and not wrong.passes()
-    noisy = summarize_ratios(run([(10, 5), (2, 1), (4, 2), (6, 3), (0.5, 0.63)]))
-    assert noisy.host_speed == 2 and not noisy.off and noisy.passes()
-    stop21 = summarize_ratios(run([(1.9, 1.9), (1.9, 1.8), (0.5, 0.5), (2.73, 6.39), (2.0, 2.1)]))
-    assert stop21.off == ["rule r3: ×0.43"] and not stop21.passes()  # 2.73 / 6.39; host speed 1 (the median)
     slow = summarize_ratios(run([(10, 40), (2, 8), (4, 16), (6, 24)]))
     assert slow.host_speed == 0.25 and not slow.off and not slow.passes()  # outside HOST_TARGET = 3×
     with pytest.raises(ValueError, match="no measured job"):

@@ -49,7 +49,6 @@ __all__ = [
     "Job",
     "Measured",
     "REPO",
-    "RESOLUTION_S",
     "SCHEMA",
     "SNAKEFILE",
     "comparison_table",
@@ -304,19 +303,12 @@ class Measured:
 #: CPU-seconds 80 minutes apart on 2026-12-03 (E3, m = 10³, seed 4), so the host's speed alone moves every
 #: absolute ratio by up to ≈ 2.2×; the relative ratios test the cost models, the speed the calibration.
 JOB_TARGET, TOTAL_TARGET, HOST_TARGET = 2.0, 1.5, 3.0
-#: A job is off only when it is also more than RESOLUTION_S seconds from its host-scaled estimate. Below that a
-#: sub-second job's time is its interpreter start-up and imports, which neither repeat nor follow the host's
-#: compute speed: the same table_e3 job used 0.75, 1.24 and 1.69 CPU-s in three default runs on this host, and
-#: in CI (host speed 1.46) the pandas-only jobs took ≈ 0.85 s against ≈ 0.5 s here while the torch jobs ran
-#: 1.46× faster. No use of an estimate resolves 1 s: a Slurm request is at least resources.min_runtime = 5 min.
-RESOLUTION_S = 1.0
 
 
 class RatioSummary(NamedTuple):
     """host_speed: the median over the jobs of estimate / measured CPU (> 1: the host ran faster than the
     calibration machine); total: Σ estimates / Σ measured; off: the jobs whose ratio / host_speed lies outside
-    JOB_TARGET× and whose measured time is more than RESOLUTION_S from estimate / host_speed, as
-    "job: ×relative"; relative_total: total / host_speed."""
+    JOB_TARGET×, as "job: ×relative"; relative_total: total / host_speed."""
 
     host_speed: float
     total: float
@@ -342,7 +334,6 @@ def summarize_ratios(rows: Sequence[Measured]) -> RatioSummary:
         f"{r.estimate.describe()}: ×{r.ratio / speed:.2f}"
         for r in sorted(done, key=lambda r: r.ratio)
         if not 1 / JOB_TARGET <= r.ratio / speed <= JOB_TARGET
-        and abs(r.cpu_s - r.estimate.seconds / speed) > RESOLUTION_S
     ]
     return RatioSummary(speed, total, total / speed, off)
 
