@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,19 +115,29 @@ def main() -> int:
 
 def fit_fixed_costs(rows) -> None:
     """job_fixed_s ← for each rule listed there, the mean over its jobs in this run of the measured CPU seconds
-    less the estimate's variable part (estimate − the rule's current fixed cost; ≈ 0 for the light rules of a
-    smoke run), written to hrta/pipeline/runtime_constants.json. Run it on a smoke run on a quiet machine."""
+    at the calibration machine's speed less the estimate's variable part (estimate − the rule's current fixed
+    cost; ≈ 0 for the light rules of a smoke run), written to hrta/pipeline/runtime_constants.json.
+
+    At the calibration machine's speed: measured × the host's speed in this run, the median estimate / measured
+    over the jobs of the rules not refitted (their estimates come from the per-operation constants), so a
+    refit on a slow or fast phase of the host stays consistent with the other constants. Run it on a smoke
+    run on a quiet machine."""
     import json  # noqa: PLC0415
 
     from hrta.pipeline.runtime import CONSTANTS_FILE, load_runtime_constants  # noqa: PLC0415
 
     data = load_runtime_constants()
+    reference = [r.ratio for r in rows if r.estimate.rule not in data["job_fixed_s"]]
+    if not reference:
+        raise SystemExit("--fit-fixed: no job of a rule outside job_fixed_s to measure the host's speed with")
+    speed = statistics.median(reference)
+    print(f"host speed from the {len(reference)} jobs not refitted: {speed:.2f}")
     by_rule: dict[str, list[float]] = {}
     for r in rows:
         rule = r.estimate.rule
         if rule in data["job_fixed_s"]:
             variable = r.estimate.seconds - data["job_fixed_s"][rule]
-            by_rule.setdefault(rule, []).append(r.cpu_s - variable)
+            by_rule.setdefault(rule, []).append(r.cpu_s * speed - variable)
     for rule, fixed in by_rule.items():
         data["job_fixed_s"][rule] = round(max(sum(fixed) / len(fixed), 0.0), 2)
     CONSTANTS_FILE.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -19,7 +19,7 @@ Conventions
   geometric mean) and on the least-squares slope for log-log trends. Why t and not a bootstrap: with
   the 3–5 seeds we can afford, a percentile bootstrap interval can never be wider than the range of
   the data and under-covers badly, while the t-interval is exact for log-normal ratios and widens
-  honestly as the number of seeds shrinks. The t quantile is computed here (no scipy dependency).
+  honestly as the number of seeds shrinks. The t quantile is scipy.stats.t.ppf.
 
 Modules, one concern each: :mod:`~hrta.claims.stats` (t quantiles, intervals, slopes),
 :mod:`~hrta.claims.metrics` (history metrics: (a) stays speed-up, (b) loss ratio, (c) first below, and the

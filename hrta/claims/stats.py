@@ -7,7 +7,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.stats
 
 __all__ = ["geometric_mean_interval", "loglog_slope", "student_t_quantile"]
 
@@ -19,6 +18,10 @@ def student_t_quantile(p: float, df: int) -> float:
         raise ValueError(f"p must lie in (0, 1), got {p!r}")
     if isinstance(df, bool) or int(df) != df or df < 1:
         raise ValueError(f"df must be a positive integer, got {df!r}")
+    # imported here: scipy.stats costs ≈ 1.4 CPU-s to import, and most jobs that import hrta.claims never ask
+    # for a quantile (the per-job fixed costs of hrta.pipeline.runtime are measured that way)
+    import scipy.stats  # noqa: PLC0415
+
     return float(scipy.stats.t.ppf(p, int(df)))
 
 
