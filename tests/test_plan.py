@@ -225,3 +225,40 @@ def test_calibration_of_one_operation_group():
     misfits = [int(m) for m in re.findall(r"worst relative misfit (\d+)%", out.stdout)]
     assert len(misfits) == 2 and max(misfits) < 100, out.stdout
     assert "written to" not in out.stdout
+
+
+def test_importing_claims_does_not_load_scipy_stats():
+    """`import hrta.claims` leaves scipy.stats unloaded (≈ 1.4 CPU-s): the per-job fixed costs are measured that
+    way, and a module-level import of it (40b41ff) put e4_horizons, table_e3, table_e2_lambda_min and tables_deep
+    outside 2× of their estimates in CI. The reference: sys.modules of a fresh interpreter."""
+    code = "import sys, hrta.claims; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
+
+
+def test_fit_fixed_costs_divides_out_the_host_speed(tmp_path, monkeypatch):
+    """benchmarks/runtime_check.py --fit-fixed on a made-up run of a host twice as slow as the calibration
+    machine (the reference: worked out by hand): the jobs priced from per-operation constants measure the host
+    speed (0.5), and a light rule's measured 2.0 s becomes a fixed cost of 1.0 s, not 2.0 s."""
+    import importlib.util  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    import hrta.pipeline.runtime as runtime  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location("runtime_check", CONFIGS.parent / "benchmarks" / "runtime_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    constants = runtime.load_runtime_constants()
+    constants["job_fixed_s"] = {"light": 0.3}
+    target = tmp_path / "constants.json"
+    monkeypatch.setattr(runtime, "CONSTANTS_FILE", target)
+    monkeypatch.setattr(runtime, "load_runtime_constants", lambda: json.loads(json.dumps(constants)))
+
+    def row(rule, estimate, cpu):
+        return Measured(rule, {}, JobEstimate(rule, {}, estimate, 1.0), cpu, cpu, 1.0, None)
+
+    module.fit_fixed_costs(
+        [row("train", 2.0, 4.0), row("train", 3.0, 6.0), row("e2_empirical", 1.0, 2.0)] + [row("light", 0.3, 2.0)]
+    )
+    assert json.loads(target.read_text())["job_fixed_s"] == {"light": 1.0}
