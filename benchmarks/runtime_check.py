@@ -121,7 +121,8 @@ def fit_fixed_costs(rows) -> None:
     At the calibration machine's speed: measured × the host's speed in this run, the median estimate / measured
     over the jobs of the rules not refitted (their estimates come from the per-operation constants), so a
     refit on a slow or fast phase of the host stays consistent with the other constants. Run it on a smoke
-    run on a quiet machine."""
+    run on a quiet machine of the calibration machine's CPU type: across CPU types start-up and compute do not
+    scale alike (docs/planning.md)."""
     import json  # noqa: PLC0415
 
     from hrta.pipeline.runtime import CONSTANTS_FILE, load_runtime_constants  # noqa: PLC0415
