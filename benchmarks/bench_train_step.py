@@ -1,6 +1,7 @@
 """Time one full-batch GD step of the two-layer ReLU network: naive autograd vs hrta vs a memory bound.
 
     .venv/bin/python benchmarks/bench_train_step.py [--reps 20] [--threads 2] [--device cpu|cuda|auto]
+    .venv/bin/python benchmarks/bench_train_step.py --bases [--reps 200]   # tanh/GELU vs ReLU, E5's sizes
 
 For n = 100, d = 2 and m ∈ {1e4, 1e5} (--widths), float32 and float64:
   naive  nn.Sequential(Linear(d, m), ReLU, Linear(m, 1)) (no biases, output / √m), autograd, torch.optim.SGD;
@@ -13,6 +14,13 @@ Prints one line per measurement (median over --reps after warm-up, and the minim
 less sensitive to other processes on a shared machine) and "ratio" lines
 (targets: naive/hrta ≥ 10 at m = 1e5 and ≥ 3 at m = 1e4; hrta/bound ≤ 5). Not run by the tests.
 ``measure`` is the one implementation; benchmarks/run_all.py imports it.
+
+``--bases`` (issue 23): the hrta step (loss_and_grad + update) of each base activation at E5's two-layer
+sizes (its widths and dtype from config/config.yaml, n = 100, d = 2: the `main` data set) with one torch
+thread, as the pipeline's jobs run, at s = 1 and s = 0.5; the elementwise pass σ_s, σ_s' alone
+(hrta.models.homotopy_and_derivative_) and torch.tanh / torch.exp / torch.erf over the n×m array for
+scale. "ratio" lines: tanh/ReLU and GELU/ReLU step time (target ≤ SMOOTH_TARGET), from the minima
+(``measure_bases``).
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ import time
 import torch
 from torch import nn
 
-from hrta.models import TwoLayerNet, resolve_device
+from hrta.bases import base_names
+from hrta.models import TwoLayerNet, homotopy_and_derivative_, resolve_device
 from hrta.train import TrainConfig, train
 
 #: keys of ``measure``'s result, in print order
@@ -72,8 +81,8 @@ def naive_step_fn(X, y, m, dtype, lr=0.1):
     return step
 
 
-def hrta_step_fn(X, y, m, dtype, lr=0.1):
-    net = TwoLayerNet(X.shape[1], m, s=1.0, dtype=dtype, device=X.device)
+def hrta_step_fn(X, y, m, dtype, lr=0.1, base="relu", s=1.0):
+    net = TwoLayerNet(X.shape[1], m, s=s, base=base, dtype=dtype, device=X.device)
 
     def step():
         loss, grad_W, grad_a = net.loss_and_grad(X, y)
@@ -157,6 +166,66 @@ def measure(
     return {k: t[k] for k in KINDS}
 
 
+#: issue 23: a tanh or GELU step within this factor of a ReLU step at E5's sizes
+SMOOTH_TARGET = 1.5
+
+
+def elementwise_fns(n: int, m: int, dtype: torch.dtype, s: float, device=None) -> dict:
+    """The n×m elementwise work of a smooth step alone: σ_s and σ_s' of each smooth base in place
+    (homotopy_and_derivative_, on a fresh copy of the pre-activations each call, the copy included),
+    the copy alone, and torch.tanh / exp / erf into a preallocated buffer (for scale)."""
+    gen = torch.Generator().manual_seed(1)
+    Z0 = (torch.randn(n, m, generator=gen, dtype=torch.float64) * 1.5).to(device=device, dtype=dtype)
+    Z, D, E = torch.empty_like(Z0), torch.empty_like(Z0), torch.empty_like(Z0)
+    fns = {"copy": lambda: Z.copy_(Z0)}
+    for base in base_names():
+        if base != "relu":
+            fns[f"sigma {base}"] = lambda b=base: homotopy_and_derivative_(Z.copy_(Z0), s, b, D, E)
+    fns["torch.tanh"] = lambda: torch.tanh(Z0, out=E)
+    fns["torch.exp"] = lambda: torch.exp(Z0, out=E)
+    fns["torch.erf"] = lambda: torch.erf(Z0, out=E)
+    return fns
+
+
+def measure_bases(
+    m: int, dtype: torch.dtype, *, n: int = 100, d: int = 2, s: float = 1.0, reps: int = 200, device="cpu"
+) -> dict[str, tuple[float, float]]:
+    """(median, min) seconds of one hrta step (loss_and_grad + update) per base ("step <base>") and of
+    the elementwise passes of ``elementwise_fns``, all timed round-robin."""
+    device = resolve_device(device)
+    X, y = data(n, d, dtype, device)
+    fns = {f"step {base}": hrta_step_fn(X, y, m, dtype, base=base, s=s) for base in base_names()}
+    fns.update(elementwise_fns(n, m, dtype, s, device))
+    return timings(fns, reps, warmup=10, device=device)
+
+
+def e5_sizes(path: str = "config/config.yaml") -> tuple[list[int], str]:
+    """(widths, dtype) of E5's two-layer models in ``path`` (the cells the smooth bases train in)."""
+    import yaml  # noqa: PLC0415
+
+    cfg = yaml.safe_load(open(path))
+    models = cfg["e5"]["models"].values()
+    widths = sorted({int(mod["width"]) for mod in models if mod.get("kind") == "two_layer"})
+    return widths, cfg.get("dtype", "float32")
+
+
+def print_bases(reps: int, n: int, d: int, device) -> None:
+    """The --bases table: per-base step times and the smooth/ReLU ratios at E5's sizes."""
+    widths, dtype_name = e5_sizes()
+    dtype = getattr(torch, dtype_name)
+    for m in widths:
+        for s in (1.0, 0.5):
+            t = measure_bases(m, dtype, n=n, d=d, s=s, reps=reps, device=device)
+            tag = f"m={m:<6d} {dtype_name} s={s:g}"
+            for name, (med, low) in t.items():
+                print(f"{tag} {name:12s} median {med * 1e6:9.1f} us  min {low * 1e6:9.1f} us")
+            relu = t["step relu"][1]
+            for base in base_names():
+                if base != "relu":
+                    ratio = t[f"step {base}"][1] / relu
+                    print(f"{tag} ratio {base}/relu step (min) {ratio:5.2f}  (target <= {SMOOTH_TARGET:g})")
+
+
 def naive_target(m: int) -> float:
     """Required naive/hrta speed-up: ≥ 10 at m ≥ 1e5, ≥ 3 below."""
     return 10.0 if m >= 10**5 else 3.0
@@ -174,9 +243,14 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=2)
     parser.add_argument("--widths", default="10000,100000")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--bases", action="store_true", help="tanh/GELU vs ReLU steps at E5's sizes, one thread")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(1 if args.bases else args.threads)
     device = resolve_device(args.device)
+    if args.bases:
+        print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}, n={args.n}, d={args.d}")
+        print_bases(args.reps, args.n, args.d, device)
+        return
     print(
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}, n={args.n}, "
         f"d={args.d}, median of {args.reps} after warm-up"
