@@ -17,10 +17,10 @@ less sensitive to other processes on a shared machine) and "ratio" lines
 
 ``--bases`` (issue 23): the hrta step (loss_and_grad + update) of each base activation at E5's two-layer
 sizes (its widths and dtype from config/config.yaml, n = 100, d = 2: the `main` data set) with one torch
-thread, as the pipeline's jobs run, at s = 1 and s = 0.5; the elementwise pass σ_s, σ_s' alone
-(hrta.models.homotopy_and_derivative_) and torch.tanh / torch.exp / torch.erf over the n×m array for
-scale. "ratio" lines: tanh/ReLU and GELU/ReLU step time (target ≤ SMOOTH_TARGET), from the minima
-(``measure_bases``).
+thread, as the pipeline's jobs run, at s = 1 and s = 0.5, in E5's dtype and in float32; the elementwise
+pass σ_s, σ_s' alone (hrta.models.homotopy_and_derivative_) and torch.tanh / torch.exp / torch.erf over
+the n×m array for scale. "ratio" lines: tanh and GELU step time over the ReLU step in E5's dtype (target
+≤ SMOOTH_TARGET), from the minima (``measure_bases``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import argparse
 import math
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -203,7 +204,7 @@ def e5_sizes(path: str = "config/config.yaml") -> tuple[list[int], str]:
     """(widths, dtype) of E5's two-layer models in ``path`` (the cells the smooth bases train in)."""
     import yaml  # noqa: PLC0415
 
-    cfg = yaml.safe_load(open(path))
+    cfg = yaml.safe_load(Path(path).read_text("utf-8"))
     models = cfg["e5"]["models"].values()
     widths = sorted({int(mod["width"]) for mod in models if mod.get("kind") == "two_layer"})
     return widths, cfg.get("dtype", "float32")
@@ -211,19 +212,22 @@ def e5_sizes(path: str = "config/config.yaml") -> tuple[list[int], str]:
 
 def print_bases(reps: int, n: int, d: int, device) -> None:
     """The --bases table: per-base step times and the smooth/ReLU ratios at E5's sizes."""
-    widths, dtype_name = e5_sizes()
-    dtype = getattr(torch, dtype_name)
-    for m in widths:
-        for s in (1.0, 0.5):
-            t = measure_bases(m, dtype, n=n, d=d, s=s, reps=reps, device=device)
-            tag = f"m={m:<6d} {dtype_name} s={s:g}"
-            for name, (med, low) in t.items():
-                print(f"{tag} {name:12s} median {med * 1e6:9.1f} us  min {low * 1e6:9.1f} us")
-            relu = t["step relu"][1]
-            for base in base_names():
-                if base != "relu":
-                    ratio = t[f"step {base}"][1] / relu
-                    print(f"{tag} ratio {base}/relu step (min) {ratio:5.2f}  (target <= {SMOOTH_TARGET:g})")
+    widths, e5_dtype = e5_sizes()
+    relu = {}  # E5's dtype's ReLU step (min) per width: the reference of every ratio
+    for dtype_name in dict.fromkeys([e5_dtype, "float32"]):  # float32: what a float32 cell would cost
+        for m in widths:
+            for s in (1.0, 0.5):
+                t = measure_bases(m, getattr(torch, dtype_name), n=n, d=d, s=s, reps=reps, device=device)
+                tag = f"m={m:<6d} {dtype_name} s={s:g}"
+                for name, (med, low) in t.items():
+                    print(f"{tag} {name:12s} median {med * 1e6:9.1f} us  min {low * 1e6:9.1f} us")
+                relu.setdefault((m, s), t["step relu"][1])
+                for base in base_names():
+                    if base != "relu":
+                        ratio = t[f"step {base}"][1] / relu[m, s]
+                        print(
+                            f"{tag} ratio {base}/relu({e5_dtype}) step (min) {ratio:5.2f}  (target <= {SMOOTH_TARGET:g})"
+                        )
 
 
 def naive_target(m: int) -> float:

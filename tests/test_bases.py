@@ -120,7 +120,9 @@ def test_a_trained_run_equals_the_old_in_place_path(base, monkeypatch):
         return history[["train_loss", "test_loss"]].to_numpy(), net.W.detach(), net.a.detach()
 
     new = run()
-    monkeypatch.setitem(bases.REGISTRY, base, dataclasses.replace(bases.REGISTRY[base], homotopy_inplace=OLD_PATHS[base]))
+    monkeypatch.setitem(
+        bases.REGISTRY, base, dataclasses.replace(bases.REGISTRY[base], homotopy_inplace=OLD_PATHS[base])
+    )
     old = run()
     assert old[0].shape == (31, 2)
     torch.testing.assert_close(torch.from_numpy(new[0]), torch.from_numpy(old[0]), rtol=1e-14, atol=0)
