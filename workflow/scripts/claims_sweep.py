@@ -217,7 +217,7 @@ runs = pd.DataFrame(runs)
 if part == "all":
     runs = runs.drop(columns="call")
 timings = {"job": time.perf_counter() - job_start, "training": float(runs.pop("wall_s").sum())}
-for key in ("history", "runs"):
+for key in ("history", "runs", "choice") if part == "tune" else ("history", "runs"):
     write_metadata(smk.output[key], cfg, rule=smk.rule, seeds=cfg["seeds"], timings=timings)
 write_csv(pd.concat(histories, ignore_index=True), smk.output.history)
 write_csv(runs, smk.output.runs)
