@@ -196,3 +196,32 @@ def test_lr_choice_file_keeps_the_exact_factor_and_marks_the_chosen_runs(tmp_pat
     marked = mark_chosen(runs, back)
     assert marked["chosen"].tolist() == [False, True, True, False, False]
     assert marked["at_edge"].tolist() == [False, True, False, False, False]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exp", ["e6", "e6_regime"])
+def test_smoke_fairness_cells_score_at_the_rate_their_tuning_chose(smoke_run, exp):
+    """The smoke run's gathered fairness cells: the choice the tune part wrote is the one choose_lr_by_final_loss
+    makes again from the gathered tuning rows (an independent recomputation), every scoring seed trained each method
+    at exactly that factor (marked chosen) and at the kernel-scaled rate where the sweep has one, and nothing else."""
+    from hrta.claims.metrics import choose_lr_by_final_loss
+    from hrta.sweep_parts import read_lr_choice
+
+    workdir, result = smoke_run
+    assert result.returncode == 0, result.stdout[-5000:]
+    for runs_file in sorted((workdir / "data" / "claims" / exp).glob("*_runs.csv")):
+        cell = runs_file.name.removesuffix("_runs.csv")
+        runs = pd.read_csv(runs_file, dtype={"lr_factor": str})
+        choice = read_lr_choice(workdir / "data" / "claims" / exp / "parts" / f"{cell}_choice.csv")
+        tuning = runs[runs["role"] == "tuning"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
+        again = choose_lr_by_final_loss(tuning, ["optimizer", "method"])
+        assert again[["optimizer", "method", "lr_factor"]].equals(choice[["optimizer", "method", "lr_factor"]])
+        scoring = runs[runs["role"] == "scoring"]
+        picked = scoring[scoring["lr_factor"] != "kernel"]
+        expected = {(r.method, repr(r.lr_factor)) for r in choice.itertuples()}
+        assert set(zip(picked["method"], picked["lr_factor"])) == expected
+        assert picked["chosen"].all() and not runs.loc[runs["role"] == "tuning", "chosen"].any()
+        seeds = sorted(set(scoring["seed"]))
+        assert len(picked) == len(choice) * len(seeds)
+        kernel = scoring[scoring["lr_factor"] == "kernel"]
+        assert len(kernel) in (0, len(choice) * len(seeds)) and not kernel["chosen"].any()
