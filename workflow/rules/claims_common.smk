@@ -5,7 +5,7 @@ from hrta.pipeline.jobs import fairness_parts, fairness_sweeps, sweep_experiment
 
 CLAIMS_SWEEPS = sweep_experiments(config)  # e5–e7 and, when the config has it, e6_regime (discovered from the schema)
 FAIRNESS_SWEEPS = fairness_sweeps(config)  # the sweeps with a learning-rate grid: e6, e6_regime
-# One job per cell (rule claims_sweep): E5 (per model × seed) and E7; a fairness sweep's cell is trained in parts
+# One job per cell (the claims_sweep rule): E5 (per model × seed) and E7; a fairness sweep's cell is trained in parts
 # (claims_tune, claims_score) and joined by claims_gather.
 WHOLE_SWEEPS = [exp for exp in CLAIMS_SWEEPS if exp not in FAIRNESS_SWEEPS]
 # The metric-by-metric speed-ups (claims_speedups, claims_parts.md) read E5–E7; e6_regime feeds the endpoints only.
@@ -225,8 +225,8 @@ def claims_choice_file(exp, cell):
 
 
 def claims_part_files(exp, cell):
-    """Inputs of rule claims_gather: the parts' histories and runs (tune first, then the scoring seeds in the
-    config's order) and the choice."""
+    """The inputs of claims_gather (the gather rule), the parts' histories and runs (tune first, then the scoring
+    seeds in the config's order) and the choice."""
     parts = fairness_parts(config, exp)
     return {
         "histories": [f"data/claims/{exp}/parts/{cell}_{part}_history.csv" for part in parts],
