@@ -3,12 +3,17 @@
     .venv/bin/python benchmarks/runtime_check.py                      # run the default pipeline (minutes), then check
     .venv/bin/python benchmarks/runtime_check.py --config smoke       # the smoke config (< 1 min)
     .venv/bin/python benchmarks/runtime_check.py --workdir DIR --config default   # check a finished run in DIR
+    .venv/bin/python benchmarks/runtime_check.py --workdir DIR --config default --update-snapshot  # the committed copy
 
 Runs ``snakemake --cores 2`` with config/<config>.yaml in a fresh temporary directory (unless
 --workdir), then reads every job's use from its log (hrta.io.job_logger's "job resources" line: CPU
 seconds of the job's script, wall seconds, peak RSS) and its `benchmark:` file where the rule has one,
-and compares with hrta.pipeline.estimates.estimate_job. Writes benchmarks/runtime_check_<config>.md (one row
-per job, the totals, the machine) and prints the summary. Targets (hrta.pipeline.plan.summarize_ratios):
+and compares with hrta.pipeline.estimates.estimate_job. Writes the table (one row per job, the totals, the
+machine) where ``--out`` says, by default into the run's directory, DIR/runtime_check.md (without --workdir the run
+is in a temporary directory, deleted afterwards, and the table goes to a new directory
+/tmp/hrta-runtime-check-*/runtime_check_<config>.md), and prints the summary and the table's path. Measuring never
+writes a tracked file: only ``--update-snapshot`` replaces the committed benchmarks/runtime_check_<config>.md (the
+README's generated block reads runtime_check_default.md, hrta.pipeline.snapshot). Targets (hrta.pipeline.plan.summarize_ratios):
 the host's speed against the calibration machine (the median of estimate / measured) within 3×, and after
 dividing it out every job within 2× and the run's total within 1.5×; exit status 1 if one is missed.
 
@@ -57,7 +62,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="default", help="default | smoke | paper | a path to a config file")
     ap.add_argument("--workdir", help="a finished run to check (default: run the pipeline in a temporary directory)")
-    ap.add_argument("--out", help="markdown output (default benchmarks/runtime_check_<config>.md)")
+    ap.add_argument(
+        "--out",
+        help="markdown output (default: DIR/runtime_check.md with --workdir DIR, else "
+        "/tmp/hrta-runtime-check-*/runtime_check_<config>.md)",
+    )
+    ap.add_argument(
+        "--update-snapshot",
+        action="store_true",
+        help="write the committed benchmarks/runtime_check_<config>.md instead (a tracked file: the README's "
+        "generated block reads the default run's)",
+    )
     ap.add_argument(
         "--fit-fixed",
         action="store_true",
@@ -106,11 +121,25 @@ def main() -> int:
             "",
         ]
     )
-    out = Path(args.out) if args.out else HERE / f"runtime_check_{label}.md"
+    out = output_path(args, label)
     out.write_text(text, encoding="utf-8")
     print("\n".join(summary))
     print(f"table: {out}")
     return 0 if agreement.passes() else 1
+
+
+def output_path(args, label: str) -> Path:
+    """Where the table goes: --out; with --update-snapshot the committed benchmarks/runtime_check_<label>.md; else
+    the run's directory (DIR/runtime_check.md) or, for a run in a temporary directory, a new directory in /tmp."""
+    if args.out and args.update_snapshot:
+        raise SystemExit("--out and --update-snapshot exclude each other")
+    if args.out:
+        return Path(args.out)
+    if args.update_snapshot:
+        return HERE / f"runtime_check_{label}.md"
+    if args.workdir:
+        return Path(args.workdir) / "runtime_check.md"
+    return Path(tempfile.mkdtemp(prefix="hrta-runtime-check-")) / f"runtime_check_{label}.md"
 
 
 def fit_fixed_costs(rows) -> None:

@@ -413,9 +413,12 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
 
     result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "config.yaml")
     assert result.returncode == 0, result.stdout
-    # E5: tanh and GELU × 8 seeds + the three-layer net × 3 (one job each), E6: 2 optimizers, e6_regime: 1, E7: 3
-    # values of n + 2 further targets.
-    assert re.search(r"^claims_sweep\s+27$", result.stdout, re.M), result.stdout
+    # E5: tanh and GELU × 8 seeds + the three-layer net × 3 (one job each), E7: 3 values of n + 2 further targets;
+    # the fairness sweeps in parts (hrta.pipeline.jobs.fairness_parts): E6's 2 optimizers and e6_regime's 1, each a
+    # tune job, one job per scoring seed (E6 7, e6_regime 5) and a gather job.
+    assert re.search(r"^claims_sweep\s+24$", result.stdout, re.M), result.stdout
+    for rule, count in (("claims_tune", 3), ("claims_score", 2 * 7 + 5), ("claims_gather", 3)):
+        assert re.search(rf"^{rule}\s+{count}$", result.stdout, re.M), rule
     rules = ("claims_speedups", "table_claims_speedups", "figure_claims", "claims_report", "figure_claims_matrix")
     for rule in (*rules, "claims_endpoints", "claims_summary"):
         assert re.search(rf"^{rule}\s+1$", result.stdout, re.M), rule

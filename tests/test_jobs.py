@@ -103,13 +103,14 @@ def test_deep_networks_keep_only_the_deep_base():
 @pytest.mark.parametrize("name", ["smoke", "default", "paper", "smoke, seeds from 1"])
 def test_dag_jobs_are_the_jobs_the_estimates_cost(name, tmp_path):
     """Snakemake's DAG (hrta.pipeline.plan.parse_dag of `snakemake --dag`) against jobs.wildcard_jobs."""
-    from hrta.pipeline.plan import SNAKEFILE, _snakemake, parse_dag
+    from hrta.pipeline.plan import SNAKEFILE, _snakemake, parse_dag, parse_threads
 
     config = CONFIGS[name]()
     configfile = tmp_path / "config.yaml"
     configfile.write_text(yaml.safe_dump(config), encoding="utf-8")
     assert SNAKEFILE.exists()
-    dag = parse_dag(_snakemake(configfile, tmp_path, "--dag"))
+    known = set(parse_threads(_snakemake(configfile, tmp_path, "--dry-run")))
+    dag = parse_dag(_snakemake(configfile, tmp_path, "--dag"), known=known)
     rules = {rule for rule, _ in jobs.wildcard_jobs(config)}
     dag_jobs = {(j.rule, tuple(sorted(j.wildcards.items()))) for j in dag.values() if j.rule in rules}
     assert dag_jobs == jobs.wildcard_jobs(config)

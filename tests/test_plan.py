@@ -65,6 +65,42 @@ def test_parse_dag_reads_rules_wildcards_and_edges():
     assert jobs["1"].deps == ["2"] and jobs["0"].deps == ["1"] and jobs["2"].deps == []
 
 
+def test_parse_dag_completes_the_wildcards_a_label_leaves_out():
+    """Snakemake labels a job only with the wildcards its dependencies lack (claims_score after claims_tune shows
+    its seed only; claims_gather after both shows none). Reference: the dry run's full wildcards, written by hand."""
+    dot = (
+        "digraph snakemake_dag {\n"
+        '\t0[label = "all", color = "0.00 0.6 0.85", style="rounded"];\n'
+        '\t1[label = "claims_tune\\ncell: gd\\nexp: e6", color = "0.1 0.6 0.85", style="rounded"];\n'
+        '\t2[label = "claims_score\\nseed: 1", color = "0.2 0.6 0.85", style="rounded"];\n'
+        '\t3[label = "claims_score\\nseed: 2", color = "0.2 0.6 0.85", style="rounded"];\n'
+        '\t4[label = "claims_gather", color = "0.3 0.6 0.85", style="rounded"];\n'
+        '\t5[label = "claims_tune\\ncell: adam\\nexp: e6", color = "0.1 0.6 0.85", style="rounded"];\n'
+        '\t6[label = "claims_score\\nseed: 1", color = "0.2 0.6 0.85", style="rounded"];\n'
+        '\t7[label = "claims_gather", color = "0.3 0.6 0.85", style="rounded"];\n'
+        "\t1 -> 2\n\t1 -> 3\n\t1 -> 4\n\t2 -> 4\n\t3 -> 4\n\t5 -> 6\n\t5 -> 7\n\t6 -> 7\n\t4 -> 0\n\t7 -> 0\n}\n"
+    )
+
+    def job(rule, **wc):
+        return rule, tuple(sorted(wc.items()))
+
+    known = {
+        job("claims_tune", exp="e6", cell="gd"),
+        job("claims_tune", exp="e6", cell="adam"),
+        job("claims_score", exp="e6", cell="gd", seed="1"),
+        job("claims_score", exp="e6", cell="gd", seed="2"),
+        job("claims_score", exp="e6", cell="adam", seed="1"),
+        job("claims_gather", exp="e6", cell="gd"),
+        job("claims_gather", exp="e6", cell="adam"),
+    }
+    jobs = parse_dag(dot, known=known)
+    assert {(j.rule, tuple(sorted(j.wildcards.items()))) for j in jobs.values() if j.rule != "all"} == known
+    assert jobs["6"].wildcards == {"exp": "e6", "cell": "adam", "seed": "1"}
+    assert jobs["4"].wildcards == {"exp": "e6", "cell": "gd"} and jobs["0"].wildcards == {}
+    with pytest.raises(ValueError, match="2 jobs of the dry run fit"):  # the seed could be the gather's own
+        parse_dag(dot, known=known | {job("claims_gather", exp="e6", cell="gd", seed="1")})
+
+
 def _dry_run_job_counts(configfile, tmp_path):
     """Job counts per rule from the `Job stats` table of `snakemake --dry-run` (an independent parse)."""
     result = run_snakemake(tmp_path, "--dry-run", configfile=configfile)
@@ -90,6 +126,11 @@ def test_plan_lists_every_job_of_the_dag(name, tmp_path):
     assert messages == sorted(config_warnings(config))
     assert all(m.startswith("reading '") for m in messages) and (name == "config" or not messages)
     assert all(j.estimate.seconds >= 0 and j.estimate.mem_mb >= 0 for j in jobs.values())
+    if name == "config":  # issue 23: no job on the critical path of the default run
+        total = sum(j.estimate.seconds for j in jobs.values())
+        largest = max(jobs.values(), key=lambda j: j.estimate.seconds)
+        assert largest.estimate.seconds <= 0.10 * total, largest.estimate.describe()
+        assert wall_time(jobs, 8) <= 1.3 * total / 8
 
 
 @pytest.mark.slow
@@ -262,3 +303,56 @@ def test_fit_fixed_costs_divides_out_the_host_speed(tmp_path, monkeypatch):
         [row("train", 2.0, 4.0), row("train", 3.0, 6.0), row("e2_empirical", 1.0, 2.0)] + [row("light", 0.3, 2.0)]
     )
     assert json.loads(target.read_text())["job_fixed_s"] == {"light": 1.0}
+
+
+def test_runtime_check_writes_into_the_run_not_the_checkout(tmp_path):
+    """benchmarks/runtime_check.py --workdir DIR writes DIR/runtime_check.md and leaves the committed
+    benchmarks/runtime_check_<config>.md alone (issue 23: a check after the default run dirtied the checkout);
+    only --update-snapshot writes the committed copy. Reference: the paths spelled out, and the committed file's
+    bytes before and after."""
+    import argparse  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location("runtime_check", CONFIGS.parent / "benchmarks" / "runtime_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = CONFIGS.parent / "benchmarks" / "runtime_check_default.md"
+    before = committed.read_bytes()
+
+    def path(**kw):
+        return module.output_path(
+            argparse.Namespace(**{"out": None, "update_snapshot": False, "workdir": None, **kw}), "default"
+        )
+
+    assert path(workdir=str(tmp_path)) == tmp_path / "runtime_check.md"
+    assert path(out=str(tmp_path / "x.md"), workdir=str(tmp_path)) == tmp_path / "x.md"
+    assert path(update_snapshot=True, workdir=str(tmp_path)) == committed
+    fresh = path()
+    assert fresh.name == "runtime_check_default.md" and CONFIGS.parent not in fresh.parents
+    assert fresh.parent.is_dir() and not any(fresh.parent.iterdir())
+    fresh.parent.rmdir()
+    with pytest.raises(SystemExit, match="exclude each other"):
+        path(out="x.md", update_snapshot=True)
+    assert committed.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["smoke", "config"])
+def test_history_files_count_the_jobs_that_write_them(name):
+    """estimates.history_files (the per-file terms of claims_endpoints, table_e3, the E4 rules) against an
+    independent count: the jobs of rule train and of claims_sweep / claims_gather in jobs.wildcard_jobs (which
+    tests/test_jobs.py checks against Snakemake's DAG), one history file each."""
+    from hrta.pipeline import jobs as jobs_module
+    from hrta.pipeline.estimates import PER_FILE_S, history_files
+    from hrta.pipeline.plan import load_config
+
+    config = load_config(CONFIGS / f"{name}.yaml")
+    writers = [
+        dict(wc)["exp"]
+        for rule, wc in jobs_module.wildcard_jobs(config)
+        if rule in ("train", "claims_sweep", "claims_gather")
+    ]
+    for experiments, _, smoke_files in PER_FILE_S.values():
+        count = sum(writers.count(exp) for exp in experiments)
+        assert history_files(config, experiments) == count
+        if name == "smoke":
+            assert smoke_files == count  # the anchor of each slope is the smoke config as it is

@@ -16,12 +16,15 @@ from hrta.sizes import MB
 from .jobs import (
     claim1_s_count,
     claims_job,
+    claims_jobs,
     dataset_sizes,
     deep_networks,
     linspace,
     run_datasets,
     schedule_s,
+    sweep_experiments,
     total_steps,
+    training_experiments,
     wide_settings,
 )
 from .memory import (
@@ -56,10 +59,10 @@ __all__ = [
     "ESTIMATORS",
     "JobEstimate",
     "PER_FILE_S",
-    "SMOKE_FILES",
     "UNKNOWN_RULE_MB",
     "UNKNOWN_RULE_S",
     "estimate_job",
+    "history_files",
     "job_estimator",
 ]
 
@@ -133,14 +136,14 @@ def _dataset(config: Mapping, name: str) -> tuple[int, int, int]:
 
 def _light_rule(rule: str, base_mb: float = PLOT_JOB_BASE_MB):
     """Figures, tables, reports, small data: a fixed cost per rule (measured), plus for the rules in
-    PER_FILE_S a cost per training history they read (the E4 rules read one per E4 width and seed)."""
+    PER_FILE_S a cost per training history they read (history_files: the E4 rules read one per E4 width and seed,
+    claims_endpoints one per file of every experiment it compares)."""
 
     def estimate(config, wildcards):
         seconds = _fixed(rule)
         if rule in PER_FILE_S:
-            exp, per_file = PER_FILE_S[rule]
-            files = _train_files(config, exp)
-            seconds += per_file * (files - SMOKE_FILES[exp])  # JOB_FIXED_S is the smoke run's time
+            experiments, per_file, smoke_files = PER_FILE_S[rule]
+            seconds += per_file * (history_files(config, experiments) - smoke_files)  # JOB_FIXED_S: the smoke run's
         return max(seconds, 0.1), base_mb
 
     return estimate
@@ -152,11 +155,30 @@ def _train_files(config: Mapping, exp: str) -> int:
     return sum(len(wide_settings(config, exp, w).get("seeds", sec["seeds"])) for w in sec["widths"])
 
 
-#: rule -> (experiment, seconds per training history): slopes between the smoke run (3 E4 histories)
-#: and the default run (10) on the calibration machine.
-PER_FILE_S = {"e4_rates": ("e4", 0.16), "e4_horizons": ("e4", 0.074), "figures_e4": ("e4", 1.0)}
-#: Training histories per experiment in the smoke run where JOB_FIXED_S was measured (2026-12-03).
-SMOKE_FILES = {"e3": 2, "e4": 5}
+def history_files(config: Mapping, experiments) -> int:
+    """History files the config has of ``experiments`` (those it lacks count 0): per training experiment one per
+    width and seed (rule train), per claims sweep one per cell (claims_sweep or claims_gather)."""
+    train, sweeps = set(training_experiments(config)), set(sweep_experiments(config))
+    return sum(
+        _train_files(config, exp) if exp in train else len(claims_jobs(config, exp)) if exp in sweeps else 0
+        for exp in experiments
+    )
+
+
+#: rule -> (experiments, seconds per history file read, history files of those in the smoke run where JOB_FIXED_S
+#: was measured): the slope between the smoke run and the default run at the calibration machine's speed (measured
+#: CPU-s × the run's host speed). E4 rules: 3 → 10 E4 histories on the calibration machine (2026-12-03). table_e3
+#: and claims_endpoints: the committed runtime checks of 2026-12-03 on an AMD EPYC host (benchmarks/
+#: runtime_check_{smoke,default}.md): table_e3 0.92 s × 0.59 → 1.68 s × 0.63 over 2 → 13 E3 histories (0.047 s
+#: each); claims_endpoints 7.60 s × 0.59 → 15.77 s × 0.63 over 20 → 52 histories of e3, e4, e8, e5, e6, e6_regime
+#: (0.17 s each; its 22 → 24 comparisons do not explain the growth). docs/planning.md.
+PER_FILE_S = {
+    "e4_rates": (("e4",), 0.16, 5),
+    "e4_horizons": (("e4",), 0.074, 5),
+    "figures_e4": (("e4",), 1.0, 5),
+    "table_e3": (("e3",), 0.047, 2),
+    "claims_endpoints": (("e3", "e4", "e8", "e5", "e6", "e6_regime"), 0.17, 20),
+}
 
 
 @job_estimator("train")
@@ -249,27 +271,36 @@ def _e4_theory_job(config, wc):
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
-@job_estimator("claims_sweep")
-def _claims_sweep_job(config, wc):
-    exp = wc["exp"]
+def _claims_runs(config: Mapping, exp: str, job: Mapping, part: str) -> tuple[int, int, int]:
+    """(seeds, runs per method and optimizer on the grid, runs per method with the kernel-scaled rate) of one claims
+    job (``job``: hrta.pipeline.jobs.claims_job): ``part`` "all" (rule claims_sweep: every factor on every seed of the
+    job), "tune" (claims_tune: every factor on the
+    tuning seeds plus one widening step per side, the usual case) or "seed<k>" (claims_score: the chosen factor, or
+    without lr_choice every factor, on seed k; hrta.pipeline.jobs.fairness_parts)."""
     sec = config[exp]
-    job = claims_job(config, exp, wc["cell"])
+    factors, choice = len(sec.get("lr_factors", [1.0])), sec.get("lr_choice")
+    if part == "all":
+        seeds = len(job["seeds"])
+        return seeds, seeds * factors, seeds
+    if part == "tune":
+        seeds = len(choice["tuning_seeds"])
+        return seeds, seeds * (factors + 1), 0
+    return 1, 1 if choice else factors, 1
+
+
+def _claims_job(config: Mapping, exp: str, cell: str, part: str) -> tuple[float, float]:
+    """A claims sweep job: Σ over its runs of train_run_s, plus lr·λ_max(K_s/n) of its GD runs (one analytic kernel
+    and spectrum per seed and s, cached) and, per run with the kernel-scaled rate, one per s of the schedules."""
+    sec = config[exp]
+    job = claims_job(config, exp, cell)
     model, dtype = job["model"], job["dtype"]
     optimizers = {k: v for k, v in sec["optimizers"].items() if k in job["optimizers"]}
     n, _, d = dataset_sizes(job["dataset"])
-    factors = list(sec.get("lr_factors", [1.0]))
     kernel = sec.get("kernel_lr")
-    choice = sec.get("lr_choice")
-    seeds = len(job["seeds"])
-    # (optimizer, seeds it trains on): without lr_choice every factor on every seed; with it every factor on the
-    # tuning seeds (plus one widening step per side, the usual case) and the chosen factor on the scoring seeds
-    if choice:
-        tuning = len(choice["tuning_seeds"])
-        plans = [(opt, tuning * (len(factors) + 1) + seeds - tuning) for opt in optimizers.values()]
-    else:
-        plans = [(opt, seeds * len(factors)) for opt in optimizers.values()]
-    if kernel and kernel["optimizer"] in optimizers:
-        plans.append((optimizers[kernel["optimizer"]], seeds - (len(choice["tuning_seeds"]) if choice else 0)))
+    seeds, grid_runs, kernel_runs = _claims_runs(config, exp, job, part)
+    plans = [(opt, grid_runs) for opt in optimizers.values()]
+    if kernel and kernel["optimizer"] in optimizers and kernel_runs:
+        plans.append((optimizers[kernel["optimizer"]], kernel_runs))
     seconds, mb = 0.0, 0.0
     for opt, runs_per_method in plans:
         for method in sec["methods"].values():
@@ -278,14 +309,33 @@ def _claims_sweep_job(config, wc):
                 n=n, n_test=0, d=d, model=model, optimizer=opt, steps=steps, log_every=sec["log_every"], dtype=dtype
             )
         mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
-    seconds = _fixed("claims_sweep") + seconds
+    rule = {"all": "claims_sweep", "tune": "claims_tune"}.get(part, "claims_score")
+    seconds = _fixed(rule) + seconds
     s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
     kernel_s = analytic_ntk_s(n, d, base=model.get("base", "relu")) + spectrum_s(n)
     if any(opt["optimizer"] == "gd" for opt in optimizers.values()):  # lr·λ_max(K_s/n) of the GD runs, cached
         seconds += seeds * len(s_all) * kernel_s  # per seed and s
-    if kernel:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
-        seconds += seeds * len(sec["methods"]) * len(s_all) * kernel_s
+    if kernel and kernel_runs:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
+        seconds += kernel_runs * len(sec["methods"]) * len(s_all) * kernel_s
     return seconds, TORCH_JOB_BASE_MB + mb
+
+
+@job_estimator("claims_sweep")
+def _claims_sweep_job(config, wc):
+    """E5 (one model, one seed) and E7 (one data set cell, every seed): the whole cell in one job."""
+    return _claims_job(config, wc["exp"], wc["cell"], "all")
+
+
+@job_estimator("claims_tune")
+def _claims_tune_job(config, wc):
+    """A fairness sweep's tune part (one optimizer): the grid on the tuning seeds."""
+    return _claims_job(config, wc["exp"], wc["cell"], "tune")
+
+
+@job_estimator("claims_score")
+def _claims_score_job(config, wc):
+    """A fairness sweep's scoring part (one optimizer, one seed)."""
+    return _claims_job(config, wc["exp"], wc["cell"], f"seed{wc['seed']}")
 
 
 @job_estimator("claim1_search")
@@ -346,6 +396,7 @@ for _rule in (
     "claims_report",
     "claims_endpoints",
     "claims_summary",
+    "claims_gather",
 ):
     ESTIMATORS[_rule] = _light_rule(_rule)
 ESTIMATORS["e1_activations"] = _light_rule("e1_activations", TORCH_JOB_BASE_MB)

@@ -26,6 +26,8 @@ __all__ = [
     "dataset_sizes",
     "deep_networks",
     "e7_cells",
+    "fairness_parts",
+    "fairness_scoring_seeds",
     "fairness_sweeps",
     "is_fairness_sweep",
     "linspace",
@@ -87,16 +89,35 @@ def e7_cells(config: Mapping) -> dict[str, tuple[str, int]]:
 
 
 def claims_jobs(config: Mapping, exp: str) -> list[str]:
-    """Names of the claims sweep jobs of E5–E7 (the `cell` wildcard of rule claims_sweep): E5 one per model
-    × seed ("{model}_seed{k}": the models differ in cost by 10³×, and a seed's runs need no other seed's),
-    every fairness sweep (E6, e6_regime) one per optimizer (the learning-rate choice needs every seed), E7 one per
-    data set cell. Sorted where the config is a mapping, so a reordered YAML does not change the jobs."""
+    """Names of the claims sweep cells of E5–E7 (the `cell` wildcard of rule claims_sweep, and of claims_gather for
+    a fairness sweep): E5 one per model × seed ("{model}_seed{k}": the models differ in cost by 10³×, and a seed's
+    runs need no other seed's), every fairness sweep (E6, e6_regime) one per optimizer (trained in parts,
+    fairness_parts), E7 one per data set cell. Sorted where the config is a mapping, so a reordered YAML does not
+    change the jobs."""
     sec = config[exp]
     if exp == "e5":
         return [f"{model}_seed{seed}" for model in sorted(sec["models"]) for seed in model_seeds(config, model)]
     if is_fairness_sweep(sec):
         return sorted(sec["optimizers"])
     return list(e7_cells(config))
+
+
+def fairness_scoring_seeds(section: Mapping) -> list[int]:
+    """The seeds a fairness sweep scores: its seeds less ``lr_choice.tuning_seeds`` (all of them without lr_choice),
+    in config order."""
+    tuning = set((section.get("lr_choice") or {}).get("tuning_seeds", []))
+    return [seed for seed in section["seeds"] if seed not in tuning]
+
+
+def fairness_parts(config: Mapping, exp: str) -> list[str]:
+    """The parts one cell (optimizer) of fairness sweep ``exp`` trains in, one job each, so that no job holds the
+    sweep's whole cost: "tune" (rule claims_tune: the learning-rate grid on the held-out ``lr_choice.tuning_seeds``,
+    widened until its optimum is interior; only with lr_choice), then "seed<k>" per scoring seed k (rule
+    claims_score: the chosen rates and the kernel-scaled rate on seed k, after the tune part; without lr_choice every
+    factor on seed k). Rule claims_gather joins them into the cell's history and runs in the order one job over all
+    seeds would write (hrta.sweeps.gather_fairness_parts)."""
+    sec = config[exp]
+    return (["tune"] if sec.get("lr_choice") else []) + [f"seed{k}" for k in fairness_scoring_seeds(sec)]
 
 
 def model_seeds(config: Mapping, model: str) -> list[int]:
@@ -301,7 +322,8 @@ def training_jobs(config: Mapping, exp: str) -> list[tuple[int, int]]:
 
 def wildcard_jobs(config: Mapping) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
     """{(rule, sorted wildcards)} of every job of the rules that run once per width, seed or cell
-    (train, e2_empirical, e4_theory, claims_sweep, deep_train), as the workflow's targets ask for them
+    (train, e2_empirical, e4_theory, claims_sweep, claims_tune, claims_score, claims_gather, deep_train), as the
+    workflow's targets ask for them
     and the estimates cost them. A test checks this set against the DAG Snakemake builds."""
 
     def job(rule: str, **wildcards) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -315,7 +337,16 @@ def wildcard_jobs(config: Mapping) -> set[tuple[str, tuple[tuple[str, str], ...]
     if config.get("e4"):
         jobs |= {job("e4_theory", width=w) for w in config["e4"]["widths"]}
     for exp in sweep_experiments(config):
-        jobs |= {job("claims_sweep", exp=exp, cell=cell) for cell in claims_jobs(config, exp)}
+        if not is_fairness_sweep(config[exp]):
+            jobs |= {job("claims_sweep", exp=exp, cell=cell) for cell in claims_jobs(config, exp)}
+            continue
+        for cell in claims_jobs(config, exp):
+            jobs.add(job("claims_gather", exp=exp, cell=cell))
+            for part in fairness_parts(config, exp):
+                if part == "tune":
+                    jobs.add(job("claims_tune", exp=exp, cell=cell))
+                else:
+                    jobs.add(job("claims_score", exp=exp, cell=cell, seed=part.removeprefix("seed")))
     if config.get("deep"):
         jobs |= {job("deep_train", seed=s) for s in config["deep"]["train"]["seeds"]}
     return jobs

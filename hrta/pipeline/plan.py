@@ -52,6 +52,7 @@ __all__ = [
     "SCHEMA",
     "SNAKEFILE",
     "comparison_table",
+    "complete_wildcards",
     "load_config",
     "main",
     "measure_run",
@@ -107,8 +108,13 @@ _NODE = re.compile(r'^\s*(\d+)\[label = "([^"]*)"', re.MULTILINE)
 _EDGE = re.compile(r"^\s*(\d+) -> (\d+)", re.MULTILINE)
 
 
-def parse_dag(dot: str) -> dict[str, Job]:
-    """Jobs and dependencies from ``snakemake --dag`` (labels "rule\\nkey: value\\n...")."""
+def parse_dag(dot: str, known: set[tuple[str, tuple]] | None = None) -> dict[str, Job]:
+    """Jobs and dependencies from ``snakemake --dag`` (labels "rule\\nkey: value\\n...").
+
+    Snakemake labels a job only with the wildcards that none of its dependencies has with the same value
+    (DAG.new_wildcards): claims_score (exp, cell, seed) after claims_tune (exp, cell) shows only its seed. With
+    ``known``, the (rule, sorted wildcard items) of every job (parse_threads of the dry run), each job gets its
+    whole wildcards back (complete_wildcards)."""
     jobs = {}
     for jid, label in _NODE.findall(dot):
         rule, *pairs = label.split("\\n")
@@ -116,7 +122,47 @@ def parse_dag(dot: str) -> dict[str, Job]:
         jobs[jid] = Job(jid, rule, wildcards)
     for src, dst in _EDGE.findall(dot):
         jobs[dst].deps.append(src)
+    if known is not None:
+        complete_wildcards(jobs, known)
     return jobs
+
+
+def complete_wildcards(jobs: Mapping[str, Job], known: set[tuple[str, tuple]]) -> None:
+    """Give each job of parse_dag its whole wildcards: the one job of its rule in ``known`` whose wildcards contain
+    the label's and whose other wildcards each equal one of its dependencies' (completed first); a rule the dry run
+    does not list (a local rule) keeps its label's. ValueError when none or several fit."""
+    by_rule: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for rule, items in known:
+        by_rule[rule].append(dict(items))
+    done: set[str] = set()
+
+    def complete(jid: str) -> None:
+        stack = [jid]
+        while stack:
+            top = stack[-1]
+            pending = [d for d in jobs[top].deps if d not in done]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            if top in done:
+                continue
+            job = jobs[top]
+            done.add(top)
+            if job.rule not in by_rule:  # not in the dry run's rule blocks (a local rule such as `all`): as shown
+                continue
+            shown = set(job.wildcards.items())
+            inherited = {item for d in job.deps for item in jobs[d].wildcards.items()}
+            fits = [wc for wc in by_rule[job.rule] if shown <= set(wc.items()) <= shown | inherited]
+            if len(fits) != 1:
+                raise ValueError(
+                    f"cannot tell the wildcards of DAG job {top} (rule {job.rule}, shown {job.wildcards}): "
+                    f"{len(fits)} jobs of the dry run fit"
+                )
+            job.wildcards = fits[0]
+
+    for jid in jobs:
+        complete(jid)
 
 
 def parse_threads(dry_run: str) -> dict[tuple[str, tuple], int]:
@@ -138,8 +184,8 @@ def plan_jobs(configfile: str | os.PathLike) -> tuple[dict, dict[str, Job], list
     configfile = Path(configfile).resolve()
     config = load_config(configfile)
     with tempfile.TemporaryDirectory(prefix="hrta-plan-") as tmp:
-        jobs = parse_dag(_snakemake(configfile, Path(tmp), "--dag"))
         threads = parse_threads(_snakemake(configfile, Path(tmp), "--dry-run"))
+        jobs = parse_dag(_snakemake(configfile, Path(tmp), "--dag"), known=set(threads))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for job in jobs.values():
@@ -206,8 +252,10 @@ def render(
     messages: Sequence[str],
     cores: Sequence[int],
     seconds: float,
+    top: int = 0,
 ) -> str:
-    """The plan as markdown."""
+    """The plan as markdown; with ``top`` > 0 also the ``top`` longest jobs, each with its share of the run's
+    CPU-seconds (a job holding a large share bounds the wall time on any number of cores)."""
     resources = request_settings(config.get("resources"))
     by_rule: dict[str, list[Job]] = defaultdict(list)
     for job in jobs.values():
@@ -243,8 +291,10 @@ def render(
     walls = ", ".join(f"{n} core{'s' if n > 1 else ''} {format_duration(wall_time(jobs, n))}" for n in cores)
     lines.append(f"- Wall time (DAG list scheduling, no speed-up from threads): {walls}.")
     longest = max((j for j in jobs.values()), key=lambda j: j.estimate.seconds)
+    total_s = sum(j.estimate.seconds for j in jobs.values())
     lines.append(
-        f"- Longest single job: {longest.estimate.describe()}: {format_duration(longest.estimate.seconds)}, "
+        f"- Longest single job: {longest.estimate.describe()}: {format_duration(longest.estimate.seconds)} "
+        f"({100 * longest.estimate.seconds / total_s:.1f} % of the run's CPU-seconds), "
         f"{format_mb(longest.estimate.mem_mb)}; largest memory: "
         + (lambda j: f"{j.estimate.describe()}: {format_mb(j.estimate.mem_mb)}.")(
             max(jobs.values(), key=lambda j: j.estimate.mem_mb)
@@ -268,6 +318,11 @@ def render(
         )
     for message in messages:
         lines.append(f"- Warning: {message}")
+    if top > 0:
+        lines += ["", "| job | time | share of the CPU-seconds |", "|---|---:|---:|"]
+        for job in sorted(jobs.values(), key=lambda j: -j.estimate.seconds)[:top]:
+            share = 100 * job.estimate.seconds / total_s
+            lines.append(f"| {job.estimate.describe()} | {format_duration(job.estimate.seconds)} | {share:.1f} % |")
     return "\n".join(lines)
 
 
@@ -402,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("configfile", help="a pipeline config, e.g. config/paper.yaml")
     ap.add_argument("--cores", type=int, nargs="+", default=list(DEFAULT_CORES), help="core counts for the wall time")
+    ap.add_argument("--jobs", type=int, default=0, metavar="K", help="also list the K longest jobs and their shares")
     args = ap.parse_args(argv)
     if not Path(args.configfile).is_file():
         ap.error(f"no such config file: {args.configfile}")
@@ -409,7 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--cores must be positive integers")
     start = time.perf_counter()
     config, jobs, messages = plan_jobs(args.configfile)
-    print(render(args.configfile, config, jobs, messages, args.cores, time.perf_counter() - start))
+    if args.jobs < 0:
+        ap.error("--jobs must be 0 or more")
+    print(render(args.configfile, config, jobs, messages, args.cores, time.perf_counter() - start, args.jobs))
     return 0
 
 

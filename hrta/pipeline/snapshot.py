@@ -5,7 +5,8 @@
 DIR is a finished default run (``snakemake --cores 2`` with config/config.yaml). The command copies its
 ``figures/CLAIMS.md`` to docs/default_run/CLAIMS.md and its forest plot to docs/figures/, then rewrites the block
 of README.md between the snapshot markers from those committed files and benchmarks/runtime_check_default.md
-(``benchmarks/runtime_check.py --workdir DIR --config default`` writes it). tests/test_snapshot.py checks that the
+(``benchmarks/runtime_check.py --workdir DIR --config default --update-snapshot`` writes it; without
+``--update-snapshot`` the check writes DIR/runtime_check.md and no tracked file). tests/test_snapshot.py checks that the
 README's block is exactly what :func:`readme_block` makes of the committed files, so a number in the README
 cannot drift from its source.
 """

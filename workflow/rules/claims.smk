@@ -16,7 +16,7 @@ FIGURES += figure_files("claims_matrix")
 
 
 rule claims_sweep:
-    """E5–E7: every method × optimizer × learning rate × seed of one cell (same data and init per seed)."""
+    """E5, E7: every method × optimizer × learning rate × seed of one cell (same data and init per seed)."""
     output:
         history="data/claims/{exp}/{cell}_history.csv",
         runs="data/claims/{exp}/{cell}_runs.csv",
@@ -25,7 +25,7 @@ rule claims_sweep:
     benchmark:
         "logs/benchmarks/claims/{exp}/{cell}.tsv"
     wildcard_constraints:
-        exp="|".join(CLAIMS_SWEEPS),
+        exp="|".join(WHOLE_SWEEPS) or "(?!)",
         cell=r"[A-Za-z0-9_.-]+",
     conda:
         "../envs/hrta.yaml"
@@ -37,6 +37,84 @@ rule claims_sweep:
         settings=lambda wc: claims_sweep_settings(wc.exp, wc.cell),
     script:
         "../scripts/claims_sweep.py"
+
+
+rule claims_tune:
+    """A fairness sweep (E6, e6_regime), one optimizer: every method on the learning-rate grid on the held-out tuning
+    seeds, widened until the optimum is interior; writes the chosen factor per method (claim 7's rate choice)."""
+    output:
+        history="data/claims/{exp}/parts/{cell}_tune_history.csv",
+        runs="data/claims/{exp}/parts/{cell}_tune_runs.csv",
+        choice="data/claims/{exp}/parts/{cell}_choice.csv",
+    log:
+        "logs/claims/{exp}/{cell}_tune.log",
+    benchmark:
+        "logs/benchmarks/claims/{exp}/{cell}_tune.tsv"
+    wildcard_constraints:
+        exp="|".join(FAIRNESS_SWEEPS) or "(?!)",
+        cell=r"[A-Za-z0-9_.-]+",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["train"]
+    resources:
+        **job_resources("claims_tune"),
+        gpu=GPU,
+    params:
+        settings=lambda wc: claims_part_settings(wc.exp, wc.cell, "tune"),
+    script:
+        "../scripts/claims_sweep.py"
+
+
+rule claims_score:
+    """A fairness sweep, one optimizer, one scoring seed: every method at its chosen factor (claims_tune) and at the
+    kernel-scaled rate; without lr_choice every factor of the grid."""
+    input:
+        choice=lambda wc: claims_choice_file(wc.exp, wc.cell),
+    output:
+        history="data/claims/{exp}/parts/{cell}_seed{seed}_history.csv",
+        runs="data/claims/{exp}/parts/{cell}_seed{seed}_runs.csv",
+    log:
+        "logs/claims/{exp}/{cell}_seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/claims/{exp}/{cell}_seed{seed}.tsv"
+    wildcard_constraints:
+        exp="|".join(FAIRNESS_SWEEPS) or "(?!)",
+        cell=r"[A-Za-z0-9_.-]+",
+        seed=r"\d+",
+    conda:
+        "../envs/hrta.yaml"
+    threads: config["threads"]["train"]
+    resources:
+        **job_resources("claims_score"),
+        gpu=GPU,
+    params:
+        settings=lambda wc: claims_part_settings(wc.exp, wc.cell, f"seed{wc.seed}"),
+    script:
+        "../scripts/claims_sweep.py"
+
+
+rule claims_gather:
+    """A fairness sweep's cell from its parts: the history and runs one job over all seeds writes, byte for byte
+    (hrta.sweep_parts.gather_fairness_parts), with the columns chosen and at_edge."""
+    input:
+        unpack(lambda wc: claims_part_files(wc.exp, wc.cell)),
+    output:
+        history="data/claims/{exp}/{cell}_history.csv",
+        runs="data/claims/{exp}/{cell}_runs.csv",
+    log:
+        "logs/claims/{exp}/{cell}.log",
+    wildcard_constraints:
+        exp="|".join(FAIRNESS_SWEEPS) or "(?!)",
+        cell=r"[A-Za-z0-9_.-]+",
+    conda:
+        "../envs/hrta.yaml"
+    threads: 1
+    resources:
+        **job_resources("claims_gather"),
+    params:
+        settings=lambda wc: claims_sweep_settings(wc.exp, wc.cell),
+    script:
+        "../scripts/claims_gather.py"
 
 
 rule claims_speedups:

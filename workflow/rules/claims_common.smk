@@ -1,10 +1,13 @@
 # Helpers of the claims rules (workflow/rules/claims.smk): config cross-checks, the cells of the
 # E5–E7 sweeps and the config slice each sweep job depends on. No rules here (lint: one kind per file).
 
-from hrta.pipeline.jobs import fairness_sweeps, sweep_experiments
+from hrta.pipeline.jobs import fairness_parts, fairness_sweeps, sweep_experiments
 
 CLAIMS_SWEEPS = sweep_experiments(config)  # e5–e7 and, when the config has it, e6_regime (discovered from the schema)
 FAIRNESS_SWEEPS = fairness_sweeps(config)  # the sweeps with a learning-rate grid: e6, e6_regime
+# One job per cell (the claims_sweep rule): E5 (per model × seed) and E7; a fairness sweep's cell is trained in parts
+# (claims_tune, claims_score) and joined by claims_gather.
+WHOLE_SWEEPS = [exp for exp in CLAIMS_SWEEPS if exp not in FAIRNESS_SWEEPS]
 # The metric-by-metric speed-ups (claims_speedups, claims_parts.md) read E5–E7; e6_regime feeds the endpoints only.
 METRIC_SWEEPS = ["e5", "e6", "e7"]
 
@@ -206,6 +209,30 @@ def claims_sweep_settings(exp, cell):
             "device": config["device"],
         }
     )
+
+
+def claims_part_settings(exp, cell, part):
+    """The settings of one part of a fairness-sweep cell (hrta.pipeline.jobs.fairness_parts): the cell's settings,
+    `part`, and the seeds the part trains (the tuning seeds, or the one scoring seed)."""
+    settings = claims_sweep_settings(exp, cell)
+    seeds = settings["lr_choice"]["tuning_seeds"] if part == "tune" else [int(part.removeprefix("seed"))]
+    return canonical(dict(settings, part=part, seeds=list(seeds)))
+
+
+def claims_choice_file(exp, cell):
+    """The tune part's learning-rate choice a scoring part reads ([] without lr_choice)."""
+    return [f"data/claims/{exp}/parts/{cell}_choice.csv"] if config[exp].get("lr_choice") else []
+
+
+def claims_part_files(exp, cell):
+    """The inputs of claims_gather (the gather rule), the parts' histories and runs (tune first, then the scoring
+    seeds in the config's order) and the choice."""
+    parts = fairness_parts(config, exp)
+    return {
+        "histories": [f"data/claims/{exp}/parts/{cell}_{part}_history.csv" for part in parts],
+        "runs": [f"data/claims/{exp}/parts/{cell}_{part}_runs.csv" for part in parts],
+        "choice": claims_choice_file(exp, cell),
+    }
 
 
 def claims_sweep_files(exp, kind):

@@ -1,4 +1,5 @@
-"""Rule `claims_sweep`: every method × optimizer × learning rate × seed of one claims cell (E5–E7).
+"""Rules `claims_sweep`, `claims_tune`, `claims_score`: every method × optimizer × learning rate × seed of one
+claims cell (E5–E7), or one part of a fairness-sweep cell.
 
 A cell is one data set and one model (hrta.sweeps model spec). For each seed all runs start from the
 same initialization on the same data, so speed-ups are paired per seed. Learning rates: each
@@ -18,6 +19,14 @@ then train each method at its chosen factor (column ``chosen``; ``at_edge``: sti
 with the kernel-scaled rate; only they are scored. Every GD run records lr·λ_max(K_s/n), the largest over its
 stages (``lr_lambda_max``), and ``outside_ntk`` when it is ≥ 2 (GD outside the regime the theory describes).
 
+Parts (fairness sweeps, hrta.pipeline.jobs.fairness_parts): ``part`` "tune" (rule claims_tune) trains the grid on
+the tuning seeds with its widening and writes the choice (``choice``: optimizer, method, lr_factor as the exact
+``repr`` of the float, at_low, at_high); ``part`` "seed<k>" (rule claims_score) trains seed k: with lr_choice each
+method at the choice's factor, then the kernel-scaled rate; without it every factor. Each runs row carries
+``call``, the index of the run_plan call that made it (the same sequence of calls on every seed), which rule
+claims_gather uses to put the rows in the order one job over all seeds writes. ``part`` "all" (E5, E7) is the
+whole cell in one job.
+
 to_relu export: every two-layer ReLU-base run whose final s ≠ 1 is exported with hrta.models.to_relu
 (a width-2m ReLU network); its training loss is recorded next to the σ_s network's (``export_rel_diff``)
 and must agree to 1e-10 relative in float64.
@@ -35,6 +44,7 @@ from hrta.models import TwoLayerNet, export_loss_check
 from hrta.pipeline.joblog import job_logger, set_torch_threads
 from hrta.pipeline.provenance import write_metadata
 from hrta.schedules import parse_schedule
+from hrta.sweep_parts import read_lr_choice, write_lr_choice
 from hrta.sweeps import build_model, kernel_lambda_max, stage_learning_rates, train_config, train_stagewise
 from hrta.train import train
 
@@ -153,19 +163,31 @@ def run_plan(opt_name, factor, opt, methods, seeds=None, role="scoring"):
             )
 
 
-chosen = None
-if not choice:
+part = cfg.get("part", "all")
+calls = [0]  # index of the current run_plan call (column `call` of a part's runs: claims_gather orders by it)
+
+
+def run_call(*args, **kwargs):
+    """run_plan, its rows labelled with the call's index (parts only)."""
+    start = len(runs)
+    run_plan(*args, **kwargs)
+    for row in runs[start:]:
+        row["call"] = calls[0]
+    calls[0] += 1
+
+
+if not choice:  # every factor on every seed: the whole cell (E5, E7), or one seed of a fairness sweep
     for opt_name, factor, opt in plans:
-        run_plan(opt_name, factor, opt, list(cfg["methods"]))
-else:
+        run_call(opt_name, factor, opt, list(cfg["methods"]))
+elif part == "tune":
     # Claim 7 (RULE_LR_TUNING): the grid on the held-out tuning seeds, widened until the optimum is interior or the
-    # stated limit is hit; then every method at its chosen factor, and the kernel-scaled rate, on the scoring seeds.
+    # stated limit is hit. The scoring seeds (rule claims_score) then train every method at its chosen factor.
     step, max_steps = float(choice["step"]), int(choice["max_steps"])
     low_limit = min(cfg["lr_factors"]) / step**max_steps
     high_limit = max(cfg["lr_factors"]) * step**max_steps
     for opt_name, factor, opt in plans:
         if factor != "kernel":
-            run_plan(opt_name, factor, opt, list(cfg["methods"]), tuning_seeds, "tuning")
+            run_call(opt_name, factor, opt, list(cfg["methods"]), tuning_seeds, "tuning")
     while True:
         table = pd.DataFrame(runs)
         tuned = table[table["role"] == "tuning"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
@@ -181,24 +203,21 @@ else:
             log.info(
                 "lr choice: %s/%s optimum at an end of the factors tried; widening to ×%.4g", opt_name, method, factor
             )
-            run_plan(opt_name, factor, cfg["optimizers"][opt_name], [method], tuning_seeds, "tuning")
-    for r in chosen.itertuples():
-        run_plan(r.optimizer, r.lr_factor, cfg["optimizers"][r.optimizer], [r.method], scoring_seeds, "scoring")
+            run_call(opt_name, factor, cfg["optimizers"][opt_name], [method], tuning_seeds, "tuning")
+    write_lr_choice(chosen, smk.output.choice)
+else:  # one scoring seed: every method at its chosen factor (the tune part's choice), then the kernel-scaled rate
+    for r in read_lr_choice(smk.input.choice[0]).itertuples():
+        run_call(r.optimizer, r.lr_factor, cfg["optimizers"][r.optimizer], [r.method], scoring_seeds, "scoring")
     for opt_name, factor, opt in plans:
         if factor == "kernel":
-            run_plan(opt_name, factor, opt, list(cfg["methods"]), scoring_seeds, "scoring")
+            run_call(opt_name, factor, opt, list(cfg["methods"]), scoring_seeds, "scoring")
 
 # wall_s is the only non-deterministic column: keep it in the sidecar, not in the runs table.
 runs = pd.DataFrame(runs)
-if chosen is not None:
-    key = runs["optimizer"] + "/" + runs["method"]
-    pick = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["lr_factor"]))
-    edge = dict(zip(chosen["optimizer"] + "/" + chosen["method"], chosen["at_low"] | chosen["at_high"]))
-    numeric = pd.to_numeric(runs["lr_factor"], errors="coerce")
-    runs["chosen"] = [(r == "scoring") and f == pick.get(k) for r, f, k in zip(runs["role"], numeric, key)]
-    runs["at_edge"] = [bool(edge.get(k, False)) and c for k, c in zip(key, runs["chosen"])]
+if part == "all":
+    runs = runs.drop(columns="call")
 timings = {"job": time.perf_counter() - job_start, "training": float(runs.pop("wall_s").sum())}
-for key in ("history", "runs"):
+for key in ("history", "runs", "choice") if part == "tune" else ("history", "runs"):
     write_metadata(smk.output[key], cfg, rule=smk.rule, seeds=cfg["seeds"], timings=timings)
 write_csv(pd.concat(histories, ignore_index=True), smk.output.history)
 write_csv(runs, smk.output.runs)
