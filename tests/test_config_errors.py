@@ -250,6 +250,7 @@ def test_enough_distinct_cases():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("bad_configs")  # one worker runs the module fixture's batch
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_config_is_refused_before_any_job(dry_runs, case):
     workdir, result = dry_runs[case]

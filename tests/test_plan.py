@@ -90,6 +90,11 @@ def test_plan_lists_every_job_of_the_dag(name, tmp_path):
     assert messages == sorted(config_warnings(config))
     assert all(m.startswith("reading '") for m in messages) and (name == "config" or not messages)
     assert all(j.estimate.seconds >= 0 and j.estimate.mem_mb >= 0 for j in jobs.values())
+    if name == "config":  # the default run's budget, at the calibration machine's speed (issue 23)
+        from hrta.pipeline.snapshot import BUDGET_CPU_S
+
+        total = sum(j.estimate.seconds * j.threads for j in jobs.values())
+        assert total <= BUDGET_CPU_S, f"the default run's estimate {total:.0f} CPU-s exceeds its budget {BUDGET_CPU_S}"
 
 
 @pytest.mark.slow
