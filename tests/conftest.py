@@ -34,6 +34,25 @@ def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None, tim
     )
 
 
+def dry_run_batch(cases: dict[str, tuple[Path, Path]], timeout: float = 600) -> dict[str, dict]:
+    """``snakemake --dry-run`` of each case {name: (workdir, configfile)} in one subprocess
+    (tests/dry_run_batch.py): {name: {"ok", "error", "message"}}. The working directories must exist."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cases_file, results_file = Path(tmp) / "cases.json", Path(tmp) / "results.json"
+        cases_file.write_text(json.dumps({k: {"workdir": str(w), "configfile": str(c)} for k, (w, c) in cases.items()}))
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("dry_run_batch.py")), str(cases_file), str(results_file)],
+            env=dict(os.environ, PYTHONHASHSEED="0"),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(results_file.read_text())
+
+
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Every test computes with one torch thread (restored afterwards). The tensors here are small and the
