@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,25 @@ def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None, tim
     )
 
 
+def dry_run_batch(cases: dict[str, tuple[Path, Path]], timeout: float = 600) -> dict[str, dict]:
+    """``snakemake --dry-run`` of each case {name: (workdir, configfile)} in one subprocess
+    (tests/dry_run_batch.py): {name: {"ok", "error", "message"}}. The working directories must exist."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cases_file, results_file = Path(tmp) / "cases.json", Path(tmp) / "results.json"
+        cases_file.write_text(json.dumps({k: {"workdir": str(w), "configfile": str(c)} for k, (w, c) in cases.items()}))
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("dry_run_batch.py")), str(cases_file), str(results_file)],
+            env=dict(os.environ, PYTHONHASHSEED="0"),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(results_file.read_text())
+
+
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Every test computes with one torch thread (restored afterwards). The tensors here are small and the
@@ -48,8 +68,25 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """One full run of config/smoke.yaml in a fresh temporary directory: (workdir, CompletedProcess)."""
-    workdir = tmp_path_factory.mktemp("smoke")
-    result = run_snakemake(workdir, configfile=CONFIGS / "smoke.yaml", timeout=600)
-    return workdir, result
+def smoke_run(tmp_path_factory, worker_id):
+    """One full run of config/smoke.yaml in a fresh temporary directory: (workdir, CompletedProcess).
+
+    Shared by every pytest-xdist worker: the first worker that needs it runs it under a file lock in the
+    temporary root common to the workers, and records its exit status and output; the others wait on
+    the lock and reuse both. Tests must not write into the shared directory (dry runs are fine; copy it
+    to change it)."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # each worker has its own basetemp under the session's common root
+        root = root.parent
+    workdir, record = root / "smoke", root / "smoke_run.json"
+    with FileLock(str(root / "smoke_run.lock")):
+        if not record.exists():
+            workdir.mkdir()
+            result = run_snakemake(workdir, configfile=CONFIGS / "smoke.yaml", timeout=600)
+            record.write_text(
+                json.dumps({"args": result.args, "returncode": result.returncode, "stdout": result.stdout})
+            )
+        done = json.loads(record.read_text())
+    return workdir, subprocess.CompletedProcess(done["args"], done["returncode"], stdout=done["stdout"])

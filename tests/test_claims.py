@@ -424,76 +424,77 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
         assert re.search(rf"^{rule}\s+1$", result.stdout, re.M), rule
 
 
+# id: (section, key, value (None: the key left out), regex the refusal must match)
+BAD_CLAIMS_CASES = {
+    "unknown-baseline": ("e5", "baseline", "relu", r"key 'e5\.baseline': 'relu' is not one of e5\.methods"),
+    "unknown-key": ("e6", "lr_factorz", [1.0], r"unknown key 'e6\.lr_factorz'"),
+    "kernel-lr-not-gd": ("e6", "kernel_lr", {"optimizer": "adam", "fraction": 1.0}, r"key 'e6\.kernel_lr\.optimizer'"),
+    "fraction-above-1": ("claims", "tolerance_fraction", 1.5, r"key 'claims\.tolerance_fraction'"),
+    "reading-typo": (
+        "claims",
+        "readings",
+        {"to_relu": {"label": "x", "methods": ["hrta_0.5", "hrta_typo"]}},
+        r"key 'claims\.readings\.to_relu\.methods\[1\]': 'hrta_typo' is not a method",
+    ),
+    "decided-on-unknown": (
+        "claims",
+        "decided_on",
+        {"4": "to_relu", "5": "nope", "6": "to_relu", "7": "to_relu"},
+        r"key 'claims\.decided_on\.5': 'nope' is not one of claims\.readings",
+    ),
+    "budget-fraction-0": ("claims", "budget_fractions", [0.0], r"key 'claims\.budget_fractions\[0\]'"),
+    "lr-tuning-seed-unknown": (
+        "e6",
+        "lr_choice",
+        {"tuning_seeds": [7], "step": 1.4142135623730951, "max_steps": 1},
+        r"key 'e6\.lr_choice\.tuning_seeds\[0\]': 7 is not one of e6\.seeds",
+    ),
+    "regime-grid-not-one-step": (
+        "e6_regime",
+        "lr_factors",
+        [1.0, 2.0],
+        r"key 'e6_regime\.lr_factors': neighbouring factors 1, 2 are not one step",
+    ),
+    "regime-endpoint-best-without-lr-choice": (
+        "e6_regime",
+        "lr_choice",
+        None,
+        r"key 'claims\.endpoints\.comparisons\[\d+\]\.lr_choice': 'best' needs e6_regime\.lr_choice",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_claims_dry_runs(tmp_path_factory):
+    """Every BAD_CLAIMS_CASES config planned as `snakemake -n` would, in one process (conftest.dry_run_batch)."""
+    import yaml
+    from conftest import CONFIGS, dry_run_batch
+
+    root, cases = tmp_path_factory.mktemp("bad_claims"), {}
+    for name, (section, key, value, _) in BAD_CLAIMS_CASES.items():
+        config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+        if value is None:  # the key left out
+            del config[section][key]
+        else:
+            config[section][key] = value
+        (root / name).mkdir()
+        bad = root / name / "bad.yaml"
+        bad.write_text(yaml.safe_dump(config, allow_unicode=True))
+        cases[name] = (root / name, bad)
+    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("section", "key", "value", "expected"),
-    [
-        ("e5", "baseline", "relu", r"key 'e5\.baseline': 'relu' is not one of e5\.methods"),
-        ("e6", "lr_factorz", [1.0], r"unknown key 'e6\.lr_factorz'"),
-        ("e6", "kernel_lr", {"optimizer": "adam", "fraction": 1.0}, r"key 'e6\.kernel_lr\.optimizer'"),
-        ("claims", "tolerance_fraction", 1.5, r"key 'claims\.tolerance_fraction'"),
-        (
-            "claims",
-            "readings",
-            {"to_relu": {"label": "x", "methods": ["hrta_0.5", "hrta_typo"]}},
-            r"key 'claims\.readings\.to_relu\.methods\[1\]': 'hrta_typo' is not a method",
-        ),
-        (
-            "claims",
-            "decided_on",
-            {"4": "to_relu", "5": "nope", "6": "to_relu", "7": "to_relu"},
-            r"key 'claims\.decided_on\.5': 'nope' is not one of claims\.readings",
-        ),
-        ("claims", "budget_fractions", [0.0], r"key 'claims\.budget_fractions\[0\]'"),
-        (
-            "e6",
-            "lr_choice",
-            {"tuning_seeds": [7], "step": 1.4142135623730951, "max_steps": 1},
-            r"key 'e6\.lr_choice\.tuning_seeds\[0\]': 7 is not one of e6\.seeds",
-        ),
-        (
-            "e6_regime",
-            "lr_factors",
-            [1.0, 2.0],
-            r"key 'e6_regime\.lr_factors': neighbouring factors 1, 2 are not one step",
-        ),
-        (
-            "e6_regime",
-            "lr_choice",
-            None,
-            r"key 'claims\.endpoints\.comparisons\[\d+\]\.lr_choice': 'best' needs e6_regime\.lr_choice",
-        ),
-    ],
-    ids=[
-        "unknown-baseline",
-        "unknown-key",
-        "kernel-lr-not-gd",
-        "fraction-above-1",
-        "reading-typo",
-        "decided-on-unknown",
-        "budget-fraction-0",
-        "lr-tuning-seed-unknown",
-        "regime-grid-not-one-step",
-        "regime-endpoint-best-without-lr-choice",
-    ],
-)
-def test_bad_claims_config_stops_before_any_job(tmp_path, section, key, value, expected):
+@pytest.mark.xdist_group("bad_claims")  # one worker runs the module fixture's batch
+@pytest.mark.parametrize("case", list(BAD_CLAIMS_CASES))
+def test_bad_claims_config_stops_before_any_job(bad_claims_dry_runs, case):
     import re
 
-    import yaml
-    from conftest import CONFIGS, run_snakemake
-
-    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
-    if value is None:  # the key left out
-        del config[section][key]
-    else:
-        config[section][key] = value
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump(config, allow_unicode=True))
-    result = run_snakemake(tmp_path, configfile=bad)
-    assert result.returncode != 0
-    assert re.search(expected, result.stdout), result.stdout[-3000:]
-    assert not (tmp_path / "data").exists()
+    workdir, result = bad_claims_dry_runs[case]
+    expected = BAD_CLAIMS_CASES[case][3]
+    assert not result["ok"] and result["error"] == "WorkflowError", result
+    assert re.search(expected, result["message"]), result["message"]
+    assert not (workdir / "data").exists()
 
 
 @pytest.mark.slow

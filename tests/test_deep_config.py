@@ -7,7 +7,7 @@ import re
 
 import pytest
 import yaml
-from conftest import CONFIGS, run_snakemake
+from conftest import CONFIGS, dry_run_batch, run_snakemake
 
 
 def _config(tmp_path, edit):
@@ -18,25 +18,43 @@ def _config(tmp_path, edit):
     return path
 
 
+# id: (mutation of config/smoke.yaml, regex the refusal must match)
+BAD_DEEP_CASES = {
+    "unknown-key": (lambda c: c["deep"].update(depthz=[1]), r"unknown key 'deep\.depthz'"),
+    "depth-0": (lambda c: c["deep"].update(depths=[0, 2]), r"key 'deep\.depths\[0\]'"),
+    "unknown-dataset": (
+        lambda c: c["deep"]["train"].update(dataset="nope"),
+        r"key 'deep\.train\.dataset': unknown dataset 'nope'",
+    ),
+    "malformed-schedule": (
+        lambda c: c["deep"]["train"]["methods"]["relu"].update(schedule="1x10,0.5~1x10"),
+        r"key 'deep\.train\.methods\.relu\.schedule'",
+    ),
+    "s-out-of-range": (
+        lambda c: c["deep"]["convergence"].update(s_values=[2.5]),
+        r"key 'deep\.convergence\.s_values\[0\]'",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_deep_dry_runs(tmp_path_factory):
+    """Every BAD_DEEP_CASES config planned as `snakemake -n` would, in one process (conftest.dry_run_batch)."""
+    root, cases = tmp_path_factory.mktemp("bad_deep"), {}
+    for name, (edit, _) in BAD_DEEP_CASES.items():
+        (root / name).mkdir()
+        cases[name] = (root / name, _config(root / name, edit))
+    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("edit", "expected"),
-    [
-        (lambda c: c["deep"].update(depthz=[1]), r"unknown key 'deep\.depthz'"),
-        (lambda c: c["deep"].update(depths=[0, 2]), r"key 'deep\.depths\[0\]'"),
-        (lambda c: c["deep"]["train"].update(dataset="nope"), r"key 'deep\.train\.dataset': unknown dataset 'nope'"),
-        (
-            lambda c: c["deep"]["train"]["methods"]["relu"].update(schedule="1x10,0.5~1x10"),
-            r"key 'deep\.train\.methods\.relu\.schedule'",
-        ),
-        (lambda c: c["deep"]["convergence"].update(s_values=[2.5]), r"key 'deep\.convergence\.s_values\[0\]'"),
-    ],
-)
-def test_bad_deep_config_is_refused_naming_the_key(tmp_path, edit, expected):
-    result = run_snakemake(tmp_path, "-n", configfile=_config(tmp_path, edit))
-    assert result.returncode != 0
-    assert re.search(expected, result.stdout), result.stdout[-3000:]
-    assert not (tmp_path / "data").exists()
+@pytest.mark.xdist_group("bad_deep")  # one worker runs the module fixture's batch
+@pytest.mark.parametrize("case", list(BAD_DEEP_CASES))
+def test_bad_deep_config_is_refused_naming_the_key(bad_deep_dry_runs, case):
+    workdir, result = bad_deep_dry_runs[case]
+    assert not result["ok"] and result["error"] == "WorkflowError", result
+    assert re.search(BAD_DEEP_CASES[case][1], result["message"]), result["message"]
+    assert not (workdir / "data").exists()
 
 
 @pytest.mark.slow

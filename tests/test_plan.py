@@ -126,8 +126,11 @@ def test_plan_lists_every_job_of_the_dag(name, tmp_path):
     assert messages == sorted(config_warnings(config))
     assert all(m.startswith("reading '") for m in messages) and (name == "config" or not messages)
     assert all(j.estimate.seconds >= 0 and j.estimate.mem_mb >= 0 for j in jobs.values())
-    if name == "config":  # issue 23: no job on the critical path of the default run
-        total = sum(j.estimate.seconds for j in jobs.values())
+    if name == "config":  # issue 23: the budget, and no job on the critical path of the default run
+        from hrta.pipeline.snapshot import BUDGET_CPU_S
+
+        total = sum(j.estimate.seconds for j in jobs.values())  # one-thread CPU-s, as the plan's CPU-hours
+        assert total <= BUDGET_CPU_S, f"the default run's estimate {total:.0f} CPU-s exceeds its budget {BUDGET_CPU_S}"
         largest = max(jobs.values(), key=lambda j: j.estimate.seconds)
         assert largest.estimate.seconds <= 0.10 * total, largest.estimate.describe()
         assert wall_time(jobs, 8) <= 1.3 * total / 8

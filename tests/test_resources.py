@@ -106,6 +106,7 @@ def measured(tmp_path_factory):
 
 
 @pytest.mark.slow  # five jobs of up to ~1 GB, each in a fresh process
+@pytest.mark.xdist_group("peak_rss")  # one worker measures them all (module fixture)
 @pytest.mark.parametrize("name", list(JOBS))
 def test_estimate_within_factor_1_5_of_measured_peak_rss(name, measured):
     job, estimate = JOBS[name]
