@@ -233,7 +233,12 @@ def test_a_cell_moved_beyond_its_tolerance_fails_naming_the_cell(smoke_copy):
     cert = _verify(run, reference)
     assert cert["status"] == "different" and cert["cells"]["different"] == 1
     (diff,) = [d for t in cert["tables"] for d in t["differences"]]
-    assert (diff["table"], diff["row"], diff["column"], diff["run"]) == ("claims_endpoints.csv", row, "estimate", repr(outside))
+    assert (diff["table"], diff["row"], diff["column"], diff["run"]) == (
+        "claims_endpoints.csv",
+        row,
+        "estimate",
+        repr(outside),
+    )
     assert "| claims_endpoints.csv | " in certificate_markdown(cert)
 
 

@@ -41,6 +41,15 @@ import pandas as pd
 import yaml
 
 from .snapshot import REPO, summary_table
+from .verify_reference import (
+    CLAIMS_MD,
+    PROVENANCE_FILE,
+    TABLES_DIR,
+    TABLES_SUBDIR,
+    host_info,
+    make_reference,
+    output_config_hashes,
+)
 
 __all__ = [
     "CERTIFICATE_JSON",
@@ -72,9 +81,7 @@ __all__ = [
 
 DEFAULT_REFERENCE = REPO / "docs" / "default_run" / "reference"
 DEFAULT_TOLERANCES = REPO / "docs" / "default_run" / "tolerances.yaml"
-#: where a run keeps its tables and claims (relative to the run directory) and where the certificate goes
-TABLES_DIR = Path("figures", "tables")
-CLAIMS_MD = Path("figures", "CLAIMS.md")
+#: where the certificate goes (relative to the run directory)
 CERTIFICATE_MD = Path("figures", "VERIFY.md")
 CERTIFICATE_JSON = Path("data", "verify", "VERIFY.json")  # figures/ holds no JSON (tests/test_pipeline.py)
 KINDS = ("exact", "relative", "interval", "text")
@@ -450,7 +457,8 @@ def certificate_markdown(cert: Mapping, limit: int = LIST_LIMIT) -> str:
         f"- This run's host: {_host_line(cert['run_host'])}",
     ]
     if cert["status"] in ("other config", "no reference"):
-        lines += ["", "No cell was compared: the run and the reference are different experiments."]
+        why = "the run and the reference are different experiments" if cert["config_differences"] else "no reference"
+        lines += ["", f"No cell was compared: {why}."]
         lines += [f"- {d}" for d in cert["config_differences"][:limit]]
         if len(cert["config_differences"]) > limit:
             lines.append(f"- … and {len(cert['config_differences']) - limit} more (data/verify/VERIFY.json)")
@@ -500,8 +508,6 @@ def verify_run(
     run_host: Mapping | None = None,
 ) -> dict:
     """The certificate of ``run_dir`` against ``reference_dir`` under the tolerance file (checked first)."""
-    from .verify_reference import PROVENANCE_FILE, TABLES_SUBDIR, output_config_hashes
-
     tolerances, rules = load_tolerances(tolerances_path)
     run_dir, reference_dir = Path(run_dir), Path(reference_dir)
     provenance = reference_dir / PROVENANCE_FILE
@@ -511,7 +517,7 @@ def verify_run(
             tables=[],
             config_diff=[],
             run_host=run_host,
-            no_reference=f"no reference: {provenance} does not exist (python -m hrta.verify --make-reference)",
+            no_reference=f"{provenance} does not exist (python -m hrta.verify --make-reference)",
         )
     ref_meta = json.loads(provenance.read_text(encoding="utf-8"))
     ref_tables = sorted(p.name for p in (reference_dir / TABLES_SUBDIR).glob("*.csv"))
@@ -550,8 +556,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m hrta.verify``: print the certificate, write it to RUN_DIR/figures/VERIFY.{md,json}, exit
     with :func:`exit_status`; or, with --make-reference, make the reference from RUN_DIR."""
     import argparse
-
-    from .verify_reference import host_info, make_reference
 
     parser = argparse.ArgumentParser(prog="python -m hrta.verify", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished run (the directory snakemake ran in)")

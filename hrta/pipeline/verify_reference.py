@@ -27,8 +27,10 @@ from .provenance import META_SUFFIX, PROVENANCE_DIR, config_hash
 from .snapshot import REPO
 
 __all__ = [
+    "CLAIMS_MD",
     "CODE_PATH_VARIABLES",
     "PROVENANCE_FILE",
+    "TABLES_DIR",
     "TABLES_SUBDIR",
     "cpu_model",
     "git_commit",
@@ -37,6 +39,9 @@ __all__ = [
     "output_config_hashes",
 ]
 
+#: where a run keeps its tables and claims (relative to the run directory)
+TABLES_DIR = Path("figures", "tables")
+CLAIMS_MD = Path("figures", "CLAIMS.md")
 PROVENANCE_FILE = "provenance.json"
 TABLES_SUBDIR = "tables"
 #: environment variables that choose a numerical code path or a thread count (recorded with the host)
@@ -119,8 +124,6 @@ def make_reference(run_dir: str | Path, reference_dir: str | Path, host: Mapping
     import json
 
     from hrta.io import write_text
-
-    from .verify import CLAIMS_MD, TABLES_DIR
 
     run_dir, reference_dir = Path(run_dir), Path(reference_dir)
     claims = run_dir / CLAIMS_MD
