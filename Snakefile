@@ -41,6 +41,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/deep.smk"
+include: "workflow/rules/verify.smk"
 
 
 report: "workflow/report/workflow.rst"

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "hrta"
-#: `python -m hrta.plan` is the pipeline's command-line entry point, kept short; it is not library code.
-ENTRY_POINTS = {"hrta.plan"}
+#: `python -m hrta.plan` and `python -m hrta.verify` are the pipeline's command-line entry points, kept short;
+#: they are not library code.
+ENTRY_POINTS = {"hrta.plan", "hrta.verify"}
 
 
 def _module_name(path: Path) -> str:

@@ -400,6 +400,7 @@ for _rule in (
 ):
     ESTIMATORS[_rule] = _light_rule(_rule)
 ESTIMATORS["e1_activations"] = _light_rule("e1_activations", TORCH_JOB_BASE_MB)
+ESTIMATORS["verify"] = _light_rule("verify", TORCH_JOB_BASE_MB)  # reads tables; imports torch for the host
 ESTIMATORS["all"] = lambda config, wc: (0.0, 0.0)  # the target rule runs nothing
 
 
