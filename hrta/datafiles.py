@@ -263,7 +263,7 @@ def dataset_draw_config(spec: Mapping, draw: int | None = None) -> dict:
         where = (
             f"data set {spec['name']!r} (datasets.{spec['name']}.file = {spec['file']!r})"
             if "name" in spec
-            else (f"data file {spec['file']!r}")
+            else f"data file {spec['file']!r}"
         )
         raise DataError(
             f"{where} has one draw; it cannot be drawn again with seed + {draw} (set vary_data_seed: false)"
