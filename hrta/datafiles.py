@@ -1,13 +1,16 @@
 """A researcher's own data: `datasets: NAME: {file: PATH}` in the config, a .npz (X_train, y_train[, X_test,
 y_test]) or a .csv (columns x1..xd, y[, split]); validated with the file and the problem named, and loaded as the
 same Dataset a built-in target gives (hrta.data). dataset_from_config turns either form of a data set config into
-a Dataset."""
+a Dataset, with or without an experiment's per-seed draw (dataset_draw, dataset_draw_config): the one way the
+workflow's scripts and rules get the data of a config data set (tests/test_layout.py checks that none calls
+make_dataset itself)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,15 @@ import numpy as np
 from . import __version__
 from .data import ARRAY_NAMES, DataError, Dataset, _is_real_array, add_constant_feature, make_dataset
 
-__all__ = ["DATA_FILE_FORMATS", "check_dataset_file", "dataset_file_sizes", "dataset_from_config", "load_dataset_file"]
+__all__ = [
+    "DATA_FILE_FORMATS",
+    "check_dataset_file",
+    "dataset_draw",
+    "dataset_draw_config",
+    "dataset_file_sizes",
+    "dataset_from_config",
+    "load_dataset_file",
+]
 
 # --------------------------------------------------------------------------------------------
 # A user's own data set (config `datasets: NAME: {file: PATH}`).
@@ -232,10 +243,41 @@ def _cached_file_sizes(path: str, version) -> tuple[int, int, int]:
     return _FILE_SIZES[key]
 
 
-def dataset_from_config(spec: dict) -> Dataset:
-    """The Dataset of one config entry ``datasets.NAME`` (a ``name`` key is ignored): a user's file
-    (``{file, constant_feature}``, load_dataset_file) or a built-in draw (make_dataset arguments)."""
-    args = {k: v for k, v in spec.items() if k != "name"}
+def dataset_draw(settings: Mapping, seed: int) -> int | None:
+    """The draw of data an experiment's seed ``seed`` trains on (config key ``vary_data_seed``): ``seed`` when
+    ``settings["vary_data_seed"]`` is true (a new draw per seed, dataset_draw_config), else None (the data set's
+    one draw, the same for every seed). ``settings`` is an experiment's config slice."""
+    return int(seed) if settings.get("vary_data_seed") else None
+
+
+def dataset_draw_config(spec: Mapping, draw: int | None = None) -> dict:
+    """The config entry of draw ``draw`` of data set ``spec`` (``datasets.NAME``): the entry itself for None,
+    else the built-in target drawn with seed ``spec["seed"] + draw`` (the convention of ``vary_data_seed``).
+
+    A user's file (``{file: PATH}``) has one draw: a DataError naming the file for any ``draw`` other than None.
+    """
+    spec = dict(spec)
+    if draw is None:
+        return spec
+    if "file" in spec:
+        where = (
+            f"data set {spec['name']!r} (datasets.{spec['name']}.file = {spec['file']!r})"
+            if "name" in spec
+            else f"data file {spec['file']!r}"
+        )
+        raise DataError(
+            f"{where} has one draw; it cannot be drawn again with seed + {draw} (set vary_data_seed: false)"
+        )
+    return {**spec, "seed": int(spec["seed"]) + int(draw)}
+
+
+def dataset_from_config(spec: Mapping, draw: int | None = None) -> Dataset:
+    """The Dataset of one config entry ``datasets.NAME`` (a ``name`` key is ignored), the one way the workflow
+    turns a config data set into data: a user's file (``{file, constant_feature}``, load_dataset_file) or a
+    built-in target (make_dataset arguments). ``draw``: None for the entry's own draw, an int k for the draw of
+    seed k of an experiment with ``vary_data_seed`` (seed = spec.seed + k, dataset_draw_config; pass
+    ``dataset_draw(settings, seed)``); a DataError for a file, which has one draw."""
+    args = {k: v for k, v in dataset_draw_config(spec, draw).items() if k != "name"}
     if "file" in args:
         return load_dataset_file(args["file"], constant_feature=bool(args.get("constant_feature", False)))
     return make_dataset(**args)

@@ -5,6 +5,7 @@ without torch, and the sizes the code uses have one definition (hrta.sizes) the 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,31 @@ def test_library_and_estimates_share_one_definition_of_the_sizes():
     assert dual._PAIR_BLOCK_ELEMENTS == sizes.PAIR_BLOCK_ELEMENTS and dual._ANGLE_TEMPORARIES == sizes.ANGLE_TEMPORARIES
     for name in ("FAST_BLOCK_BYTES", "WIDTH_CHUNK", "DEFAULT_QUADRATURE_NODES", "PAIR_BLOCK_ELEMENTS"):
         assert getattr(memory, name) is getattr(sizes, name)
+
+
+WORKFLOW = PACKAGE.parent / "workflow"
+
+
+def _workflow_files() -> list[Path]:
+    return [PACKAGE.parent / "Snakefile", *sorted(WORKFLOW.glob("rules/*.smk")), *sorted(WORKFLOW.glob("scripts/*.py"))]
+
+
+def _builds_data_itself(text: str) -> bool:
+    """A call of make_dataset, or an import of it (also under another name), in workflow code."""
+    return bool(re.search(r"\bmake_dataset\s*\(", text) or re.search(r"import\b[^\n]*\bmake_dataset\b", text))
+
+
+def test_layout_check_finds_a_direct_make_dataset():
+    """The check below on snippets (the regime_table.py line of issue 26, an aliased import, and the allowed form)."""
+    assert _builds_data_itself("    X = torch.as_tensor(make_dataset(**spec).X_train)")
+    assert _builds_data_itself("from hrta.data import load_dataset, make_dataset as draw")
+    assert not _builds_data_itself('X = dataset_from_config(cfg["dataset"]).X_train  # not hrta.data.make_dataset')
+
+
+def test_workflow_gets_config_data_sets_through_one_library_function():
+    """Scripts and rules turn a config data set into data only with hrta.datafiles.dataset_from_config (a user's
+    file or a built-in draw, with or without a per-seed draw); a direct make_dataset(**spec) broke every
+    `{file: PATH}` data set there (issue 26)."""
+    assert len(_workflow_files()) > 20
+    offenders = [str(p.relative_to(PACKAGE.parent)) for p in _workflow_files() if _builds_data_itself(p.read_text())]
+    assert offenders == []

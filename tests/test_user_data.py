@@ -7,6 +7,7 @@ through a smoke run of E3 (data set → training → E3's tables).
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -16,8 +17,14 @@ import yaml
 from conftest import CONFIGS, run_snakemake
 
 from hrta.data import DataError, load_dataset
-from hrta.datafiles import check_dataset_file, dataset_from_config, load_dataset_file
-from hrta.pipeline.jobs import dataset_sizes
+from hrta.datafiles import (
+    check_dataset_file,
+    dataset_draw,
+    dataset_draw_config,
+    dataset_from_config,
+    load_dataset_file,
+)
+from hrta.pipeline.jobs import data_draws, dataset_sizes
 
 KEY = "datasets.mine.file"
 
@@ -83,6 +90,42 @@ def test_test_set_is_optional_and_round_trips(tmp_path):
 
     back = load_dataset(save_dataset(ds, tmp_path / "stored.npz"))  # the pipeline's stored form
     np.testing.assert_array_equal(back.X_train, ds.X_train)
+
+
+def test_per_seed_draw_of_a_built_in_data_set_is_make_dataset_at_seed_plus_draw():
+    """dataset_from_config(spec, draw): reference hrta.data.make_dataset called with seed = spec.seed + draw by hand."""
+    from hrta.data import make_dataset  # noqa: PLC0415
+
+    spec = {"name": "main", "target": "sin1d", "n_train": 12, "n_test": 5, "seed": 3, "constant_feature": True}
+    args = {k: v for k, v in spec.items() if k != "name"}
+    np.testing.assert_array_equal(dataset_from_config(spec).X_train, make_dataset(**args).X_train)
+    for draw in (0, 2):
+        np.testing.assert_array_equal(
+            dataset_from_config(spec, draw).y_train, make_dataset(**{**args, "seed": 3 + draw}).y_train
+        )
+    assert not np.array_equal(dataset_from_config(spec, 2).X_train, dataset_from_config(spec).X_train)
+    assert dataset_draw({"vary_data_seed": True}, 4) == 4
+    assert dataset_draw({"vary_data_seed": False}, 4) is None and dataset_draw({}, 4) is None
+    assert dataset_draw_config(spec, None) == spec and dataset_draw_config(spec, 2)["seed"] == 5
+
+
+def test_a_file_has_one_draw(tmp_path):
+    np.savez(tmp_path / "mine.npz", **_arrays())
+    spec = {"name": "mine", "file": str(tmp_path / "mine.npz")}
+    np.testing.assert_array_equal(dataset_from_config(spec, None).X_train, _arrays()["X_train"])
+    for draw in (0, 1):
+        with pytest.raises(DataError, match=r"data set 'mine' \(datasets\.mine\.file = .*mine\.npz'\) has one draw"):
+            dataset_from_config(spec, draw)
+
+
+def test_pipeline_draw_names_follow_the_library_convention():
+    """hrta.pipeline.jobs.data_draws (the names claim 1 and the estimates use) draws seed i as dataset.seed + i."""
+    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    config["datasets"]["main"]["seed"] = 7
+    draws = data_draws(config, "e3")  # smoke e3: vary_data_seed, seeds [0, 1]
+    assert {name: ds["seed"] for name, ds in draws.items()} == {"main": 7, "main_data1": 8}
+    config["e3"]["vary_data_seed"] = False
+    assert list(data_draws(config, "e3")) == ["main"]
 
 
 def _npz(**arrays):
@@ -158,10 +201,17 @@ def test_check_dataset_file_names_key_file_and_problem(tmp_path, write, problem)
 # The workflow: refused before any job (`snakemake -n`), and a smoke run of E3 on a file.
 
 
-def _config(workdir: Path, dataset: dict, **e3) -> Path:
+def _config(workdir: Path, dataset: dict, sections: dict | None = None, **e3) -> Path:
+    """config/smoke.yaml with data set 'mine' = ``dataset``, E3 on it (vary_data_seed off, then ``e3``), and each
+    section of ``sections`` ({"e8": {...}, "deep.train": {...}}) updated with its dict after ``dataset: mine``."""
     config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
     config["datasets"]["mine"] = dataset
     config["e3"].update({"dataset": "mine", "vary_data_seed": False, **e3})
+    for key, update in (sections or {}).items():
+        node = config
+        for part in key.split("."):
+            node = node[part]
+        node.update({"dataset": "mine", **update})
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -242,6 +292,42 @@ def test_malformed_file_stops_the_workflow_before_any_job(tmp_path, write, datas
     assert not (tmp_path / "data").exists()  # nothing ran
 
 
+def _sphere_arrays(n=30, n_test=10, d=6, seed=0):
+    """A user's small file for every experiment: n points uniform on the unit sphere S^{d-1} ⊂ R^d (no constant
+    feature, like E8's built-in data), label x1·x2 + |x3|. E8's stability check passes at the smoke config's
+    lr = 3: lr·λ_max(K_s/n) ≤ 1.45 < 2 for s ∈ {0.5, 1, 1.5} (rng seed 0)."""
+    rng = np.random.default_rng(seed)
+    X, Xt = (rng.standard_normal((k, d)) for k in (n, n_test))
+    X, Xt = X / np.linalg.norm(X, axis=1, keepdims=True), Xt / np.linalg.norm(Xt, axis=1, keepdims=True)
+    f = lambda X: X[:, 0] * X[:, 1] + np.abs(X[:, 2])  # noqa: E731
+    return {"X_train": X, "y_train": f(X), "X_test": Xt, "y_test": f(Xt)}
+
+
+# id: (sections put on the file, regex of the message): where a file cannot go, the dry run says so by key;
+# E8 on a file runs its stability check (lr·λ_max(K_s/n) < 2) on the file's data.
+CANNOT_TAKE_THE_FILE = {
+    "e7": ({"e7": {"vary_data_seed": False}}, r"key 'e7\.dataset': data set 'mine' is a file \(datasets\.mine\.file\)"),
+    "e8-vary-data-seed": ({"e8": {"vary_data_seed": True}}, r"key 'e8\.vary_data_seed': data set 'mine' is a file"),
+    "e6_regime-vary-data-seed": (
+        {"e6_regime": {"vary_data_seed": True}},
+        r"key 'e6_regime\.vary_data_seed': data set 'mine' is a file",
+    ),
+    "e8-unstable-on-the-file": (
+        {"e8": {"optimizers": {"gd": {"label": "GD", "optimizer": "gd", "lr": 10.0, "lr_schedule": "constant"}}}},
+        r"key 'e8\.optimizers\.gd\.lr': lr·λ_max\(K_s/n\) = [0-9.]+ ≥ 2 at s = [0-9.]+",
+    ),
+}
+
+
+@pytest.mark.parametrize("sections, expected", CANNOT_TAKE_THE_FILE.values(), ids=CANNOT_TAKE_THE_FILE.keys())
+def test_where_a_file_cannot_go_the_dry_run_names_the_key(tmp_path, sections, expected):
+    _npz(**_sphere_arrays())(tmp_path)
+    result = run_snakemake(tmp_path, "-n", configfile=_config(tmp_path, {"file": "mine.npz"}, sections))
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "invalid config" in result.stdout and re.search(expected, result.stdout), result.stdout[-3000:]
+    assert "Traceback" not in result.stdout and not (tmp_path / "data").exists()
+
+
 @pytest.mark.slow
 def test_good_file_data_set_runs_e3(tmp_path):
     """A user's .csv (constant feature appended) through E3 of the smoke config: data set, training, tables."""
@@ -258,3 +344,52 @@ def test_good_file_data_set_runs_e3(tmp_path):
     rows = pd.read_csv(tmp_path / table)
     assert len(rows) > 0
     assert run_snakemake(tmp_path, "-n", table, configfile=config).stdout.count("Nothing to be done") == 1
+
+
+def _file_capable_sections(config: dict) -> dict:
+    """Every section whose data set can be a file, as _config's ``sections``: E2, every training experiment and
+    claims sweep but E7 (hrta.pipeline.jobs finds them, so an added one is covered), and the deep networks."""
+    from hrta.pipeline.jobs import sweep_experiments, training_experiments  # noqa: PLC0415
+
+    exps = [e for e in training_experiments(config) + sweep_experiments(config) if e != "e7"]
+    return {"e2": {}, "deep.train": {}, **{e: {"vary_data_seed": False} for e in exps}}
+
+
+@pytest.mark.slow
+def test_whole_smoke_run_with_every_experiment_on_one_file(tmp_path):
+    """Issue 26: the smoke config end to end with E2, E3, E4, E5, E6, E8, e6_regime and the deep networks on one
+    user .npz (30 points on S⁵, no constant feature; E8's stability check passes at its smoke lr = 3, see
+    _sphere_arrays). Every table of rule all and CLAIMS.md are written; the tables that name data sets name the
+    file's, and none names sphere6, the built-in data set E8 and e6_regime use in smoke.yaml. E7 stays on its
+    built-in data (it cannot take a file)."""
+    smoke = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    sections = _file_capable_sections(smoke)
+    assert {"e2", "e3", "e4", "e5", "e6", "e6_regime", "e8", "deep.train"} <= set(sections)
+    _npz(**_sphere_arrays())(tmp_path)
+    config = _config(tmp_path, {"file": "mine.npz"}, sections)
+    result = run_snakemake(tmp_path, configfile=config, timeout=1800)
+    assert result.returncode == 0, result.stdout[-4000:]
+
+    import pandas as pd  # noqa: PLC0415
+
+    # every table of rule all (and CLAIMS.md), from Snakemake's own list of the run's outputs, is there and current
+    summary = run_snakemake(tmp_path, "--summary", configfile=config)
+    rows = pd.read_csv(io.StringIO(summary.stdout[summary.stdout.index("output_file\t") :]), sep="\t")
+    tables = rows[rows.output_file.str.startswith("figures/tables/") | (rows.output_file == "figures/CLAIMS.md")]
+    assert len(tables) >= 40, rows.output_file.tolist()
+    assert (tables.status == "ok").all() and (tables.plan == "no update").all(), tables
+    for path in tables.output_file:
+        assert (tmp_path / path).stat().st_size > 0, path
+    # the trained experiments read the one stored data set, the file
+    assert sorted(p.name for p in (tmp_path / "data/datasets").iterdir()) == ["mine.npz"]
+    assert load_dataset(tmp_path / "data/datasets/mine.npz").target == "file:mine.npz"
+    # the tables that name data sets name the file's
+    figures = tmp_path / "figures"
+    regime = pd.read_csv(figures / "tables/regime.csv")
+    assert set(regime.dataset) == {"mine"} and set(regime.experiment) == {"e3", "e4", "e8"} and set(regime.n) == {30}
+    e2 = pd.read_csv(figures / "tables/e2_lambda_min.csv")
+    assert set(e2.loc[e2.dataset == "mine", "target"]) == {"file:mine.npz"}
+    assert "mine" in set(pd.read_csv(figures / "tables/deep_spectrum.csv").dataset)
+    for page in ("CLAIMS.md", "tables/claims_parts.md"):
+        assert "data=mine (file:mine.npz, n=30, d=6)" in (figures / page).read_text(), page
+    assert not [p for p in figures.rglob("*") if p.suffix in (".csv", ".md", ".tex") and "sphere6" in p.read_text()]

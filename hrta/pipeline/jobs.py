@@ -230,16 +230,18 @@ def fairness_sweeps(config: Mapping, schema: str | Path | None = None) -> list[s
 
 def data_draws(config: Mapping, exp: str) -> dict[str, dict]:
     """{name: dataset config} of the draws experiment ``exp`` trains on: its data set, and with
-    `vary_data_seed` one draw per seed value i ≠ 0 (seed = dataset.seed + i, named "<name>_data<i>";
-    seed value 0 is the data set itself)."""
+    `vary_data_seed` one draw per seed value i ≠ 0 (seed = dataset.seed + i: hrta.datafiles.dataset_draw_config,
+    the convention dataset_from_config draws with; named "<name>_data<i>"; seed value 0 is the data set itself)."""
+    from hrta.datafiles import dataset_draw, dataset_draw_config  # noqa: PLC0415
+
     section = config[exp]
     name = section["dataset"]
     ds = dataset_config(config, name)
     draws = {name: ds}
-    if section.get("vary_data_seed"):
-        for i in section["seeds"]:
-            if i:
-                draws[f"{name}_data{i}"] = canonical(dict(ds, seed=ds["seed"] + i, name=f"{name}_data{i}"))
+    for i in section["seeds"]:
+        draw = dataset_draw(section, i)
+        if draw:  # None (one draw for every seed) or 0 (the data set itself)
+            draws[f"{name}_data{i}"] = canonical(dict(dataset_draw_config(ds, draw), name=f"{name}_data{i}"))
     return draws
 
 
@@ -250,6 +252,8 @@ def claim1_datasets(config: Mapping) -> dict[str, dict]:
     e5–e7) the config has, E7's cells (target and n_train varied, with E7's seeds), then the extra ones.
     The workflow's claim-1 and deep spectra (workflow/rules/ntk_common.smk, deep_common.smk) and the
     estimates both call this."""
+    from hrta.datafiles import dataset_draw, dataset_draw_config  # noqa: PLC0415
+
     found: dict[str, dict] = {}
     for exp in training_experiments(config) + sweep_experiments(config):
         for name, ds in data_draws(config, exp).items():
@@ -259,12 +263,11 @@ def claim1_datasets(config: Mapping) -> dict[str, dict]:
         for cell, (target, n_train) in e7_cells(config).items():
             ds = canonical(dict(ref, target=target, n_train=n_train, name=cell))
             found.setdefault(cell, ds)
-            if config["e7"].get("vary_data_seed"):
-                for i in config["e7"]["seeds"]:
-                    if i:
-                        found.setdefault(
-                            f"{cell}_data{i}", canonical(dict(ds, seed=ds["seed"] + i, name=f"{cell}_data{i}"))
-                        )
+            for i in config["e7"]["seeds"]:
+                if draw := dataset_draw(config["e7"], i):
+                    found.setdefault(
+                        f"{cell}_data{i}", canonical(dict(dataset_draw_config(ds, draw), name=f"{cell}_data{i}"))
+                    )
     for name in (config.get("e2") or {}).get("lambda_min", {}).get("datasets", []):
         found.setdefault(name, dataset_config(config, name))
     unique, seen = {}, set()

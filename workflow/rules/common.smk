@@ -90,8 +90,8 @@ def check_memory_cap(config):
 
 def check_dataset_files(config):
     """A user's data set ({file: PATH}): the file is read and validated (hrta.datafiles.check_dataset_file),
-    and refused where an experiment would redraw it: `vary_data_seed` (a new draw per seed) and E7
-    (its cells vary the target and n_train)."""
+    and refused where an experiment would redraw it: `vary_data_seed` of any training experiment or claims
+    sweep (a new draw per seed) and E7 (its cells vary the target and n_train)."""
     from hrta.data import DataError
     from hrta.datafiles import check_dataset_file
 
@@ -101,7 +101,10 @@ def check_dataset_files(config):
             check_dataset_file(path, f"datasets.{name}.file")
         except DataError as err:
             raise WorkflowError(f"invalid config: {err}") from None
-    for exp in ("e3", "e4", "e5", "e6", "e7"):
+    from hrta.pipeline.jobs import sweep_experiments
+
+    schema = os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+    for exp in TRAIN_EXPERIMENTS + sweep_experiments(config, schema):  # e3, e4, e8, e5–e7, e6_regime, ...
         section = config.get(exp) or {}
         name = section.get("dataset")
         if name not in files:
@@ -208,15 +211,14 @@ def check_regime(config):
     """E8: GD must be stable at every s it trains (lr·λ_max(K_s/n) < 2, analytic kernel of e8's data set;
     numpy only, milliseconds). Whether lr·λ_min(K_s/n)·T ≥ 10 is not required; it is reported
     (figures/tables/regime.csv, the log of rule regime_rates)."""
-    from hrta.data import make_dataset
+    from hrta.datafiles import dataset_from_config
     from hrta.pipeline.jobs import schedule_s
     from hrta.regime import relu_ntk, spectrum_ends
 
     e8 = config["e8"]
     if e8.get("model", {}).get("base", "relu") != "relu":
         raise WorkflowError("invalid config: key 'e8.model.base': must be 'relu' (closed-form kernel)")
-    spec = {k: v for k, v in config["datasets"][e8["dataset"]].items()}
-    X = make_dataset(**spec).X_train
+    X = dataset_from_config(config["datasets"][e8["dataset"]]).X_train  # a user's file too
     layers = "both" if e8.get("model", {}).get("train_output", True) else "first"
     s_all = sorted({s for m in e8["methods"].values() for s in schedule_s(m["schedule"])})
     lam = {s: spectrum_ends(relu_ntk(X, s, layers)) for s in s_all}

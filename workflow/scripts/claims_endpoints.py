@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from hrta.claims import endpoints as E
-from hrta.data import make_dataset
+from hrta.datafiles import dataset_draw, dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import predict_schedule_loss
 from hrta.pipeline.joblog import job_logger
@@ -66,14 +66,12 @@ def predicted_ratio(source, optimizer, sched_c, sched_t, seeds):
         return math.nan
     ratios = []
     for seed in seeds:
-        spec = {k: v for k, v in theory["dataset"].items() if k != "name"}
-        if theory["vary_data_seed"]:
-            spec["seed"] = spec["seed"] + int(seed)
+        draw = dataset_draw(theory, seed)  # None: one draw for every seed
         losses = []
         for sched in (sched_c, sched_t):
-            key = (source, tuple(sorted(spec.items())), sched, float(opt["lr"]))
+            key = (source, draw, sched, float(opt["lr"]))
             if key not in _predicted:
-                data = make_dataset(**spec)
+                data = dataset_from_config(theory["dataset"], draw)
                 try:
                     _predicted[key] = float(
                         predict_schedule_loss(data.X_train, data.y_train, sched, float(opt["lr"]))[-1]

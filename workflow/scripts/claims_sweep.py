@@ -38,7 +38,7 @@ import time
 import pandas as pd
 
 from hrta.claims.metrics import choose_lr_by_final_loss, widened_factor
-from hrta.datafiles import dataset_from_config
+from hrta.datafiles import dataset_draw, dataset_from_config
 from hrta.io import write_csv
 from hrta.models import TwoLayerNet, export_loss_check
 from hrta.pipeline.joblog import job_logger, set_torch_threads
@@ -54,14 +54,11 @@ set_torch_threads(smk.threads)
 job_start = time.perf_counter()
 
 cfg = smk.params.settings
-data_spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
 
 
 def dataset_of(seed):
     """The seed's data set: dataset.seed + seed with vary_data_seed, else the one fixed draw (or a user's file)."""
-    if not cfg.get("vary_data_seed"):  # refused for a file data set (check_dataset_files, workflow/rules/common.smk)
-        return dataset_from_config(data_spec)
-    return dataset_from_config({**data_spec, "seed": data_spec["seed"] + seed})
+    return dataset_from_config(cfg["dataset"], dataset_draw(cfg, seed))
 
 
 model_spec = cfg["model"]

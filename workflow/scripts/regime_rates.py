@@ -26,7 +26,7 @@ import torch
 from scipy import stats
 
 from hrta.claims.stats import geometric_mean_interval
-from hrta.data import make_dataset
+from hrta.datafiles import dataset_draw, dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import analytic_ntk, spectrum
 from hrta.pipeline.joblog import job_logger, set_torch_threads
@@ -46,17 +46,16 @@ fit = smk.params.rate_fit
 dtypes = {int(w): d for w, d in smk.params.dtypes.items()}
 level = float(smk.params.level)
 layers = "both" if cfg["model"]["train_output"] else "first"
-spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
 
 _spectra = {}
 
 
 def lambdas(s, seed):
     """(λ_min, λ_max) of the analytic K_s/n on the run's data (its own draw with vary_data_seed)."""
-    data_seed = spec["seed"] + (seed if cfg.get("vary_data_seed") else 0)
-    key = (s, data_seed)
+    draw = dataset_draw(cfg, seed)
+    key = (s, draw)
     if key not in _spectra:
-        X = torch.as_tensor(make_dataset(**{**spec, "seed": data_seed}).X_train, dtype=torch.float64)
+        X = torch.as_tensor(dataset_from_config(cfg["dataset"], draw).X_train, dtype=torch.float64)
         sp = spectrum(analytic_ntk(X, s, layers=layers) / X.shape[0])
         _spectra[key] = (sp.lambda_min, sp.lambda_max)
     return _spectra[key]

@@ -1,12 +1,12 @@
 """Rule `regime_table`: where the theory can act, for every GD training experiment (e3, e4, e8).
 
-Per experiment × s × GD optimizer: lr, T, λ_min and λ_max of the analytic K_s/n (hrta.ntk.analytic_ntk on
-the experiment's data set, its seed-0 draw; with vary_data_seed the other seeds' draws differ slightly),
-κ = λ_max/λ_min, lr·λ_max (< 2: stable), lr·λ_min·T and the fraction (1 − lr·λ_min)^T of the λ_min
-mode's residual left at T (hrta.regime.regime_numbers). T is the longest stretch any of the experiment's
-methods trains at that s (constant-s stages; ramp stages are left out): the λ_min mode of K_s decays only
-while the network trains at s. lr·λ_min·T ≪ 1 (residual_left ≈ 1): the slowest mode never starts to decay,
-so the run tests the middle of the spectrum, not the mechanism λ_min(s) of the paper.
+Per experiment × s × GD optimizer: lr, T, λ_min and λ_max of the analytic K_s/n (hrta.ntk.analytic_ntk on the
+experiment's data set, its own draw = seed 0's: hrta.datafiles.dataset_from_config; with vary_data_seed the other
+seeds' draws differ slightly), κ = λ_max/λ_min, lr·λ_max (< 2: stable), lr·λ_min·T and the fraction
+(1 − lr·λ_min)^T of the λ_min mode's residual left at T (hrta.regime.regime_numbers). T is the longest stretch any of
+the experiment's methods trains at that s (constant-s stages; ramp stages are left out): the λ_min mode of K_s
+decays only while the network trains at s. lr·λ_min·T ≪ 1 (residual_left ≈ 1): the slowest mode never starts to
+decay, so the run tests the middle of the spectrum, not the mechanism λ_min(s) of the paper.
 """
 
 import time
@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import torch
 
-from hrta.data import make_dataset
+from hrta.datafiles import dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import analytic_ntk, spectrum
 from hrta.pipeline.joblog import job_logger, set_torch_threads
@@ -31,8 +31,7 @@ rows = []
 for exp, cfg in smk.params.experiments.items():
     if not cfg["gd_lr"]:
         continue
-    spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
-    X = torch.as_tensor(make_dataset(**spec).X_train, dtype=torch.float64)
+    X = torch.as_tensor(dataset_from_config(cfg["dataset"]).X_train, dtype=torch.float64)
     n = X.shape[0]
     steps_at = {}  # s -> (steps, total steps of the method)
     for schedule in cfg["schedules"].values():

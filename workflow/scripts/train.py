@@ -13,8 +13,8 @@ when its run ends, and the job's checkpoint directory when the job ends. A check
 configuration is discarded with a warning. Before training, the job's estimated memory
 (hrta.pipeline.train_job_mb) is checked against `resources.max_mem_mb`.
 
-With `vary_data_seed` (experiment key) the data set is drawn with seed dataset.seed + seed, the same for
-every method of the job (paired), so the seeds' spread includes data variance. A run whose final s ≠ 1
+With `vary_data_seed` (experiment key) the data set is drawn with seed dataset.seed + seed
+(hrta.datafiles.dataset_from_config), the same for every method of the job (paired), so the seeds' spread includes data variance. A run whose final s ≠ 1
 is exported with hrta.models.to_relu and its training loss checked against the σ_s network's
 (column export_rel_diff; > 1e-10 relative in float64 stops the job).
 """
@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from hrta.data import load_dataset, make_dataset
+from hrta.data import load_dataset
+from hrta.datafiles import dataset_draw, dataset_from_config
 from hrta.io import write_csv
 from hrta.models import TwoLayerNet, export_loss_check
 from hrta.ntk import analytic_ntk, spectrum
@@ -44,10 +45,8 @@ job_start = time.perf_counter()
 cfg = smk.params.settings
 width, seed = smk.params.width, smk.params.seed
 model_cfg = cfg["model"]
-ds = load_dataset(smk.input.dataset)
-if cfg.get("vary_data_seed"):
-    spec = {k: v for k, v in cfg["dataset"].items() if k != "name"}
-    ds = make_dataset(**{**spec, "seed": spec["seed"] + seed})
+draw = dataset_draw(cfg, seed)  # None: the data set's one draw, stored by rule `dataset`
+ds = load_dataset(smk.input.dataset) if draw is None else dataset_from_config(cfg["dataset"], draw)
 n = ds.X_train.shape[0]
 layers = "both" if model_cfg["train_output"] else "first"
 X64 = torch.as_tensor(ds.X_train, dtype=torch.float64)
