@@ -228,7 +228,7 @@ def test_minimum_detectable_effect_has_the_requested_power(n):
 
 def test_paired_effect_special_cases():
     one = E.paired_effect([2.0], [1.0])
-    assert one.verdict == E.INCONCLUSIVE and one.estimate == 2.0 and math.isnan(one.ci_low)
+    assert one.verdict == E.NOT_ESTIMABLE and one.estimate == 2.0 and math.isnan(one.ci_low)
     equal = E.paired_effect([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
     assert equal.estimate == equal.ci_low == equal.ci_high == equal.boot_low == equal.boot_high == 2.0
     assert equal.verdict == E.SUPPORTED and "zero variance" in equal.note
@@ -249,7 +249,10 @@ def test_paired_effect_special_cases():
         (1.1, 1.01, 1.2, E.SUPPORTED),  # estimate exactly δ
         (1.05, 1.02, 1.08, E.NEGLIGIBLE),
         (1.0, 0.9, 1.08, E.NOT_SUPPORTED),
-        (0.8, 0.7, 0.9, E.NOT_SUPPORTED),  # the treatment is worse
+        (0.8, 0.7, 0.9, E.REVERSED),  # the treatment is worse: the interval lies below 1
+        (0.135, 0.0706, 0.258, E.REVERSED),  # issue 24's Adam cell, no longer "not supported"
+        (1.01, 0.999, 1.02, E.NOT_SUPPORTED),  # issue 24's kernel-rate cell: no gain of size δ, none shown
+        (0.97, 0.94, 1.0, E.NOT_SUPPORTED),  # hi = 1 is not below 1
         (1.3, 0.9, 1.8, E.INCONCLUSIVE),
         (1.08, 1.02, 1.2, E.INCONCLUSIVE),  # direction clear, size undecided
         (1.05, 0.95, 1.1, E.INCONCLUSIVE),  # hi = δ is not below δ
@@ -261,8 +264,34 @@ def test_effect_verdict_branches(estimate, lo, hi, verdict):
 
 
 def test_rule_text_names_every_verdict():
-    for label in (E.SUPPORTED, E.NEGLIGIBLE, E.NOT_SUPPORTED, E.INCONCLUSIVE):
+    assert len(set(E.LABELS)) == 6
+    for label in E.LABELS:
         assert f"{label}:" in E.RULE_EFFECT
+
+
+@pytest.mark.parametrize(("mu", "sd"), [(math.log(1.07), 0.06), (math.log(1.3), 0.5), (math.log(0.98), 0.3)])
+def test_n_to_decide_is_where_the_verdict_flips(mu, sd):
+    """Reference: paired_effect itself. With the observed mean and sd held fixed (constructed samples), n_decide
+    seeds give a decided label (below δ: hi < δ, against δ; above δ: lo > 1, supported), one seed fewer an
+    inconclusive cell."""
+    n = int(E.paired_effect(np.exp(constructed_logs(mu, 8, sd)), np.ones(8)).n_decide)
+    assert n > 8
+    at = E.paired_effect(np.exp(constructed_logs(mu, n, sd)), np.ones(n), n_resamples=99)
+    below = E.paired_effect(np.exp(constructed_logs(mu, n - 1, sd)), np.ones(n - 1), n_resamples=99)
+    assert below.verdict == E.INCONCLUSIVE
+    assert at.verdict != E.INCONCLUSIVE
+    assert (at.verdict == E.SUPPORTED) if mu > math.log(1.1) else (at.ci_high < 1.1)
+    assert at.n_decide == n  # it does not move with n when mean and sd stay
+
+
+def test_n_to_decide_edge_cases():
+    assert E.n_to_decide(1.1, 0.3, delta=1.1) < math.inf  # at δ the open question is the direction (lo > 1)
+    assert E.n_to_decide(1.3, 0.0) == 2.0
+    assert math.isnan(E.n_to_decide(math.nan, 0.3)) and math.isnan(E.n_to_decide(1.3, math.nan))
+    # Normal-theory lower bound (z·sd/gap)² with z = 1.96: the t answer is at or above it, and close at large n.
+    gap, sd = math.log(1.1 / 1.09), 0.2
+    z_bound = (1.959963984540054 * sd / gap) ** 2
+    assert z_bound <= E.n_to_decide(1.09, sd) <= 1.01 * z_bound + 3
 
 
 def test_holm_hand_worked():

@@ -118,7 +118,7 @@ for cid in ENDPOINT_CLAIMS:
     span = f"{fmt(worst.estimate)}× [{fmt(worst.ci_low)}, {fmt(worst.ci_high)}] to {fmt(best.estimate)}× [{fmt(best.ci_low)}, {fmt(best.ci_high)}]"
     counts = rows["verdict"].value_counts()
     tally = ", ".join(
-        f"{counts[v]} {v}" for v in (E.SUPPORTED, E.NEGLIGIBLE, E.NOT_SUPPORTED, E.INCONCLUSIVE) if v in counts
+        f"{counts[v]} {v}" for v in E.LABELS if v in counts
     )
     ns = f"{rows['n'].min()}–{rows['n'].max()}" if rows["n"].min() != rows["n"].max() else f"{rows['n'].min()}"
     setting = ", ".join(sorted(set(rows["source"]))) + f"; {len(rows)} cells ({tally})"
@@ -167,7 +167,7 @@ for cid in ENDPOINT_CLAIMS:
         continue
     lines += [f"## Claim {cid}: {ASSERTS[cid]}", ""]
     for r in rows.itertuples():
-        extra = f"; MDE {fmt(r.mde)}×" if r.verdict == E.INCONCLUSIVE else ""
+        extra = f"; decided at n ≈ {fmt(r.n_decide)}" if r.verdict == E.INCONCLUSIVE else ""
         extra += f"; K_∞ theory {fmt(r.predicted)}×" if np.isfinite(r.predicted) else ""
         extra += f"; {r.n_outside_ntk} runs with lr·λ_max ≥ 2 (outside the NTK regime)" if r.n_outside_ntk else ""
         div = (
