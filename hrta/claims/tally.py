@@ -247,8 +247,11 @@ def strata(
         inner = []
         for r in g.itertuples():
             bits = [str(getattr(r, "treatment", ""))]
-            if within and str(getattr(r, within, "")) not in ("", "nan"):
-                bits.append(f"{within} {getattr(r, within)}")
+            value = getattr(r, within, "") if within else ""
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if str(value) not in ("", "nan"):
+                bits.append(f"{within} {value}")
             inner.append((" ".join(b for b in bits if b), getattr(r, word_col)))
         out.append(Stratum(key, claim_label(g[word_col]), tuple(inner)))
     return out

@@ -33,6 +33,7 @@ __all__ = [
     "Drop",
     "SlopeFit",
     "decreasing_intervals",
+    "falls_between",
     "verdict_lambda_min_increasing",
     "slope_fit",
     "verdict_slope_below_zero",
@@ -94,6 +95,17 @@ def decreasing_intervals(s: Sequence[float], values: Sequence[float]) -> list[Dr
         else:
             i += 1
     return drops
+
+
+def falls_between(
+    s: Sequence[float], lam: Sequence[float], resolved: Sequence[bool], lo: float = 0.5, hi: float = 1.5
+) -> list[Drop]:
+    """The intervals of :func:`decreasing_intervals` over the resolved points that overlap (lo, hi): where λ_min
+    fails to increase inside the range of s the paper's schedules use (s ∈ [0.5, 1.5] by default). A drop
+    [s_from, s_to] overlaps when s_from < hi and s_to > lo."""
+    keep = np.asarray(resolved, dtype=bool)
+    drops = decreasing_intervals(np.asarray(s, dtype=float)[keep], np.asarray(lam, dtype=float)[keep])
+    return [d for d in drops if d.s_from < hi and d.s_to > lo]
 
 
 RULE_LAMBDA_MIN = (
