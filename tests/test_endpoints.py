@@ -408,9 +408,9 @@ def test_strata_say_where_a_claim_holds():
     cells["word"] = [T.WORDS[v] for v in T.holm_within_claim(cells)["verdict_holm"]]
     found = {s.key: s.label for s in T.strata(cells, ["optimizer", "rate", "regime_name", "base"], within="width")}
     assert found == {
-        ("gd", "fixed rate", "NTK regime", "ReLU two-layer"): T.HOLDS,
-        ("gd", "tuned rate", "NTK regime", "ReLU two-layer"): T.REVERSED_WORD,
-        ("gd", "kernel-scaled rate", "NTK regime", "ReLU two-layer"): T.REVERSED_WORD,
+        ("gd", "fixed rate", "NTK", "ReLU"): T.HOLDS,
+        ("gd", "tuned rate", "NTK", "ReLU"): T.REVERSED_WORD,
+        ("gd", "kernel-scaled rate", "NTK", "ReLU"): T.REVERSED_WORD,
     }
     assert T.claim_label(cells["word"]) == T.HOLDS_IN_PART
     with pytest.raises(ValueError, match="lr_choice"):

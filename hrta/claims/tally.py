@@ -199,8 +199,8 @@ RATE_NAMES = {"": "fixed rate", "best": "tuned rate", "kernel": "kernel-scaled r
 def stratum_columns(cells: pd.DataFrame) -> pd.DataFrame:
     """The registered stratification factors of endpoint cells as columns: ``rate`` (fixed rate: both arms at one
     configured rate; tuned rate: each method at its own tuned rate; kernel-scaled rate: each stage at
-    1/λ_max(K_s/n)), ``regime_name`` (λ_min regime or NTK regime), ``base`` (the model of an e5 cell, else
-    "ReLU two-layer"); ``optimizer`` and ``width`` are the table's own."""
+    1/λ_max(K_s/n)), ``regime_name`` ("λ_min": the λ_min regime, else "NTK"), ``base`` (the model of an e5 cell,
+    else "ReLU": the two-layer ReLU network); ``optimizer`` and ``width`` are the table's own."""
     out = cells.copy()
     lr = out["lr_choice"].fillna("").astype(str) if "lr_choice" in out.columns else pd.Series("", index=out.index)
     bad = sorted(set(lr) - set(RATE_NAMES))
@@ -208,9 +208,9 @@ def stratum_columns(cells: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"unknown lr_choice value(s) {bad}; expected one of {sorted(RATE_NAMES)}")
     out["rate"] = [RATE_NAMES[v] for v in lr]
     regime = out["regime"].fillna("").astype(str) if "regime" in out.columns else pd.Series("", index=out.index)
-    out["regime_name"] = [v if v else "NTK regime" for v in regime]
+    out["regime_name"] = ["λ_min" if v else "NTK" for v in regime]
     cell = out["cell"].fillna("").astype(str) if "cell" in out.columns else pd.Series("", index=out.index)
-    out["base"] = [c if s == "e5" else "ReLU two-layer" for s, c in zip(out["source"], cell)]
+    out["base"] = [c if s == "e5" else "ReLU" for s, c in zip(out["source"], cell)]
     return out
 
 
