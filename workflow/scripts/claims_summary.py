@@ -419,6 +419,12 @@ for fid, spec in findings.items():
         if np.isfinite(r.predicted) and r.predicted < delta:
             extra += " (the theory predicts no gain of size δ here)"
         extra += f"; {r.n_outside_ntk} runs with lr·λ_max ≥ 2 (outside the NTK regime)" if r.n_outside_ntk else ""
+        at_edge = int(getattr(r, "n_at_edge", 0) or 0)
+        extra += (
+            f"; {at_edge} runs at a tuned rate still at the end of the rate grid (the widening limit)"
+            if at_edge
+            else ""
+        )
         extra += (
             f"; a claim-{r.claim} comparison counted with claim {r.tally_claim}" if r.claim != r.tally_claim else ""
         )
