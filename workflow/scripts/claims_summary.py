@@ -4,7 +4,7 @@ CLAIMS.md opens with five bottom-line sentences, then one table row per finding 
 what the paper asserts (quoted) or that it is our robustness check, the verdict by one rule for every claim
 (hrta.claims.tally: cells Holm-adjusted within their claim, then where the claim holds, fails, is reversed or is
 undecided, stratum by stratum), the one number that answers it (its stratum named) and where it holds. The rules
-follow the table, then the verdict changelog (docs/verdict_changelog.csv plus this run's labels), claim 1's
+follow the table, then the verdict changelog (workflow/report/verdict_changelog.csv plus this run's labels), claim 1's
 structure and search, claim 3's two findings with the disclosed rule change, every cell, the step/conditioning
 split and the secondary endpoints. Claims 1–3 take their parts from figures/tables/claims.csv; claims 4–7 their
 cells from the pre-registered endpoints (figures/tables/claims_endpoints.csv)."""
