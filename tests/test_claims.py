@@ -460,6 +460,12 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
             None,
             r"key 'claims\.endpoints\.comparisons\[\d+\]\.lr_choice': 'best' needs e6_regime\.lr_choice",
         ),
+        (
+            "claims",
+            "endpoints",
+            "FINDING",  # the smoke endpoints with a finding whose headline names no comparison of its claim
+            r"key 'claims\.endpoints\.findings\.4\.headline': 'relax' vs 'relu' on e3 is no comparison of claim 4",
+        ),
     ],
     ids=[
         "unknown-baseline",
@@ -472,6 +478,7 @@ def test_default_dry_run_schedules_the_claims_rules(tmp_path):
         "lr-tuning-seed-unknown",
         "regime-grid-not-one-step",
         "regime-endpoint-best-without-lr-choice",
+        "finding-headline-not-a-comparison",
     ],
 )
 def test_bad_claims_config_stops_before_any_job(tmp_path, section, key, value, expected):
@@ -483,6 +490,10 @@ def test_bad_claims_config_stops_before_any_job(tmp_path, section, key, value, e
     config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
     if value is None:  # the key left out
         del config[section][key]
+    elif value == "FINDING":
+        config["claims"]["endpoints"]["findings"] = {
+            "4": {"claim": "4", "asserts": "x", "headline": {"source": "e3", "treatment": "relax", "control": "relu"}}
+        }
     else:
         config[section][key] = value
     bad = tmp_path / "bad.yaml"
