@@ -30,3 +30,23 @@ def test_a_diverged_run_is_never_consistent():
 
 def test_the_two_stage_schedules_switch_at_a_horizon():
     assert switch_steps("0.5x1000,1x1000") == (1000,) and switch_steps("1x2000") == ()
+
+
+def test_claim3_as_two_findings():
+    """Issue 24: 'within ε at every width' (3a) and 'improves with width' (3b) are decided apart. A flat mismatch
+    within ε holds 3a and not 3b; a falling one that starts outside ε holds 3b and not 3a. Reference: the means
+    by width computed here with numpy."""
+    from hrta.claims import verdict_within_epsilon
+
+    jitter = np.tile([1.0, 1.1, 0.9], 3)
+    flat = np.full(WIDTHS.size, 0.02) * jitter
+    falling = 5.0 * WIDTHS**-0.5 * jitter  # 0.5, 0.158, 0.05 by width
+    assert verdict_within_epsilon(WIDTHS, flat, 0.1).label == SUPPORTED
+    assert verdict_mismatch_falls(WIDTHS, flat).label != SUPPORTED
+    v = verdict_within_epsilon(WIDTHS, falling, 0.1)
+    means = [falling[np.equal(WIDTHS, w)].mean() for w in (100, 1000, 10000)]
+    outside = [m > 0.1 for m in means]
+    assert outside == [True, True, False]
+    assert v.label == NOT_SUPPORTED and "outside ε at width 100, 1000" in v.numbers
+    assert verdict_mismatch_falls(WIDTHS, falling).label == SUPPORTED
+    assert verdict_within_epsilon(WIDTHS, flat, 0.1, diverged=["m=100 seed=0"]).label == INCONCLUSIVE

@@ -395,7 +395,7 @@ def test_best_by_final_loss_skips_diverged():
 
 
 # ------------------------------------------------------------------ pipeline: CLAIMS.md and the report
-CLAIM_IDS = [str(i) for i in range(1, 8)]
+CLAIM_IDS = ["1", "2", "3", "3a", "3b", "4", "5", "6", "7"]  # claims.csv: 3 under the earlier rule, 3a and 3b
 CLAIM_FIGURES = [
     "claims_speedups",
     "claims_e5_extensions",
@@ -461,6 +461,12 @@ BAD_CLAIMS_CASES = {
         None,
         r"key 'claims\.endpoints\.comparisons\[\d+\]\.lr_choice': 'best' needs e6_regime\.lr_choice",
     ),
+    "finding-headline-not-a-comparison": (
+        "claims",
+        "endpoints",
+        "FINDING",  # the smoke endpoints with a finding whose headline names no comparison of its claim
+        r"key 'claims\.endpoints\.findings\.4\.headline': 'relax' vs 'relu' on e3 is no comparison of claim 4",
+    ),
 }
 
 
@@ -475,6 +481,14 @@ def bad_claims_dry_runs(tmp_path_factory):
         config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
         if value is None:  # the key left out
             del config[section][key]
+        elif value == "FINDING":
+            config["claims"]["endpoints"]["findings"] = {
+                "4": {
+                    "claim": "4",
+                    "asserts": "x",
+                    "headline": {"source": "e3", "treatment": "relax", "control": "relu"},
+                }
+            }
         else:
             config[section][key] = value
         (root / name).mkdir()
@@ -515,7 +529,13 @@ def test_smoke_run_writes_every_claim_with_a_computed_verdict(smoke_run):
     # ... and CLAIMS.md is one page: one row per claim with a bold verdict, no line over 600 characters, < 30 KB.
     page = (workdir / "figures" / "CLAIMS.md").read_text()
     rows = [line for line in page.splitlines() if line.startswith("| ") and line[2:3].isdigit()]
-    assert [r.split(" | ")[0][2:] for r in rows] == CLAIM_IDS
+    # one row per finding: claims 1–3 with claim 3 as two findings (3a within ε, 3b improves with width), 4–7
+    assert [r.split(" | ")[0][2:] for r in rows] == ["1", "2", "3a", "3b", "4", "5", "6", "7"]
+    # issue 24: the bottom lines and the table come first, the rule block after the table; no truncated text
+    assert page.index("## Bottom lines") < page.index("| # |") < page.index("## Rules")
+    assert " …" not in "\n".join(rows)
+    words = {"holds", "holds in part", "fails", "reversed", "undecided", "not estimable"}
+    assert all(any(f"**{w}" in r for w in words) for r in rows)
     assert all("| **" in r for r in rows)
     assert len(page.encode()) < 30_000 and max(map(len, page.splitlines())) <= 600
     import yaml

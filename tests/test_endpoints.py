@@ -228,7 +228,7 @@ def test_minimum_detectable_effect_has_the_requested_power(n):
 
 def test_paired_effect_special_cases():
     one = E.paired_effect([2.0], [1.0])
-    assert one.verdict == E.INCONCLUSIVE and one.estimate == 2.0 and math.isnan(one.ci_low)
+    assert one.verdict == E.NOT_ESTIMABLE and one.estimate == 2.0 and math.isnan(one.ci_low)
     equal = E.paired_effect([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
     assert equal.estimate == equal.ci_low == equal.ci_high == equal.boot_low == equal.boot_high == 2.0
     assert equal.verdict == E.SUPPORTED and "zero variance" in equal.note
@@ -249,7 +249,10 @@ def test_paired_effect_special_cases():
         (1.1, 1.01, 1.2, E.SUPPORTED),  # estimate exactly δ
         (1.05, 1.02, 1.08, E.NEGLIGIBLE),
         (1.0, 0.9, 1.08, E.NOT_SUPPORTED),
-        (0.8, 0.7, 0.9, E.NOT_SUPPORTED),  # the treatment is worse
+        (0.8, 0.7, 0.9, E.REVERSED),  # the treatment is worse: the interval lies below 1
+        (0.135, 0.0706, 0.258, E.REVERSED),  # issue 24's Adam cell, no longer "not supported"
+        (1.01, 0.999, 1.02, E.NOT_SUPPORTED),  # issue 24's kernel-rate cell: no gain of size δ, none shown
+        (0.97, 0.94, 1.0, E.NOT_SUPPORTED),  # hi = 1 is not below 1
         (1.3, 0.9, 1.8, E.INCONCLUSIVE),
         (1.08, 1.02, 1.2, E.INCONCLUSIVE),  # direction clear, size undecided
         (1.05, 0.95, 1.1, E.INCONCLUSIVE),  # hi = δ is not below δ
@@ -261,8 +264,34 @@ def test_effect_verdict_branches(estimate, lo, hi, verdict):
 
 
 def test_rule_text_names_every_verdict():
-    for label in (E.SUPPORTED, E.NEGLIGIBLE, E.NOT_SUPPORTED, E.INCONCLUSIVE):
+    assert len(set(E.LABELS)) == 6
+    for label in E.LABELS:
         assert f"{label}:" in E.RULE_EFFECT
+
+
+@pytest.mark.parametrize(("mu", "sd"), [(math.log(1.07), 0.06), (math.log(1.3), 0.5), (math.log(0.98), 0.3)])
+def test_n_to_decide_is_where_the_verdict_flips(mu, sd):
+    """Reference: paired_effect itself. With the observed mean and sd held fixed (constructed samples), n_decide
+    seeds give a decided label (below δ: hi < δ, against δ; above δ: lo > 1, supported), one seed fewer an
+    inconclusive cell."""
+    n = int(E.paired_effect(np.exp(constructed_logs(mu, 8, sd)), np.ones(8)).n_decide)
+    assert n > 8
+    at = E.paired_effect(np.exp(constructed_logs(mu, n, sd)), np.ones(n), n_resamples=99)
+    below = E.paired_effect(np.exp(constructed_logs(mu, n - 1, sd)), np.ones(n - 1), n_resamples=99)
+    assert below.verdict == E.INCONCLUSIVE
+    assert at.verdict != E.INCONCLUSIVE
+    assert (at.verdict == E.SUPPORTED) if mu > math.log(1.1) else (at.ci_high < 1.1)
+    assert at.n_decide == n  # it does not move with n when mean and sd stay
+
+
+def test_n_to_decide_edge_cases():
+    assert E.n_to_decide(1.1, 0.3, delta=1.1) < math.inf  # at δ the open question is the direction (lo > 1)
+    assert E.n_to_decide(1.3, 0.0) == 2.0
+    assert math.isnan(E.n_to_decide(math.nan, 0.3)) and math.isnan(E.n_to_decide(1.3, math.nan))
+    # Normal-theory lower bound (z·sd/gap)² with z = 1.96: the t answer is at or above it, and close at large n.
+    gap, sd = math.log(1.1 / 1.09), 0.2
+    z_bound = (1.959963984540054 * sd / gap) ** 2
+    assert z_bound <= E.n_to_decide(1.09, sd) <= 1.01 * z_bound + 3
 
 
 def test_holm_hand_worked():
@@ -270,3 +299,119 @@ def test_holm_hand_worked():
     reject, adjusted = E.holm([0.01, 0.04, 0.03, 0.005], alpha=0.05)
     assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert reject.tolist() == [True, False, False, True]
+
+
+# ------------------------------------------------------------------ one rule for every claim (issue 24.2)
+def _cell(mu, sd, n, **extra):
+    """A primary cell from paired_effect on n constructed log ratios (sample mean mu, sample sd sd)."""
+    eff = E.paired_effect(np.exp(constructed_logs(mu, n, sd)) if n > 1 else [math.exp(mu)], np.ones(n), n_resamples=99)
+    return {
+        "verdict": eff.verdict,
+        "estimate": eff.estimate,
+        "ci_low": eff.ci_low,
+        "ci_high": eff.ci_high,
+        "sd_log": eff.sd_log,
+        "n": eff.n,
+        "logs": constructed_logs(mu, n, sd) if n > 1 else None,
+        **extra,
+    }
+
+
+def test_one_sided_p_matches_scipy_ttest_on_the_log_ratios():
+    """Reference: scipy.stats.ttest_1samp on the seeds' log ratios (popmean = log threshold)."""
+    from hrta.claims import tally as T
+
+    logs = constructed_logs(math.log(1.2), 6, 0.15)
+    mean, sd = float(logs.mean()), float(logs.std(ddof=1))
+    for theta in (0.0, math.log(1.1), math.log(1.4)):
+        for alt in ("greater", "less"):
+            ref = scipy.stats.ttest_1samp(logs, theta, alternative=alt).pvalue
+            assert T.one_sided_p(mean, sd, 6, theta, alt) == pytest.approx(ref, rel=1e-10)
+    # The unadjusted labels are the intervals': lo > 1 exactly when the 'greater' p is below (1 − level)/2.
+    eff = E.paired_effect(np.exp(logs), np.ones(6), n_resamples=99)
+    assert (eff.ci_low > 1) == (T.one_sided_p(mean, sd, 6, 0.0, "greater") < 0.025)
+
+
+def test_tally_reversed_and_not_estimable_cells():
+    from hrta.claims import tally as T
+
+    cells = pd.DataFrame(
+        [
+            _cell(math.log(0.5), 0.2, 8, treatment="a"),  # clearly worse: reversed, not "fails"
+            _cell(math.log(1.5), 0.1, 8, treatment="b"),  # holds
+            _cell(math.log(4.0), 0.0, 1, treatment="c"),  # n = 1: not estimable, whatever its ratio
+        ]
+    )
+    assert cells["verdict"].tolist() == [E.REVERSED, E.SUPPORTED, E.NOT_ESTIMABLE]
+    out = T.holm_within_claim(cells)
+    assert out["verdict_holm"].tolist() == [E.REVERSED, E.SUPPORTED, E.NOT_ESTIMABLE]  # p ≈ 1e-6: Holm keeps both
+    assert math.isnan(out.loc[2, "p_holm"])  # the n = 1 cell is not in the Holm family
+    words = [T.WORDS[v] for v in out["verdict_holm"]]
+    assert T.claim_label(words) == T.HOLDS_IN_PART
+    # The n = 1 cell is never counted: with only it and a holding cell the claim holds (it could not before).
+    assert T.claim_label([T.HOLDS, T.NOT_ESTIMABLE_WORD]) == T.HOLDS
+    assert T.claim_label([T.REVERSED_WORD, T.REVERSED_WORD]) == T.REVERSED_WORD
+    assert T.claim_label([T.REVERSED_WORD, T.FAILS, "negligible"]) == T.FAILS
+    assert T.claim_label([T.FAILS, T.UNDECIDED]) == T.UNDECIDED
+    assert T.claim_label([T.NOT_ESTIMABLE_WORD]) == T.NOT_ESTIMABLE_WORD
+    with pytest.raises(ValueError, match="unknown cell word"):
+        T.claim_label(["mixed"])
+
+
+def test_holm_flips_a_tally():
+    """Three cells each supported on its own (one-sided p ≈ 0.02 < 0.025) are not after Holm over the claim
+    (3·p > 0.025): the claim goes from 'holds' to 'undecided'. Reference: the Holm step-down by hand."""
+    from hrta.claims import tally as T
+
+    n, sd = 8, 0.2
+    t_crit = scipy.stats.t.ppf(1 - 0.02, n - 1)  # a mean with one-sided p = 0.02 exactly
+    mu = t_crit * sd / math.sqrt(n)
+    cells = pd.DataFrame([_cell(mu + 0.001 * k, sd, n, treatment=f"t{k}") for k in range(3)])
+    # estimate ≈ exp(0.155) ≈ 1.17 ≥ δ and lo > 1: supported, one by one
+    assert (cells["verdict"] == E.SUPPORTED).all()
+    out = T.holm_within_claim(cells)
+    p = [scipy.stats.ttest_1samp(c, 0.0, alternative="greater").pvalue for c in cells["logs"]]
+    order = np.argsort(p)
+    by_hand = np.maximum.accumulate([min(1.0, (3 - j) * p[i]) for j, i in enumerate(order)])
+    assert out["p_holm"].to_numpy()[order] == pytest.approx(by_hand, rel=1e-9)
+    assert (out["verdict_holm"] == E.INCONCLUSIVE).all()
+    assert (out["ci_low_holm"] <= 1).all() and (out["ci_low_holm"] < out["ci_low"]).all()
+    before = T.claim_label(T.WORDS[v] for v in out["verdict"])
+    after = T.claim_label(T.WORDS[v] for v in out["verdict_holm"])
+    assert (before, after) == (T.HOLDS, T.UNDECIDED)
+    # One such cell alone is its own family: Holm changes nothing.
+    alone = T.holm_within_claim(cells.iloc[:1])
+    assert alone["verdict_holm"].tolist() == [E.SUPPORTED]
+
+
+def test_strata_say_where_a_claim_holds():
+    from hrta.claims import tally as T
+
+    rows = []
+    for lr, mu in (("", math.log(1.5)), ("best", math.log(0.8)), ("kernel", math.log(0.9))):
+        for width in (1000, 10000):
+            rows.append(
+                _cell(
+                    mu,
+                    0.1,
+                    8,
+                    treatment="s1.5",
+                    source="e3",
+                    lr_choice=lr,
+                    regime="",
+                    cell="",
+                    optimizer="gd",
+                    width=width,
+                )
+            )
+    cells = T.stratum_columns(pd.DataFrame(rows))
+    cells["word"] = [T.WORDS[v] for v in T.holm_within_claim(cells)["verdict_holm"]]
+    found = {s.key: s.label for s in T.strata(cells, ["optimizer", "rate", "regime_name", "base"], within="width")}
+    assert found == {
+        ("gd", "fixed rate", "NTK", "ReLU"): T.HOLDS,
+        ("gd", "tuned rate", "NTK", "ReLU"): T.REVERSED_WORD,
+        ("gd", "kernel-scaled rate", "NTK", "ReLU"): T.REVERSED_WORD,
+    }
+    assert T.claim_label(cells["word"]) == T.HOLDS_IN_PART
+    with pytest.raises(ValueError, match="lr_choice"):
+        T.stratum_columns(pd.DataFrame([{"lr_choice": "tuned", "source": "e6"}]))

@@ -223,3 +223,20 @@ def test_decreasing_intervals_and_claim1_rule():
     assert v.label == C.NOT_SUPPORTED and "2 interval(s)" in v.numbers and "s ∈ [1.89, 1.9]" in v.numbers
     v = C.verdict_lambda_min_increasing(s, s**2, np.ones(s.size, bool))
     assert v.label == C.SUPPORTED and "finest s step 0.01" in v.numbers
+
+
+def test_falls_between_counts_only_falls_inside_the_schedules_range():
+    """Issue 24.6: a fall near s = 0 or 2 is not one inside [0.5, 1.5]. Reference: the curve built by hand."""
+    from hrta.claims.width import falls_between
+
+    s = np.linspace(0.0, 2.0, 21)
+    lam = s**2 + 1.0
+    lam[1] = 1.5  # a fall from s = 0.1 to 0.2 (1.5 → 1.04): near 0
+    assert falls_between(s, lam, np.ones_like(s, bool)) == []
+    mid = lam.copy()
+    mid[10] = mid[9] - 0.01  # a fall from s = 0.9 to 1.0: inside
+    found = falls_between(s, mid, np.ones_like(s, bool))
+    assert [(round(d.s_from, 6), round(d.s_to, 6)) for d in found] == [(0.9, 1.0)]
+    unresolved = np.ones_like(s, bool)
+    unresolved[10] = False  # the falling point unresolved: dropped, as in claim 1's rule
+    assert falls_between(s, mid, unresolved) == []

@@ -41,6 +41,9 @@ __all__ = [
     "NEGLIGIBLE",
     "NOT_SUPPORTED",
     "INCONCLUSIVE",
+    "REVERSED",
+    "NOT_ESTIMABLE",
+    "LABELS",
     "RULE_EFFECT",
     "DEFAULT_DELTA",
     "DEFAULT_ALPHA",
@@ -57,6 +60,7 @@ __all__ = [
     "Effect",
     "paired_effect",
     "minimum_detectable_ratio",
+    "n_to_decide",
     "effect_verdict",
     "holm",
     "TimeToTargetEffect",
@@ -68,6 +72,10 @@ SUPPORTED = "supported"
 NEGLIGIBLE = "negligible"
 NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
+REVERSED = "reversed"  # issue 24: the interval lies below 1, the treatment is worse
+NOT_ESTIMABLE = "not estimable"  # issue 24: fewer than 2 usable pairs, no interval
+#: every cell label, from the treatment's best to its worst standing; inconclusive and not estimable decide nothing
+LABELS = (SUPPORTED, NEGLIGIBLE, NOT_SUPPORTED, REVERSED, INCONCLUSIVE, NOT_ESTIMABLE)
 
 # Pre-registered defaults, chosen before looking at any result.
 DEFAULT_DELTA = 1.1  # smallest ratio of interest: a 10% gain
@@ -82,10 +90,14 @@ RULE_EFFECT = (
     "two-sided t-interval [lo, hi] on log r; δ = the smallest ratio of interest. "
     "supported: lo > 1 and estimate ≥ δ. "
     "negligible: lo > 1 and hi < δ (a real gain, but below the size of interest). "
-    "not supported: hi < δ and lo ≤ 1 (no gain of size δ, and no gain shown at all). "
-    "inconclusive: everything else, including lo > 1 with estimate < δ ≤ hi (direction clear, size undecided), "
-    "fewer than 2 usable seeds, and a verdict of supported or negligible when any treatment run diverged "
-    "(pairs with a diverged run are left out of the interval and counted; a diverged treatment forbids a claimed gain). "
+    "not supported: 1 ≤ hi < δ (no gain of size δ, and no gain shown at all). "
+    "reversed: hi < 1 (the treatment is worse). "
+    "not estimable: fewer than 2 usable seeds (no interval). "
+    "inconclusive: everything else, including lo > 1 with estimate < δ ≤ hi (direction clear, size undecided) "
+    "and a verdict of supported or negligible when any treatment run diverged "
+    "(pairs with a diverged run are left out of the interval and counted; a diverged treatment forbids a claimed gain); "
+    "an inconclusive cell states the n that would decide it at the observed mean and spread "
+    "(below δ: the n at which hi < δ, deciding it against δ; at or above δ: the n at which lo > 1). "
     "When every seed gives the same ratio the interval collapses to the point and the verdict rests on the point."
 )
 
@@ -220,6 +232,8 @@ class Effect:
     ``estimate`` = exp(mean log r) (geometric mean); [``ci_low``, ``ci_high``] = exp(mean ± t_{(1+level)/2, n−1}·sd/√n)
     on the log ratios; ``p_value``: one-sided t-test of mean log r > 0; ``sd_log``: sd of log r (ddof 1);
     ``mde``: the smallest ratio a two-sided paired t-test at ``alpha`` detects with ``power`` at this n and sd;
+    ``n_decide``: the number of seeds at which the cell, at the observed mean and sd, would be decided
+    (:func:`n_to_decide`: against δ below δ; what an inconclusive cell prints);
     [``boot_low``, ``boot_high``]: percentile bootstrap interval of exp(mean log r), a cross-check only.
     ``n`` counts the usable pairs; ``n_diverged_control`` / ``n_diverged_treatment`` the pairs left out because
     that arm's value was +inf (a pair where both diverged counts in both). ``note`` states special cases.
@@ -241,6 +255,7 @@ class Effect:
     n_diverged_control: int = 0
     n_diverged_treatment: int = 0
     note: str = ""
+    n_decide: float = math.nan
 
     def describe(self) -> str:
         """One line with the numbers the verdict rests on."""
@@ -250,6 +265,8 @@ class Effect:
             f"bootstrap {self.boot_low:.3g}, {self.boot_high:.3g}], n = {self.n}, one-sided p = {self.p_value:.3g}, "
             f"MDE {self.mde:.3g}, δ = {self.delta:g}"
         )
+        if self.verdict == INCONCLUSIVE:
+            text += f"; n to decide: {self.n_decide:g}"
         if self.n_diverged_control or self.n_diverged_treatment:
             text += f"; diverged: control {self.n_diverged_control}, treatment {self.n_diverged_treatment}"
         if self.note:
@@ -260,8 +277,9 @@ class Effect:
 def effect_verdict(estimate: float, lo: float, hi: float, delta: float = DEFAULT_DELTA) -> str:
     """Verdict of :data:`RULE_EFFECT` from the point estimate and interval of a ratio (r > 1: treatment better).
 
-    supported: lo > 1 and estimate ≥ δ; negligible: lo > 1 and hi < δ; not supported: hi < δ and lo ≤ 1;
-    otherwise inconclusive (also for NaN bounds).
+    supported: lo > 1 and estimate ≥ δ; negligible: lo > 1 and hi < δ; reversed: hi < 1; not supported:
+    1 ≤ hi < δ (and lo ≤ 1); otherwise inconclusive (also for NaN bounds; :func:`paired_effect` labels a cell
+    with fewer than 2 pairs not estimable before this rule is asked).
     """
     if not delta > 1:
         raise ValueError(f"delta must be > 1, got {delta!r}")
@@ -269,9 +287,46 @@ def effect_verdict(estimate: float, lo: float, hi: float, delta: float = DEFAULT
         return SUPPORTED
     if hi < delta and lo > 1:
         return NEGLIGIBLE
+    if hi < 1:
+        return REVERSED
     if hi < delta and lo <= 1:
         return NOT_SUPPORTED
     return INCONCLUSIVE
+
+
+def n_to_decide(
+    estimate: float, sd_log: float, delta: float = DEFAULT_DELTA, level: float = DEFAULT_LEVEL, n_max: int = 10**7
+) -> float:
+    """The number of seeds n at which the cell would be decided, at the observed mean and spread: the smallest
+    n ≥ 2 with
+
+        t_{(1+level)/2, n−1} · sd / √n  <  gap,   gap = log δ − log estimate  (estimate < δ)
+                                                  gap = log estimate          (estimate ≥ δ)
+
+    (the half-width of the two-sided t-interval on log r; Student-t quantiles from scipy.stats). Below δ the
+    question left open is the size: at that n the interval ends below δ (negligible, not supported or reversed),
+    i.e. the cell is decided *against δ*. At or above δ the open question is the direction: at that n the
+    interval lies above 1 (supported). It assumes mean and sd stay as observed; it is not a power calculation.
+    +inf when the gap is 0 (estimate = δ, or = 1 with δ ≤ 1 impossible) or n would exceed ``n_max``; NaN when sd
+    or the estimate is not finite; 2 when sd = 0.
+    """
+    if not (math.isfinite(estimate) and estimate > 0 and math.isfinite(sd_log)):
+        return math.nan
+    gap = math.log(estimate) if estimate >= delta else math.log(delta) - math.log(estimate)
+    if gap == 0:
+        return math.inf
+    if sd_log == 0:
+        return 2.0
+    q = (1 + level) / 2
+    # The normal quantile is below every t quantile, so the normal answer is a lower bound: start the search there.
+    n = max(2, math.ceil((float(scipy.stats.norm.ppf(q)) * sd_log / gap) ** 2))
+    while n <= n_max:
+        ns = np.arange(n, min(2 * n, n_max) + 1)
+        ok = scipy.stats.t.ppf(q, ns - 1) * sd_log / np.sqrt(ns) < gap
+        if ok.any():
+            return float(ns[int(np.argmax(ok))])
+        n = int(ns[-1]) + 1
+    return math.inf
 
 
 def minimum_detectable_ratio(
@@ -320,7 +375,7 @@ def paired_effect(
 
     Values must be > 0; +inf marks a diverged run. Pairs with a diverged value are left out and counted; if any
     *treatment* value diverged, a supported/negligible verdict becomes inconclusive. n < 2 usable pairs: verdict
-    inconclusive, intervals and p NaN. Zero variance (all r_i equal): the t- and bootstrap intervals collapse to
+    not estimable, intervals and p NaN. Zero variance (all r_i equal): the t- and bootstrap intervals collapse to
     the point, p = 0 if the common ratio is > 1 else 1, and ``note`` says so.
     """
     if not 0 < level < 1:
@@ -340,7 +395,7 @@ def paired_effect(
         est = float(np.exp(logs[0])) if n else nan
         note = f"fewer than 2 usable pairs ({n})"
         return Effect(
-            n, ratios, est, nan, nan, nan, nan, nan, nan, nan, INCONCLUSIVE, level, delta, **counts, note=note
+            n, ratios, est, nan, nan, nan, nan, nan, nan, nan, NOT_ESTIMABLE, level, delta, **counts, note=note
         )
     mean, sd = float(logs.mean()), float(logs.std(ddof=1))
     if np.ptp(logs) == 0:  # all ratios identical: exactly zero spread (the mean's rounding aside)
@@ -369,7 +424,10 @@ def paired_effect(
         verdict = INCONCLUSIVE
         note = "; ".join(filter(None, [note, f"{counts['n_diverged_treatment']} treatment run(s) diverged"]))
     mde = minimum_detectable_ratio(n, sd, alpha, power)
-    return Effect(n, ratios, est, lo, hi, p, sd, mde, boot_lo, boot_hi, verdict, level, delta, **counts, note=note)
+    n_dec = n_to_decide(est, sd, delta, level)
+    return Effect(
+        n, ratios, est, lo, hi, p, sd, mde, boot_lo, boot_hi, verdict, level, delta, **counts, note=note, n_decide=n_dec
+    )
 
 
 def holm(p_values: Sequence[float], alpha: float = DEFAULT_ALPHA) -> tuple[np.ndarray, np.ndarray]:

@@ -33,12 +33,15 @@ __all__ = [
     "Drop",
     "SlopeFit",
     "decreasing_intervals",
+    "falls_between",
     "verdict_lambda_min_increasing",
     "slope_fit",
     "verdict_slope_below_zero",
     "ratio_at_horizons",
     "lazy_horizon",
     "verdict_mismatch_falls",
+    "RULE_WITHIN_EPSILON",
+    "verdict_within_epsilon",
     "verdict_lazy_horizon_grows",
 ]
 
@@ -92,6 +95,17 @@ def decreasing_intervals(s: Sequence[float], values: Sequence[float]) -> list[Dr
         else:
             i += 1
     return drops
+
+
+def falls_between(
+    s: Sequence[float], lam: Sequence[float], resolved: Sequence[bool], lo: float = 0.5, hi: float = 1.5
+) -> list[Drop]:
+    """The intervals of :func:`decreasing_intervals` over the resolved points that overlap (lo, hi): where λ_min
+    fails to increase inside the range of s the paper's schedules use (s ∈ [0.5, 1.5] by default). A drop
+    [s_from, s_to] overlaps when s_from < hi and s_to > lo."""
+    keep = np.asarray(resolved, dtype=bool)
+    drops = decreasing_intervals(np.asarray(s, dtype=float)[keep], np.asarray(lam, dtype=float)[keep])
+    return [d for d in drops if d.s_from < hi and d.s_to > lo]
 
 
 RULE_LAMBDA_MIN = (
@@ -270,6 +284,40 @@ def verdict_mismatch_falls(
     if fit.high < 0 and not diverged:
         return Verdict(SUPPORTED, RULE_MISMATCH_TREND, numbers)
     return Verdict(INCONCLUSIVE, RULE_MISMATCH_TREND, numbers)
+
+
+RULE_WITHIN_EPSILON = (
+    "claim 3a, per (method, fixed step): supported if the mean mismatch |L_measured/L_predicted − 1| against the K_∞ "
+    "linearization at θ₀ is within ε (e4.lazy_epsilon) at every width and no run diverged; not supported if it "
+    "exceeds ε at some width; inconclusive otherwise (a diverged run, or no width measured). Says nothing about "
+    "a trend with width (that is claim 3b)"
+)
+
+
+def verdict_within_epsilon(
+    widths: Sequence[float], mismatches: Sequence[float], tolerance: float, diverged: Sequence[str] = ()
+) -> Verdict:
+    """Claim 3a, one (method, horizon) part (rule RULE_WITHIN_EPSILON): the mean mismatch per width against ε.
+    ``mismatches`` of the runs that reached the horizon; ``diverged`` names those that did not."""
+    if not (math.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"tolerance must be a positive finite number, got {tolerance!r}")
+    w, e = np.asarray(widths, float), np.asarray(mismatches, float)
+    if w.shape != e.shape:
+        raise ValueError(f"widths and mismatches differ in length: {w.size} vs {e.size}")
+    keep = np.isfinite(e)
+    means = pd.Series(e[keep]).groupby(w[keep]).mean()
+    if means.empty:
+        return Verdict(INCONCLUSIVE, RULE_WITHIN_EPSILON, f"no width measured; {_diverged_note(diverged)}")
+    by_width = ", ".join(f"{_num(k)}: {v:.3g}" for k, v in means.items())
+    outside = [k for k, v in means.items() if v > tolerance]
+    numbers = f"mean mismatch by width {by_width} (ε = {tolerance:g}); {_diverged_note(diverged)}"
+    if outside:
+        return Verdict(
+            NOT_SUPPORTED, RULE_WITHIN_EPSILON, f"outside ε at width {', '.join(map(_num, outside))}; {numbers}"
+        )
+    if diverged:
+        return Verdict(INCONCLUSIVE, RULE_WITHIN_EPSILON, numbers)
+    return Verdict(SUPPORTED, RULE_WITHIN_EPSILON, f"within ε at every width; {numbers}")
 
 
 RULE_LAZY_HORIZON = (

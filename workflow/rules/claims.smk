@@ -297,6 +297,8 @@ rule claims_summary:
         endpoints="figures/tables/claims_endpoints.csv",
         claims="figures/tables/claims.csv",
         claim1_search="figures/tables/claim1_search.csv",
+        e2_lambda_min=claim1_files(),
+        changelog=os.path.join(workflow.basedir, "workflow", "report", "verdict_changelog.csv"),
     output:
         md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
         png=report("figures/claims_forest.png", caption="../report/claims_forest.rst", category="Claims"),

@@ -111,6 +111,31 @@ def _check_claims_config():
             raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'kernel' needs {c['source']}.kernel_lr")
         if c.get("lr_choice") == "best" and not config[c["source"]].get("lr_choice"):
             raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'best' needs {c['source']}.lr_choice")
+    # issue 24: each finding's headline cell is a registered comparison of the finding's claim
+    comparisons = config["claims"]["endpoints"]["comparisons"]
+    for fid, spec in (config["claims"]["endpoints"].get("findings") or {}).items():
+        head = spec.get("headline")
+        if not head:
+            continue
+        key = f"claims.endpoints.findings.{fid}.headline"
+        match = [
+            c
+            for c in comparisons
+            if c.get("counted_with", c["claim"]) == spec["claim"]
+            and all(c[k] == head[k] for k in ("source", "treatment", "control"))
+            and c.get("lr_choice") == head.get("lr_choice", c.get("lr_choice"))
+        ]
+        if not match:
+            raise WorkflowError(
+                f"invalid config: key '{key}': {head['treatment']!r} vs {head['control']!r} on {head['source']} is no "
+                f"comparison of claim {spec['claim']} in claims.endpoints.comparisons"
+            )
+        opts = config[head["source"]].get("optimizers", {})
+        if "optimizer" in head and head["optimizer"] not in opts:
+            raise WorkflowError(
+                f"invalid config: key '{key}.optimizer': {head['optimizer']!r} is not an optimizer of {head['source']} "
+                f"({', '.join(opts)})"
+            )
 
 
 def _check_fairness_sweep(exp):

@@ -117,6 +117,10 @@ for c in cfg["comparisons"]:
         theory = predicted_ratio(c["source"], where.get("optimizer"), sched_c, sched_t, seeds)
         paired_runs = g[g["method"].isin([c["control"], c["treatment"]]) & g["seed"].isin(seeds)]
         outside = int(paired_runs["outside_ntk"].astype(bool).sum()) if "outside_ntk" in paired_runs.columns else 0
+        # issue 24: runs whose tuned rate is still at an end of the rate grid at the widening limit (not censored)
+        at_edge = (
+            int(paired_runs["at_edge"].fillna(False).astype(bool).sum()) if "at_edge" in paired_runs.columns else 0
+        )
         setting = ", ".join(f"{k} {v}" for k, v in where.items())
         primary_q = c.get("primary", cfg["primary"])
         secondary_q = cfg["secondary"] if primary_q == cfg["primary"] else cfg["primary"]
@@ -140,6 +144,7 @@ for c in cfg["comparisons"]:
                     "ratios": " ".join(f"{r:.4g}" for r in e.ratios),
                     "predicted": theory if quantity == "final_loss" else math.nan,
                     "n_outside_ntk": outside,
+                    "n_at_edge": at_edge if c.get("lr_choice") == "best" else 0,
                     **(censored if quantity == "time_to_target" else {"censored_control": 0, "censored_treatment": 0}),
                 }
             )

@@ -111,13 +111,18 @@ claims.append(
 
 # 3 — GD follows the (K_∞) linearization at θ₀, the longer the wider: per method, the mismatch at each
 # horizon falls with width, and the lazy horizon t_ε grows with m. Diverged runs are counted and named.
+# Issue 24: two findings, 3a "within ε at every width" and 3b "improves with width" (slope alone); claim 3 keeps
+# the earlier rule (a part within ε at every width counts as supported, adopted after claim 3's verdict had been
+# seen) so that CLAIMS.md can disclose the change with both verdicts.
 def claim3_parts():
+    """{finding: {part: Verdict}} for "3" (the earlier combined rule), "3a" and "3b"."""
     ratios = pd.read_csv(smk.input.e4_horizons)
     lazy = pd.read_csv(smk.input.e4_lazy)
     e4 = smk.params.e4_claim3
+    eps = float(e4["lazy_epsilon"])
     ratios = ratios[ratios["kernel"] == "analytic"]
     lazy = lazy[lazy["kernel"] == "analytic"]
-    parts = {}
+    parts = {"3": {}, "3a": {}, "3b": {}}
     for method, lz in lazy.groupby("method", sort=False):
         bad = lz[lz["status"] != "ok"]
         named = [
@@ -131,24 +136,54 @@ def claim3_parts():
             reached = g[np.isfinite(g["mismatch"])]
             missed = g[~np.isfinite(g["mismatch"])]
             div = [f"{method} m={int(r.width)} seed={int(r.seed)}" for r in missed.itertuples()]
-            parts[f"method={method}, t={int(t)}"] = C.verdict_mismatch_falls(
-                reached["width"], reached["mismatch"], diverged=div, tolerance=float(e4["lazy_epsilon"])
-            )
-        parts[f"method={method}, lazy horizon"] = C.verdict_lazy_horizon_grows(
+            name = f"method={method}, t={int(t)}"
+            w, e = reached["width"], reached["mismatch"]
+            parts["3"][name] = C.verdict_mismatch_falls(w, e, diverged=div, tolerance=eps)
+            parts["3a"][name] = C.verdict_within_epsilon(w, e, eps, diverged=div)
+            parts["3b"][name] = C.verdict_mismatch_falls(w, e, diverged=div)
+        horizon = C.verdict_lazy_horizon_grows(
             lz["width"], lz["t_eps"], lz["censored"], floor=e4["log_every"], diverged=named
         )
+        parts["3"][f"method={method}, lazy horizon"] = horizon
+        parts["3b"][f"method={method}, lazy horizon"] = horizon
     return parts
 
 
+claim3 = claim3_parts()
+claim3_note = (
+    f"prediction = GD on the network linearized at θ₀ with K_∞ (through s switches via the cross-s "
+    f"kernel); horizons {list(smk.params.e4_claim3['horizons'])}; ε = {smk.params.e4_claim3['lazy_epsilon']:g}"
+)
 claims.append(
     claim(
         "3",
         "Full-batch GD follows the NTK (lazy, linearized) prediction, and the match is better at larger "
-        "widths: the mismatch at each fixed step falls with m and the lazy horizon t_ε grows with m.",
+        "widths: the mismatch at each fixed step falls with m and the lazy horizon t_ε grows with m "
+        "(the earlier rule, kept for disclosure: a part within ε at every width counts as supported; "
+        "CLAIMS.md reports 3a and 3b).",
         "figures/e4_horizons.png; figures/e4_lazy_horizon.png; figures/e4_curves.png; figures/tables/e4_horizons.csv",
-        claim3_parts(),
-        f"prediction = GD on the network linearized at θ₀ with K_∞ (through s switches via the cross-s "
-        f"kernel); horizons {list(smk.params.e4_claim3['horizons'])}; ε = {smk.params.e4_claim3['lazy_epsilon']:g}",
+        claim3["3"],
+        claim3_note,
+    )
+)
+claims.append(
+    claim(
+        "3a",
+        "Full-batch GD follows the NTK (lazy, linearized) prediction: the mismatch at each fixed step is within ε "
+        "at every width.",
+        "figures/e4_horizons.png; figures/tables/e4_horizons.csv",
+        claim3["3a"],
+        claim3_note,
+    )
+)
+claims.append(
+    claim(
+        "3b",
+        "The match improves with width: the mismatch at each fixed step falls with m (slope interval below 0) "
+        "and the lazy horizon t_ε grows with m.",
+        "figures/e4_horizons.png; figures/e4_lazy_horizon.png; figures/tables/e4_horizons.csv",
+        claim3["3b"],
+        claim3_note,
     )
 )
 

@@ -1,0 +1,257 @@
+"""One rule for every claim (issue 24): cell labels, Holm-adjusted within a claim, then where the claim holds,
+fails, is reversed or is undecided, stratum by stratum.
+
+Conventions
+-----------
+* A *cell* is one primary comparison of :mod:`hrta.claims.endpoints` (columns ``verdict``, ``estimate``,
+  ``ci_low``, ``ci_high``, ``sd_log``, ``n``): r = control / treatment, r > 1 the treatment is better, the
+  interval a two-sided t-interval at ``level`` on log r.
+* Words: supported → **holds**, negligible → **negligible** (a real gain below δ), not supported → **fails**,
+  reversed → **reversed**, inconclusive → **undecided**, not estimable → **not estimable** (n < 2; left out of
+  every tally and of the Holm family, and named). Claims 1–3's parts (supported / not supported / inconclusive)
+  use the same words.
+* Holm within a claim. A cell's label rests on one bound of its interval beyond one threshold: supported on
+  lo > 1, not supported on hi < δ, reversed on hi < 1, negligible on both lo > 1 and hi < δ. Each bound is a
+  one-sided t-test on log r at (1 − level)/2 (a two-sided 95 % interval = two one-sided 2.5 % tests): the
+  cell's *decisive* p-value is that test's (for negligible the larger of its two). Holm's step-down
+  (statsmodels.stats.multitest.multipletests, method "holm") runs over every estimable cell of the claim at
+  family-wise (1 − level)/2; an undecided cell enters with p = 1 (it counts in the family, it rejects nothing).
+  The intervals are adjusted consistently: a cell with decisive p and Holm-adjusted p̃ gets the interval whose
+  each tail is (1 − level)/2 · p/p̃, so its decisive bound lies beyond its threshold exactly when p̃ <
+  (1 − level)/2; the adjusted label is the same rule (:func:`hrta.claims.endpoints.effect_verdict`) applied to
+  the adjusted interval (a supported cell that loses its lower bound becomes undecided, a reversed cell that
+  loses its upper bound below 1 may become "fails").
+* A claim's (or a stratum's) label from its cells' words (:func:`claim_label`): **holds** when every estimable
+  cell holds; **reversed** when every one is reversed; **undecided** when none holds and some are undecided;
+  **fails** when none holds or is undecided (fails, negligible or reversed); **holds in part** when some hold
+  and some do not (the strata say where); **not estimable** when no cell is estimable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+from statsmodels.stats.multitest import multipletests
+
+from hrta.claims import endpoints as E
+
+__all__ = [
+    "WORDS",
+    "CLAIM_LABELS",
+    "HOLDS",
+    "HOLDS_IN_PART",
+    "FAILS",
+    "REVERSED_WORD",
+    "UNDECIDED",
+    "NOT_ESTIMABLE_WORD",
+    "RULE_TALLY",
+    "one_sided_p",
+    "decisive_p",
+    "holm_within_claim",
+    "claim_label",
+    "stratum_columns",
+    "Stratum",
+    "strata",
+]
+
+HOLDS, HOLDS_IN_PART, FAILS, REVERSED_WORD, UNDECIDED, NOT_ESTIMABLE_WORD = (
+    "holds",
+    "holds in part",
+    "fails",
+    "reversed",
+    "undecided",
+    "not estimable",
+)
+WORDS = {
+    E.SUPPORTED: HOLDS,
+    E.NEGLIGIBLE: "negligible",
+    E.NOT_SUPPORTED: FAILS,
+    E.REVERSED: REVERSED_WORD,
+    E.INCONCLUSIVE: UNDECIDED,
+    E.NOT_ESTIMABLE: NOT_ESTIMABLE_WORD,
+}
+CLAIM_LABELS = (HOLDS, HOLDS_IN_PART, FAILS, REVERSED_WORD, UNDECIDED, NOT_ESTIMABLE_WORD)
+
+RULE_TALLY = (
+    "Each cell is labelled by the effect rule, then Holm-adjusted within its claim (every estimable cell of the claim "
+    "is one test: the one-sided t-test of the bound its label rests on, at family-wise (1 − level)/2, so that the "
+    "unadjusted labels are exactly the unadjusted intervals'; the interval is widened to the Holm level and the "
+    "rule applied again). Cell words: supported = holds, not supported = fails, inconclusive = undecided. A claim, "
+    "and each stratum of it (registered factors claims.endpoints.strata), holds when every estimable cell holds, is "
+    "reversed when every one is reversed, undecided when none holds and some are undecided, fails when none holds "
+    "or is undecided, and holds in part otherwise; not-estimable cells (n < 2) are named and never counted."
+)
+
+
+def one_sided_p(mean_log: float, sd_log: float, n: int, threshold_log: float, alternative: str) -> float:
+    """p-value of the one-sample t-test of the mean log ratio against ``threshold_log``:
+    ``alternative="greater"`` tests H0: μ ≤ θ (p = P(T ≥ t)), ``"less"`` H0: μ ≥ θ (p = P(T ≤ t)), with
+    t = (mean − θ)/(sd/√n) and n − 1 degrees of freedom (scipy.stats.t). With sd = 0 (every seed the same ratio)
+    p = 0 when the mean lies strictly on the alternative's side, else 1. NaN with n < 2."""
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+    if n < 2 or not (math.isfinite(mean_log) and math.isfinite(sd_log)):
+        return math.nan
+    diff = mean_log - threshold_log
+    if sd_log == 0:
+        side = diff > 0 if alternative == "greater" else diff < 0
+        return 0.0 if side else 1.0
+    t = diff / (sd_log / math.sqrt(n))
+    dist = scipy.stats.t(n - 1)
+    return float(dist.sf(t) if alternative == "greater" else dist.cdf(t))
+
+
+def decisive_p(label: str, estimate: float, sd_log: float, n: int, delta: float) -> float:
+    """The p-value of the test a cell's label rests on (module docstring); 1.0 for an undecided cell, NaN for a
+    cell that is not estimable."""
+    if label == E.NOT_ESTIMABLE:
+        return math.nan
+    mean = math.log(estimate)
+    up = one_sided_p(mean, sd_log, n, 0.0, "greater")
+    below_delta = one_sided_p(mean, sd_log, n, math.log(delta), "less")
+    if label == E.SUPPORTED:
+        return up
+    if label == E.NEGLIGIBLE:
+        return max(up, below_delta)
+    if label == E.NOT_SUPPORTED:
+        return below_delta
+    if label == E.REVERSED:
+        return one_sided_p(mean, sd_log, n, 0.0, "less")
+    if label == E.INCONCLUSIVE:
+        return 1.0
+    raise ValueError(f"unknown cell label {label!r}; expected one of {E.LABELS}")
+
+
+def _adjusted_interval(estimate: float, sd_log: float, n: int, tail: float) -> tuple[float, float]:
+    if sd_log == 0:
+        return estimate, estimate
+    half = float(scipy.stats.t.ppf(1 - tail, n - 1)) * sd_log / math.sqrt(n)
+    return math.exp(math.log(estimate) - half), math.exp(math.log(estimate) + half)
+
+
+def holm_within_claim(
+    cells: pd.DataFrame, level: float = E.DEFAULT_LEVEL, delta: float = E.DEFAULT_DELTA
+) -> pd.DataFrame:
+    """``cells`` (one claim's primary cells: verdict, estimate, sd_log, n) with columns added: ``p_decisive``,
+    ``p_holm`` (Holm over the claim's estimable cells at family-wise (1 − level)/2), ``ci_low_holm`` /
+    ``ci_high_holm`` (the interval whose tails are (1 − level)/2 · p/p̃) and ``verdict_holm`` (the effect rule on
+    that interval; not estimable and undecided cells keep their label). Rows keep their order and index."""
+    missing = [c for c in ("verdict", "estimate", "sd_log", "n") if c not in cells.columns]
+    if missing:
+        raise ValueError(f"cells lack column(s) {missing}")
+    out = cells.copy()
+    p = np.array(
+        [decisive_p(r.verdict, float(r.estimate), float(r.sd_log), int(r.n), delta) for r in out.itertuples()],
+        dtype=float,
+    )
+    out["p_decisive"] = p
+    out["p_holm"] = math.nan
+    out["ci_low_holm"] = out["ci_low"] if "ci_low" in out.columns else math.nan
+    out["ci_high_holm"] = out["ci_high"] if "ci_high" in out.columns else math.nan
+    out["verdict_holm"] = out["verdict"]
+    tested = np.isfinite(p)
+    if not tested.any():
+        return out
+    alpha = (1 - level) / 2
+    _, adjusted, _, _ = multipletests(p[tested], alpha=alpha, method="holm")
+    idx = out.index[tested]
+    out.loc[idx, "p_holm"] = adjusted
+    for i, p_raw, p_adj in zip(idx, p[tested], adjusted):
+        r = out.loc[i]
+        if r["verdict"] == E.INCONCLUSIVE:
+            continue
+        tail = alpha if p_adj == 0 else alpha * p_raw / p_adj
+        lo, hi = _adjusted_interval(float(r["estimate"]), float(r["sd_log"]), int(r["n"]), tail)
+        out.loc[i, ["ci_low_holm", "ci_high_holm"]] = [lo, hi]
+        label = E.effect_verdict(float(r["estimate"]), lo, hi, delta)
+        # A cell never gains a label from the adjustment (a diverged treatment's inconclusive stays, above).
+        out.loc[i, "verdict_holm"] = label if p_adj >= alpha else r["verdict"]
+    return out
+
+
+def claim_label(words: Iterable[str]) -> str:
+    """The claim's (or a stratum's) label from its cells' words (module docstring)."""
+    counted = [w for w in words if w != NOT_ESTIMABLE_WORD]
+    unknown = set(counted) - set(WORDS.values())
+    if unknown:
+        raise ValueError(f"unknown cell word(s) {sorted(unknown)}; expected {sorted(WORDS.values())}")
+    if not counted:
+        return NOT_ESTIMABLE_WORD
+    if all(w == HOLDS for w in counted):
+        return HOLDS
+    if HOLDS in counted:
+        return HOLDS_IN_PART
+    if all(w == REVERSED_WORD for w in counted):
+        return REVERSED_WORD
+    if UNDECIDED in counted:
+        return UNDECIDED
+    return FAILS
+
+
+RATE_NAMES = {"": "fixed rate", "best": "tuned rate", "kernel": "kernel-scaled rate"}
+
+
+def stratum_columns(cells: pd.DataFrame) -> pd.DataFrame:
+    """The registered stratification factors of endpoint cells as columns: ``rate`` (fixed rate: both arms at one
+    configured rate; tuned rate: each method at its own tuned rate; kernel-scaled rate: each stage at
+    1/λ_max(K_s/n)), ``regime_name`` ("λ_min": the λ_min regime, else "NTK"), ``base`` (the model of an e5 cell,
+    else "ReLU": the two-layer ReLU network); ``optimizer`` and ``width`` are the table's own."""
+    out = cells.copy()
+    lr = out["lr_choice"].fillna("").astype(str) if "lr_choice" in out.columns else pd.Series("", index=out.index)
+    bad = sorted(set(lr) - set(RATE_NAMES))
+    if bad:
+        raise ValueError(f"unknown lr_choice value(s) {bad}; expected one of {sorted(RATE_NAMES)}")
+    out["rate"] = [RATE_NAMES[v] for v in lr]
+    regime = out["regime"].fillna("").astype(str) if "regime" in out.columns else pd.Series("", index=out.index)
+    out["regime_name"] = ["λ_min" if v else "NTK" for v in regime]
+    cell = out["cell"].fillna("").astype(str) if "cell" in out.columns else pd.Series("", index=out.index)
+    out["base"] = [c if s == "e5" else "ReLU" for s, c in zip(out["source"], cell)]
+    return out
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """One stratum of a claim: its factor values, its label and the words of its cells by the ``within`` factor."""
+
+    key: tuple
+    label: str
+    words: tuple[tuple[str, str], ...]  # (within value, word), one per cell
+
+    def describe(self, names: Sequence[str] = ()) -> str:
+        where = " · ".join(str(k) for k in self.key if str(k))
+        counts: dict[str, list[str]] = {}
+        for value, word in self.words:
+            counts.setdefault(word, []).append(value)
+        parts = [
+            f"{word} {len(vals)}" + (f" ({', '.join(vals)})" if any(vals) else "") for word, vals in counts.items()
+        ]
+        return f"{where}: **{self.label}** — {'; '.join(parts)}"
+
+
+def strata(
+    cells: pd.DataFrame, factors: Sequence[str], within: str | None = None, word_col: str = "word"
+) -> list[Stratum]:
+    """Group a claim's cells by ``factors`` (in first-seen order) and label each group (:func:`claim_label` of
+    its ``word_col``); ``within``: the factor listed inside each stratum (e.g. width), with the treatment."""
+    missing = [c for c in (*factors, word_col) if c not in cells.columns]
+    if missing:
+        raise ValueError(f"cells lack column(s) {missing}")
+    out = []
+    for key, g in cells.groupby(list(factors), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        inner = []
+        for r in g.itertuples():
+            bits = [str(getattr(r, "treatment", ""))]
+            value = getattr(r, within, "") if within else ""
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if str(value) not in ("", "nan"):
+                bits.append(f"{within} {value}")
+            inner.append((" ".join(b for b in bits if b), getattr(r, word_col)))
+        out.append(Stratum(key, claim_label(g[word_col]), tuple(inner)))
+    return out
