@@ -190,7 +190,7 @@ def main() -> None:
         # --- TwoLayerNet update: t = c0 + m·(c_nm·n + c_m) per (base, dtype); Adam adds c_adam·m(d + 1)
         for base in base_names():  # every registered base (hrta.bases)
             for dtype in ("float64", "float32"):
-                if (base != "relu" and dtype == "float32") or not want(f"step_{base}_{dtype}"):
+                if not want(f"step_{base}_{dtype}"):
                     continue
                 rows = []
                 # the smooth bases at small widths too, where the per-update overhead c0 shows

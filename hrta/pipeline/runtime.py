@@ -116,7 +116,7 @@ def two_layer_step_s(
                               TwoLayerNet.fast_block_bytes: it is formed twice)]
            [+ adam·3·m·(d + 1)  (Adam's moment updates)]
 
-    constants per (base, dtype) in RUNTIME_CONSTANTS["step_<base>_<dtype>"] (tanh/gelu float32 use
+    constants per (base, dtype) in RUNTIME_CONSTANTS["step_<base>_<dtype>"] (a dtype without its own use
     the float64 constants: an upper bound; a base without constants uses GELU's, with an
     UncalibratedBaseWarning). The n·m·d term is the GEMMs with the input dimension (E8's d = 20).
     """
