@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import CONFIGS, run_snakemake
+from conftest import CONFIGS, dry_run_batch, run_snakemake
 
 from hrta.data import DataError, load_dataset
 from hrta.datafiles import (
@@ -282,14 +282,26 @@ WORKFLOW_CASES = {
 }
 
 
-@pytest.mark.parametrize("write, dataset, e3, expected", WORKFLOW_CASES.values(), ids=WORKFLOW_CASES.keys())
-def test_malformed_file_stops_the_workflow_before_any_job(tmp_path, write, dataset, e3, expected):
-    if write is not None:
-        write(tmp_path)
-    result = run_snakemake(tmp_path, "-n", configfile=_config(tmp_path, dataset, **e3))
-    assert result.returncode != 0, result.stdout[-2000:]
-    assert "invalid config" in result.stdout and re.search(expected, result.stdout), result.stdout[-3000:]
-    assert not (tmp_path / "data").exists()  # nothing ran
+@pytest.fixture(scope="module")
+def malformed_dry_runs(tmp_path_factory):
+    """Every WORKFLOW_CASES config planned as `snakemake -n` would, in one process (conftest.dry_run_batch)."""
+    root, cases = tmp_path_factory.mktemp("malformed"), {}
+    for name, (write, dataset, e3, _) in WORKFLOW_CASES.items():
+        (root / name).mkdir()
+        if write is not None:
+            write(root / name)
+        cases[name] = (root / name, _config(root / name, dataset, **e3))
+    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+
+
+@pytest.mark.xdist_group("malformed_files")  # one worker runs the module fixture's batch
+@pytest.mark.parametrize("case", list(WORKFLOW_CASES))
+def test_malformed_file_stops_the_workflow_before_any_job(malformed_dry_runs, case):
+    workdir, result = malformed_dry_runs[case]
+    assert not result["ok"] and result["error"] == "WorkflowError", result  # no traceback in the terminal
+    assert "invalid config" in result["message"], result["message"]
+    assert re.search(WORKFLOW_CASES[case][3], result["message"]), result["message"]
+    assert not (workdir / "data").exists()  # nothing ran
 
 
 def _sphere_arrays(n=30, n_test=10, d=6, seed=0):
@@ -319,13 +331,25 @@ CANNOT_TAKE_THE_FILE = {
 }
 
 
-@pytest.mark.parametrize("sections, expected", CANNOT_TAKE_THE_FILE.values(), ids=CANNOT_TAKE_THE_FILE.keys())
-def test_where_a_file_cannot_go_the_dry_run_names_the_key(tmp_path, sections, expected):
-    _npz(**_sphere_arrays())(tmp_path)
-    result = run_snakemake(tmp_path, "-n", configfile=_config(tmp_path, {"file": "mine.npz"}, sections))
-    assert result.returncode != 0, result.stdout[-2000:]
-    assert "invalid config" in result.stdout and re.search(expected, result.stdout), result.stdout[-3000:]
-    assert "Traceback" not in result.stdout and not (tmp_path / "data").exists()
+@pytest.fixture(scope="module")
+def cannot_take_dry_runs(tmp_path_factory):
+    """Every CANNOT_TAKE_THE_FILE config planned as `snakemake -n` would, in one process (conftest.dry_run_batch)."""
+    root, cases = tmp_path_factory.mktemp("cannot_take"), {}
+    for name, (sections, _) in CANNOT_TAKE_THE_FILE.items():
+        (root / name).mkdir()
+        _npz(**_sphere_arrays())(root / name)
+        cases[name] = (root / name, _config(root / name, {"file": "mine.npz"}, sections))
+    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+
+
+@pytest.mark.xdist_group("cannot_take_the_file")  # one worker runs the module fixture's batch
+@pytest.mark.parametrize("case", list(CANNOT_TAKE_THE_FILE))
+def test_where_a_file_cannot_go_the_dry_run_names_the_key(cannot_take_dry_runs, case):
+    workdir, result = cannot_take_dry_runs[case]
+    assert not result["ok"] and result["error"] == "WorkflowError", result  # no traceback in the terminal
+    assert "invalid config" in result["message"], result["message"]
+    assert re.search(CANNOT_TAKE_THE_FILE[case][1], result["message"]), result["message"]
+    assert not (workdir / "data").exists()
 
 
 @pytest.mark.slow
