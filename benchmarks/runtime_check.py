@@ -45,6 +45,9 @@ from hrta.pipeline.plan import (  # noqa: E402
     summarize_ratios,
 )
 from hrta.pipeline.runtime import CALIBRATION_MACHINE  # noqa: E402
+from hrta.pipeline.snapshot import BUDGET_CPU_S  # noqa: E402
+
+BUDGET_TOLERANCE = 1.2  # a measured default run may use up to 1.2× the budget at the calibration speed (issue 23)
 
 
 def run_pipeline(workdir: Path, configfile: Path) -> float:
@@ -104,6 +107,15 @@ def main() -> int:
         f"{'yes' if 1 / TOTAL_TARGET <= agreement.relative_total <= TOTAL_TARGET else 'NO'} "
         f"({agreement.relative_total:.2f}).",
     ]
+    if label == "default":  # the budget is the default run's, at the calibration machine's speed (issue 23)
+        measured = sum(r.cpu_s for r in done)
+        at_calibration = measured * agreement.host_speed  # host speed = estimate / measured: slower hosts < 1
+        summary.append(
+            f"Budget: {measured:.0f} CPU-s measured × host speed {agreement.host_speed:.2f} = {at_calibration:.0f} "
+            f"CPU-s at the calibration machine's speed, {at_calibration / BUDGET_CPU_S:.2f} of the budget "
+            f"{BUDGET_CPU_S} ({'within' if at_calibration <= BUDGET_TOLERANCE * BUDGET_CPU_S else 'OVER'} "
+            f"{BUDGET_TOLERANCE:g}×)."
+        )
     if wall is not None:
         summary.append(f"Pipeline wall time (--cores 2): {wall:.0f} s.")
     text = "\n".join(
