@@ -34,9 +34,9 @@ def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None, tim
     )
 
 
-def dry_run_batch(cases: dict[str, tuple[Path, Path]], timeout: float = 600) -> dict[str, dict]:
+def dry_run_batch(cases: dict[str, tuple[Path, Path]], timeout: float = 600) -> dict[str, tuple[Path, dict]]:
     """``snakemake --dry-run`` of each case {name: (workdir, configfile)} in one subprocess
-    (tests/dry_run_batch.py): {name: {"ok", "error", "message"}}. The working directories must exist."""
+    (tests/dry_run_batch.py): {name: (workdir, {"ok", "error", "message"})}. The working directories must exist."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,7 +50,8 @@ def dry_run_batch(cases: dict[str, tuple[Path, Path]], timeout: float = 600) -> 
             timeout=timeout,
         )
         assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(results_file.read_text())
+        results = json.loads(results_file.read_text())
+    return {name: (workdir, results[name]) for name, (workdir, _) in cases.items()}
 
 
 @pytest.fixture(autouse=True)

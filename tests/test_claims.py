@@ -495,7 +495,7 @@ def bad_claims_dry_runs(tmp_path_factory):
         bad = root / name / "bad.yaml"
         bad.write_text(yaml.safe_dump(config, allow_unicode=True))
         cases[name] = (root / name, bad)
-    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+    return dry_run_batch(cases)
 
 
 @pytest.mark.slow

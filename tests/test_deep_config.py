@@ -44,7 +44,7 @@ def bad_deep_dry_runs(tmp_path_factory):
     for name, (edit, _) in BAD_DEEP_CASES.items():
         (root / name).mkdir()
         cases[name] = (root / name, _config(root / name, edit))
-    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+    return dry_run_batch(cases)
 
 
 @pytest.mark.slow

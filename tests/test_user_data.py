@@ -291,7 +291,7 @@ def malformed_dry_runs(tmp_path_factory):
         if write is not None:
             write(root / name)
         cases[name] = (root / name, _config(root / name, dataset, **e3))
-    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+    return dry_run_batch(cases)
 
 
 @pytest.mark.xdist_group("malformed_files")  # one worker runs the module fixture's batch
@@ -339,7 +339,7 @@ def cannot_take_dry_runs(tmp_path_factory):
         (root / name).mkdir()
         _npz(**_sphere_arrays())(root / name)
         cases[name] = (root / name, _config(root / name, {"file": "mine.npz"}, sections))
-    return {name: (cases[name][0], result) for name, result in dry_run_batch(cases).items()}
+    return dry_run_batch(cases)
 
 
 @pytest.mark.xdist_group("cannot_take_the_file")  # one worker runs the module fixture's batch
