@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .models import DeepNet, TwoLayerNet
-from .ntk import analytic_ntk, spectrum
+from .ntk import analytic_ntk, analytic_ntks, spectrum
 from .schedules import Schedule, parse_schedule
 from .train import HISTORY_COLUMNS, TrainConfig, TrainResult, train
 
@@ -35,6 +35,7 @@ __all__ = [
     "OPTIMIZER_KEYS",
     "build_model",
     "kernel_lambda_max",
+    "kernel_lambda_maxes",
     "stage_learning_rates",
     "train_config",
     "train_stagewise",
@@ -124,19 +125,20 @@ def kernel_lambda_max(X, s: float, base: str = "relu", layers: str = "both") -> 
     return spectrum(analytic_ntk(X, s, layers, base)).lambda_max / X.shape[0]
 
 
+def kernel_lambda_maxes(X, s_values, base: str = "relu", layers: str = "both") -> dict[float, float]:
+    """{s: λ_max(K_s/n)} for every s of ``s_values``, the kernels from hrta.ntk.analytic_ntks (one quadrature for
+    all s of a smooth base; equal to kernel_lambda_max to rounding)."""
+    X = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    return {s: spectrum(K).lambda_max / X.shape[0] for s, K in analytic_ntks(X, sorted(set(s_values)), layers, base)}
+
+
 def stage_learning_rates(X, schedule, fraction: float, base: str = "relu", layers: str = "both") -> list[float]:
     """Kernel-scaled rate of each stage, lr_i = fraction / λ_max(K_{s_i}/n) (ramps: max over end points)."""
     if not (math.isfinite(fraction) and fraction > 0):
         raise ValueError(f"kernel lr fraction must be a positive number, got {fraction!r}")
-    schedule = parse_schedule(schedule)
-    cache: dict[float, float] = {}
-
-    def lam(s: float) -> float:
-        if s not in cache:
-            cache[s] = kernel_lambda_max(X, s, base, layers)
-        return cache[s]
-
-    return [fraction / max(lam(st.s_start), lam(st.s_end)) for st in schedule.stages]
+    stages = parse_schedule(schedule).stages
+    lam = kernel_lambda_maxes(X, [s for st in stages for s in (st.s_start, st.s_end)], base, layers)
+    return [fraction / max(lam[st.s_start], lam[st.s_end]) for st in stages]
 
 
 def train_stagewise(model: nn.Module, X, y, schedule, lrs: Sequence[float], base_config: TrainConfig) -> TrainResult:

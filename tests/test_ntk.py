@@ -404,3 +404,24 @@ def test_spectrum_scalars_summarize_without_eigenvalues():
         "lambda_min_resolved": sp.lambda_min_resolved,
     }
     assert sp.scalars()["condition_number"] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("base", ["tanh", "gelu", "relu"])
+@pytest.mark.parametrize("layers", ["both", "first"])
+def test_analytic_ntks_equal_analytic_ntk_at_every_s(base, layers):
+    """hrta.ntk.analytic_ntks (for a smooth base: the s-free parts of the dual kernels integrated once, then the
+    quadratic polynomial in s) against its reference, analytic_ntk computed separately at each s by the same
+    quadrature: equal to rounding; ReLU (relu_analytic_ntks) bit for bit."""
+    from hrta.data import make_dataset
+    from hrta.ntk import analytic_ntks
+
+    X = torch.as_tensor(make_dataset("sin1d", n_train=40, seed=2).X_train)
+    s_values = [0.0, 0.3, 1.0, 1.5, 2.0]
+    together = dict(analytic_ntks(X, s_values, layers, base, nodes=32))
+    assert list(together) == s_values
+    for s in s_values:
+        direct = analytic_ntk(X, s, layers, base, nodes=32)
+        if base == "relu":
+            assert torch.equal(together[s], direct)
+        else:
+            assert (together[s] - direct).abs().max() <= 1e-13 * direct.abs().max(), (base, layers, s)

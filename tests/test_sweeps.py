@@ -225,3 +225,14 @@ def test_smoke_fairness_cells_score_at_the_rate_their_tuning_chose(smoke_run, ex
         assert len(picked) == len(choice) * len(seeds)
         kernel = scoring[scoring["lr_factor"] == "kernel"]
         assert len(kernel) in (0, len(choice) * len(seeds)) and not kernel["chosen"].any()
+
+
+@pytest.mark.parametrize("base", ["relu", "tanh"])
+def test_kernel_lambda_maxes_equal_one_kernel_at_a_time(base, ds):
+    """Reference: kernel_lambda_max, one analytic kernel and spectrum per s (ReLU bit for bit, tanh to rounding)."""
+    together = sweeps.kernel_lambda_maxes(ds.X_train, [1.5, 0.5, 1.0, 0.5], base)
+    assert sorted(together) == [0.5, 1.0, 1.5]
+    for s, lam in together.items():
+        assert lam == pytest.approx(sweeps.kernel_lambda_max(ds.X_train, s, base), rel=1e-14, abs=0)
+        if base == "relu":
+            assert lam == sweeps.kernel_lambda_max(ds.X_train, s, base)

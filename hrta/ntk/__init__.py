@@ -26,7 +26,7 @@ E[u|v|], E[sign u] vanish by the symmetry (u, v) → (−u, −v), and with θ t
 from hrta.sizes import DEFAULT_QUADRATURE_NODES, WIDTH_CHUNK
 
 from ._dual import DUAL_KERNEL_METHODS, LAYERS, pairwise_angles
-from .analytic import analytic_cross_ntk, analytic_ntk, dual_kernels, relu_analytic_ntks
+from .analytic import analytic_cross_ntk, analytic_ntk, analytic_ntks, dual_kernels, relu_analytic_ntks
 from .deep import KERNELS, deep_analytic_ntk, deep_analytic_ntks, deep_empirical_ntk, relative_kernel_error
 from .empirical import ReluGrams, empirical_ntk, jacobian_ntk, relu_kernel_grams, two_layer_ntk
 from .predict import (
@@ -48,6 +48,7 @@ __all__ = [
     "WIDTH_CHUNK",
     "analytic_cross_ntk",
     "analytic_ntk",
+    "analytic_ntks",
     "deep_analytic_ntk",
     "deep_analytic_ntks",
     "deep_empirical_ntk",

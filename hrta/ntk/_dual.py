@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from hrta.activations import homotopy, homotopy_derivative
+from hrta.bases import get_base
 from hrta.sizes import ANGLE_TEMPORARIES, PAIR_BLOCK_ELEMENTS
 
 LAYERS = ("both", "first")
@@ -184,6 +185,50 @@ def _quadrature_dual_kernels(norm_rows, norms, theta, s: float, base: str, z, w)
     e_ss = torch.einsum("bk,bnk->bn", homotopy(U, s, base) * w, inner_s)
     e_dd = torch.einsum("bk,bnk->bn", homotopy_derivative(U, s, base) * w, inner_d)
     return e_ss, e_dd
+
+
+class SmoothDualComponents(NamedTuple):
+    """The s-independent parts of the dual kernels of σ_s(z) = (1 − s)·z + s·g(z), u, v as in
+    _quadrature_dual_kernels:
+
+        E[σ_s(u)σ_s(v)]   = (1 − s)²·uv + s(1 − s)·ug + s²·gg,
+        E[σ_s'(u)σ_s'(v)] = (1 − s)² + s(1 − s)·dg + s²·dd,
+
+    with uv = E[uv], ug = E[u g(v)] + E[g(u) v], gg = E[g(u)g(v)], dg = E[g'(u)] + E[g'(v)], dd = E[g'(u)g'(v)]."""
+
+    uv: torch.Tensor
+    ug: torch.Tensor
+    gg: torch.Tensor
+    dg: torch.Tensor
+    dd: torch.Tensor
+
+    def at(self, s: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """(E[σ_s σ_s], E[σ_s' σ_s']) at ``s``."""
+        a, b, c = (1.0 - s) ** 2, s * (1.0 - s), s * s
+        return a * self.uv + b * self.ug + c * self.gg, a + b * self.dg + c * self.dd
+
+
+def _quadrature_dual_components(norm_rows, norms, theta, base: str, z, w) -> SmoothDualComponents:
+    """SmoothDualComponents of a block of rows by the 2-D Gauss–Hermite rule of _quadrature_dual_kernels: g and g'
+    are evaluated once on the nodes, so the kernels at any number of s cost about one quadrature."""
+    g = get_base(base)
+    U = norm_rows[:, None] * z[None, :]  # (b, q)
+    c = torch.cos(theta)[:, :, None, None]
+    sn = torch.sin(theta)[:, :, None, None]
+    V = norms[None, :, None, None] * (c * z[:, None] + sn * z[None, :])  # (b, n, q_k, q_l)
+    inner = {name: f(V) @ w for name, f in (("v", lambda x: x), ("g", g.value), ("dg", g.derivative))}  # (b, n, q_k)
+    Uw, gUw, dgUw = U * w, g.value(U) * w, g.derivative(U) * w
+
+    def outer(a, inner_sum):
+        return torch.einsum("bk,bnk->bn", a, inner_sum)
+
+    return SmoothDualComponents(
+        uv=outer(Uw, inner["v"]),
+        ug=outer(Uw, inner["g"]) + outer(gUw, inner["v"]),
+        gg=outer(gUw, inner["g"]),
+        dg=dgUw.sum(1)[:, None] + inner["dg"] @ w,  # E[g'(u)] by the 1-D rule, E[g'(v)] by the 2-D one
+        dd=outer(dgUw, inner["dg"]),
+    )
 
 
 def _model_inputs(model: nn.Module, X) -> torch.Tensor:

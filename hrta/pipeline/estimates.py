@@ -43,6 +43,7 @@ from .runtime import (
     TORCH_JOB_BASE_MB,
     TORCH_JOB_FIXED_S,
     analytic_ntk_s,
+    analytic_ntks_s,
     deep_analytic_ntk_s,
     deep_empirical_ntk_s,
     deep_step_s,
@@ -311,12 +312,14 @@ def _claims_job(config: Mapping, exp: str, cell: str, part: str) -> tuple[float,
         mb = max(mb, model_mb(model, n=n, n_test=0, d=d, optimizer=opt, dtype=dtype, device=config["device"]))
     rule = {"all": "claims_sweep", "tune": "claims_tune"}.get(part, "claims_score")
     seconds = _fixed(rule) + seconds
+    base = model.get("base", "relu")
     s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
-    kernel_s = analytic_ntk_s(n, d, base=model.get("base", "relu")) + spectrum_s(n)
     if any(opt["optimizer"] == "gd" for opt in optimizers.values()):  # lr·λ_max(K_s/n) of the GD runs, cached
-        seconds += seeds * len(s_all) * kernel_s  # per seed and s
-    if kernel and kernel_runs:  # one analytic kernel and spectrum per distinct s, per run with the kernel-scaled rate
-        seconds += kernel_runs * len(sec["methods"]) * len(s_all) * kernel_s
+        seconds += seeds * (analytic_ntks_s(n, d, len(s_all), base=base) + len(s_all) * spectrum_s(n))  # per seed
+    if kernel and kernel_runs:  # the kernels of the schedule's s values, per run with the kernel-scaled rate
+        for method in sec["methods"].values():
+            k = len(schedule_s(method["schedule"]))
+            seconds += kernel_runs * (analytic_ntks_s(n, d, k, base=base) + k * spectrum_s(n))
     return seconds, TORCH_JOB_BASE_MB + mb
 
 

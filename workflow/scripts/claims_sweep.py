@@ -45,7 +45,7 @@ from hrta.pipeline.joblog import job_logger, set_torch_threads
 from hrta.pipeline.provenance import write_metadata
 from hrta.schedules import parse_schedule
 from hrta.sweep_parts import read_lr_choice, write_lr_choice
-from hrta.sweeps import build_model, kernel_lambda_max, stage_learning_rates, train_config, train_stagewise
+from hrta.sweeps import build_model, kernel_lambda_maxes, stage_learning_rates, train_config, train_stagewise
 from hrta.train import train
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -80,18 +80,18 @@ histories, runs = [], []
 choice = cfg.get("lr_choice")
 tuning_seeds = list(choice["tuning_seeds"]) if choice else []
 scoring_seeds = [s for s in cfg["seeds"] if s not in tuning_seeds]
-_lambda_max: dict = {}
+_lambda_max: dict = {}  # {seed: {s: λ_max(K_s/n)}}
+method_s_values = {
+    s for m in cfg["methods"].values() for st in parse_schedule(m["schedule"]).stages for s in (st.s_start, st.s_end)
+}
 
 
 def lr_lambda_max(seed, schedule, lrs):
     """max over stages of lr_i·λ_max(K_{s_i}/n) (ramps: both ends), analytic kernel of the seed's data."""
-    out = 0.0
-    for stage, lr in zip(schedule.stages, lrs):
-        for s in (stage.s_start, stage.s_end):
-            if (seed, s) not in _lambda_max:
-                _lambda_max[(seed, s)] = kernel_lambda_max(datasets[seed].X_train, s, model_spec["base"], layers)
-            out = max(out, lr * _lambda_max[(seed, s)])
-    return out
+    if seed not in _lambda_max:  # every s of the cell's methods at once (one quadrature for a smooth base)
+        _lambda_max[seed] = kernel_lambda_maxes(datasets[seed].X_train, method_s_values, model_spec["base"], layers)
+    ends = [(lr, s) for stage, lr in zip(schedule.stages, lrs) for s in (stage.s_start, stage.s_end)]
+    return max(lr * _lambda_max[seed][s] for lr, s in ends)
 
 
 def run_plan(opt_name, factor, opt, methods, seeds=None, role="scoring"):
