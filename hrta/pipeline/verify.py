@@ -507,8 +507,8 @@ def verify_run(
     *,
     run_host: Mapping | None = None,
 ) -> dict:
-    """The certificate of ``run_dir`` against ``reference_dir`` under the tolerance file (checked first)."""
-    tolerances, rules = load_tolerances(tolerances_path)
+    """The certificate of ``run_dir`` against ``reference_dir`` under the tolerance file (checked before any
+    comparison; a workflow copied without its reference, e.g. without docs/, gets a 'no reference' certificate)."""
     run_dir, reference_dir = Path(run_dir), Path(reference_dir)
     provenance = reference_dir / PROVENANCE_FILE
     if not provenance.is_file():
@@ -519,6 +519,7 @@ def verify_run(
             run_host=run_host,
             no_reference=f"{provenance} does not exist (python -m hrta.verify --make-reference)",
         )
+    tolerances, rules = load_tolerances(tolerances_path)
     ref_meta = json.loads(provenance.read_text(encoding="utf-8"))
     ref_tables = sorted(p.name for p in (reference_dir / TABLES_SUBDIR).glob("*.csv"))
     uncovered = [t for t in ref_tables if t not in rules]

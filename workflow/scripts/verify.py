@@ -7,6 +7,6 @@ from hrta.pipeline.verify_reference import host_info
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = job_logger(smk.log[0])
-cert = verify_run(".", smk.params.reference, smk.input.tolerances, run_host=host_info())
+cert = verify_run(".", smk.params.reference, smk.params.tolerances, run_host=host_info())
 write_certificate(cert, smk.output.md, smk.output.json)
 log.info("certificate: %s\n%s", cert["status"], certificate_markdown(cert))
