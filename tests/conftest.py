@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,13 @@ def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None, tim
     return subprocess.run(
         cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
     )
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` of a subprocess that a test interrupts with SIGINT (Ctrl-C): pytest-xdist workers ignore
+    SIGINT, an ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt handler,
+    so the child would finish as if never interrupted. Restores the default before exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def dry_run_batch(cases: dict[str, tuple[Path, Path]], timeout: float = 600) -> dict[str, tuple[Path, dict]]:

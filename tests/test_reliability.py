@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import CONFIGS, SNAKEFILE, run_snakemake, snakemake_command
+from conftest import CONFIGS, SNAKEFILE, run_snakemake, sigint_as_in_a_terminal, snakemake_command
 
 SMOKE = CONFIGS / "smoke.yaml"
 
@@ -277,6 +277,7 @@ def test_interrupted_training_resumes_to_identical_results(smoke_run, tmp_path, 
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
     deadline = time.monotonic() + 120
     while not _checkpoints(work) and proc.poll() is None and time.monotonic() < deadline:

@@ -35,6 +35,5 @@ rule verify:
         **job_resources("verify"),
     params:
         reference=VERIFY_REFERENCE,
-        tolerances=VERIFY_TOLERANCES,
     script:
         "../scripts/verify.py"
