@@ -33,6 +33,7 @@ def test_runtime_totals_read_the_total_row():
         "measured": "1053.8",
         "ratio": "1.50",
         "host_speed": None,
+        "at_calibration": None,
     }
 
 

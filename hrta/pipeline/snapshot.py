@@ -53,10 +53,11 @@ def summary_table(claims_md: str) -> str:
 
 
 def runtime_totals(runtime_md: str) -> dict[str, str]:
-    """{date, jobs, estimate, measured, ratio, host_speed} of a runtime_check report's header, host-speed line
-    and total row (``host_speed`` is None in reports that predate that line)."""
+    """{date, jobs, estimate, measured, ratio, host_speed, at_calibration} of a runtime_check report's header,
+    host-speed and budget lines and total row (None for a line the report predates)."""
     date = re.search(r"\) on (\d{4}-\d\d-\d\d)", runtime_md)
     speed = re.search(r"^Host speed \(.*?\): ([\d.]+)", runtime_md, re.M)
+    calibrated = re.search(r"^Budget: .* = (\d+) CPU-s at the calibration machine's speed", runtime_md, re.M)
     total = re.search(
         r"\*\*total \((\d+) jobs\)\*\* \| \*\*([\d.]+) s\*\* \| \*\*([\d.]+) s\*\* \| \*\*([\d.]+)\*\*", runtime_md
     )
@@ -69,6 +70,7 @@ def runtime_totals(runtime_md: str) -> dict[str, str]:
         "measured": total.group(3),
         "ratio": total.group(4),
         "host_speed": speed.group(1) if speed else None,
+        "at_calibration": calibrated.group(1) if calibrated else None,
     }
 
 
@@ -80,8 +82,9 @@ def readme_block(claims_md: str, runtime_md: str, wall: str) -> str:
         cost = f"**{measured:.0f} CPU-seconds** of jobs (benchmarks/runtime_check.py; budget {BUDGET_CPU_S} at the calibration machine's speed)"
     else:
         speed = float(t["host_speed"])
+        at_calibration = float(t["at_calibration"]) if t["at_calibration"] else measured * speed
         cost = (
-            f"**{measured:.0f} CPU-seconds** of jobs at host speed {speed:.2f}, i.e. **{measured * speed:.0f} CPU-seconds at "
+            f"**{measured:.0f} CPU-seconds** of jobs at host speed {speed:.2f}, i.e. **{at_calibration:.0f} CPU-seconds at "
             f"the calibration machine's speed** against a budget of {BUDGET_CPU_S} (benchmarks/runtime_check.py)"
         )
     return "\n".join(

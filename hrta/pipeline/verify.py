@@ -577,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reference written: {path.parent} ({path.name}, {CLAIMS_MD.name}, tables/)")
         return 0
     try:
-        cert = verify_run(run_dir, args.reference, args.tolerances, run_host=host_info())
+        cert = verify_run(run_dir, args.reference, args.tolerances, run_host=host_info(run_dir))
     except ToleranceError as err:
         parser.error(str(err))
     if args.out:

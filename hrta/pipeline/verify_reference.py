@@ -90,7 +90,7 @@ def git_commit(repo: str | Path = REPO) -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def host_info() -> dict:
+def host_info(run_dir: str | Path | None = None) -> dict:
     """This host as the certificate shows it: CPU, torch build and BLAS, thread counts, code-path variables."""
     import numpy as np
     import torch
@@ -110,7 +110,8 @@ def host_info() -> dict:
         "numpy": np.__version__,
         "numpy_blas": f"{numpy_blas.get('name', '?')} {numpy_blas.get('version', '')}".strip(),
         "environment": {k: os.environ[k] for k in CODE_PATH_VARIABLES if k in os.environ},
-        "commit": git_commit(),
+        # the run's own checkout where it is one (a fresh clone run from scratch), else the code doing the check
+        "commit": (git_commit(run_dir) if run_dir is not None else None) or git_commit(),
         "torch_config": build,
     }
 
@@ -141,7 +142,7 @@ def make_reference(run_dir: str | Path, reference_dir: str | Path, host: Mapping
     shutil.copyfile(claims, reference_dir / CLAIMS_MD.name)
     hashes = output_config_hashes(run_dir)
     meta = {
-        "host": dict(host if host is not None else host_info()),
+        "host": dict(host if host is not None else host_info(run_dir)),
         "config_hash": config_hash(hashes),
         "config_hashes": hashes,
         "tables": [t.name for t in tables],

@@ -10,6 +10,6 @@ log = job_logger(smk.log[0])
 # the tolerance file is an input where it exists; without it (a workflow copied without docs/) there is no
 # reference either, and verify_run says so before it would read tolerances
 tolerances = smk.input.tolerances[0] if smk.input.tolerances else DEFAULT_TOLERANCES
-cert = verify_run(".", smk.params.reference, tolerances, run_host=host_info())
+cert = verify_run(".", smk.params.reference, tolerances, run_host=host_info("."))
 write_certificate(cert, smk.output.md, smk.output.json)
 log.info("certificate: %s\n%s", cert["status"], certificate_markdown(cert))
