@@ -116,6 +116,60 @@ def speedup_decomposition(
     }
 
 
+def spectral_split(regime, reference_s: float = 1.0, fraction: float = 1.0):
+    """The step/conditioning split of the predicted asymptotic speed-up of each s over ``reference_s``, from the
+    spectra alone, on every data set of a regime table (rows of figures/tables/regime.csv: experiment, dataset,
+    optimizer, s, lr, lambda_min, lambda_max of K_s/n).
+
+    Per (experiment, dataset, optimizer) and s ≠ reference_s: :func:`speedup_decomposition` at the row's rate lr and
+    the kernel-scaled rate ``fraction``/λ_max, so fixed = step × conditioning, fixed ≈ λ_min(s)/λ_min(ref),
+    step ≈ λ_max(s)/λ_max(ref), conditioning ≈ κ(ref)/κ(s) (first order in lr·λ_min, columns ``*_first_order``).
+    These are predictions for the slowest mode, which decays within a run only where lr·λ_min·T ≳ 1 (column
+    ``lr_lambda_min_T`` of the reference s, copied). Groups without ``reference_s`` give no rows. Takes and returns
+    pandas DataFrames (pandas imported here: the config check imports this module without it)."""
+    import pandas as pd  # noqa: PLC0415
+
+    rows = []
+    for (exp, dataset, optimizer), g in regime.groupby(["experiment", "dataset", "optimizer"], sort=False):
+        ref = g[np.isclose(g["s"].astype(float), reference_s)]
+        if ref.empty:
+            continue
+        ref = ref.iloc[0]
+        for r in g[~np.isclose(g["s"].astype(float), reference_s)].itertuples():
+            split = speedup_decomposition(
+                float(r.lr), fraction, (r.lambda_min, r.lambda_max), (ref.lambda_min, ref.lambda_max)
+            )
+            rows.append(
+                {
+                    "experiment": exp,
+                    "dataset": dataset,
+                    "optimizer": optimizer,
+                    "s": float(r.s),
+                    "reference_s": float(reference_s),
+                    "lr": float(r.lr),
+                    "kernel_fraction": float(fraction),
+                    "kappa": float(r.kappa),
+                    "kappa_reference": float(ref.kappa),
+                    "reference_lr_lambda_min_T": float(ref.lr_lambda_min_T),
+                    **split,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def spectral_split_by_dataset(split):
+    """One row per (data set, lr, s) of a :func:`spectral_split` table (experiments on the same data set at the same
+    rate share their spectra: their names joined in ``experiments``, an E7 cell "e7 <cell>" named "e7"), in the table's order of first appearance:
+    dataset, experiments, s, lr, reference_lr_lambda_min_T, fixed, step, conditioning."""
+    keep = ["reference_lr_lambda_min_T", "fixed", "step", "conditioning"]
+    grouped = split.groupby(["dataset", "lr", "s"], sort=False)
+    out = grouped[keep].first()
+    out.insert(
+        0, "experiments", grouped["experiment"].agg(lambda e: ", ".join(dict.fromkeys(x.split(" ")[0] for x in e)))
+    )
+    return out.reset_index()[["dataset", "experiments", "s", "lr", *keep]]
+
+
 @dataclass(frozen=True)
 class RateFit:
     """A fitted per-step log-rate (slope of log L_t) over the logged steps start..stop (``points`` of them);

@@ -18,6 +18,7 @@ from hrta.regime import (
     predicted_log_rate,
     regime_numbers,
     relu_ntk,
+    spectral_split,
     spectrum_ends,
     speedup_decomposition,
 )
@@ -193,6 +194,44 @@ def test_speedup_decomposition_of_a_pure_rescaling_is_all_step():
     assert d["fixed"] == pytest.approx(d["step"]) and d["step"] == pytest.approx(2.0, rel=1e-5)
 
 
+def test_spectral_split_on_every_data_set_against_numpy_spectra():
+    """Issue 24, point 4: the split from the spectra alone, per data set. Rows built with the torch kernel
+    (hrta.ntk.analytic_ntk); second computation: the numpy kernel (hrta.regime.relu_ntk) and eigvalsh give the first-order
+    parts λ_min(s)/λ_min(1), λ_max(s)/λ_max(1) and κ(1)/κ(s); fixed = step × conditioning exactly; a data set without
+    s = 1 gives no row."""
+    import pandas as pd
+
+    data = {
+        "cube": make_dataset("sin1d", n_train=40, n_test=0, constant_feature=True).X_train,
+        "sphere": make_dataset("sphere_d", n_train=30, n_test=0, constant_feature=False, dim=6).X_train,
+    }
+    rows = []
+    for name, X in data.items():
+        X = torch.as_tensor(X, dtype=torch.float64)
+        for s in (0.5, 1.0, 1.5):
+            sp = spectrum(analytic_ntk(X, s) / X.shape[0])
+            rows.append(
+                {
+                    "experiment": name,
+                    "dataset": name,
+                    "optimizer": "gd",
+                    "s": s,
+                    **regime_numbers(1.0, 100, sp.lambda_min, sp.lambda_max),
+                }
+            )
+    rows.append({**rows[0], "experiment": "no_reference", "s": 0.5})
+    split = spectral_split(pd.DataFrame(rows))
+    assert sorted(set(split.experiment)) == ["cube", "sphere"] and len(split) == 4
+    for r in split.itertuples():
+        X = np.asarray(data[r.dataset], dtype=np.float64)
+        (lo, hi), (lo1, hi1) = spectrum_ends(relu_ntk(X, r.s)), spectrum_ends(relu_ntk(X, 1.0))
+        assert r.fixed_first_order == pytest.approx(lo / lo1, rel=1e-6)
+        assert r.step_first_order == pytest.approx(hi / hi1, rel=1e-9)
+        assert r.conditioning_first_order == pytest.approx((hi1 / lo1) / (hi / lo), rel=1e-6)
+        assert r.conditioning_first_order == pytest.approx(r.kappa_reference / r.kappa, rel=1e-12)
+        assert r.fixed == pytest.approx(r.step * r.conditioning, rel=1e-12)
+
+
 @pytest.mark.slow
 def test_smoke_run_splits_the_regime_speedup_and_says_so_in_claims_md(smoke_run):
     """The smoke run's e6_regime kernel-rate runs reach regime_rates: the decomposition table (fixed = step ×
@@ -211,3 +250,10 @@ def test_smoke_run_splits_the_regime_speedup_and_says_so_in_claims_md(smoke_run)
     page = (workdir / "figures" / "CLAIMS.md").read_text()
     assert "## Where λ_min governs training: step size and conditioning" in page
     assert "e6_regime" in page
+    # the split from the spectra on every data set the run trains on (issue 24, point 4)
+    regime = pd.read_csv(workdir / "figures" / "tables" / "regime.csv")
+    split = pd.read_csv(workdir / "figures" / "tables" / "regime_split.csv")
+    assert set(split.dataset) == set(regime.dataset) and {"e3", "e8"} <= set(split.experiment)
+    assert any(e.startswith("e7 ") for e in split.experiment)
+    assert np.allclose(split.fixed, split.step * split.conditioning, rtol=1e-12)
+    assert "figures/tables/regime_split.csv" in page

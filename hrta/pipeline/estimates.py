@@ -20,6 +20,7 @@ from .jobs import (
     dataset_sizes,
     deep_networks,
     linspace,
+    regime_experiments,
     run_datasets,
     schedule_s,
     sweep_experiments,
@@ -454,14 +455,14 @@ def _deep_train_job(config, wc):
 
 @job_estimator("regime_table")
 def _regime_table_job(config, wc):
-    """One analytic kernel and spectrum per (experiment, s) of the GD experiments e3, e4, e8."""
+    """One analytic kernel and spectrum per (data set, s) of every GD experiment (hrta.pipeline.jobs.regime_experiments:
+    the training experiments and E7's cells)."""
     seconds = _fixed("regime_table")
-    for exp in ("e3", "e4", "e8"):
-        sec = config.get(exp)
-        if not sec:
+    for settings in regime_experiments(config).values():
+        if not settings["gd_lr"]:
             continue
-        n, _, d = _dataset(config, sec["dataset"])
-        s_all = {s for m in sec["methods"].values() for s in schedule_s(m["schedule"])}
+        n, _, d = dataset_sizes(settings["dataset"])
+        s_all = {s for schedule in settings["schedules"].values() for s in schedule_s(schedule)}
         seconds += len(s_all) * (analytic_ntk_s(n, d) + spectrum_s(n))
     return seconds, TORCH_JOB_BASE_MB
 

@@ -31,6 +31,7 @@ __all__ = [
     "fairness_sweeps",
     "is_fairness_sweep",
     "linspace",
+    "regime_experiments",
     "run_datasets",
     "schedule_s",
     "sweep_experiments",
@@ -86,6 +87,36 @@ def e7_cells(config: Mapping) -> dict[str, tuple[str, int]]:
     cells = [(ref["target"], n) for n in config["e7"]["n_train"]]
     cells += [(t, ref["n_train"]) for t in config["e7"]["targets"]]
     return {f"{t}_n{n}": (t, n) for t, n in dict.fromkeys(cells)}
+
+
+def regime_experiments(config: Mapping) -> dict[str, dict]:
+    """Every data set the run trains on with GD at a fixed rate, as the regime tables see it: {key: {dataset (the
+    config entry with its name; the seed-0 draw), layers ("both" or "first"), gd_lr {optimizer: lr}, schedules
+    {method: schedule}}}. Keys: each training experiment (e3, e4, e8, …; those without a GD optimizer have an
+    empty gd_lr) and, with an ``e7`` section, one per E7 data set cell ("e7 sin1d_n50": E7's reference data set
+    with its target and n_train, dataset name the cell's). E5 and E6 train on E3's data set, e6_regime
+    on E8's. Values key-sorted (canonical); experiments in config order, then E7's cells."""
+
+    def gd_runs(sec: Mapping, dataset: Mapping) -> dict:
+        return canonical(
+            {
+                "dataset": dict(dataset),
+                "layers": "both" if sec.get("model", {}).get("train_output", True) else "first",
+                "gd_lr": {k: float(v["lr"]) for k, v in sec["optimizers"].items() if v["optimizer"] == "gd"},
+                "schedules": {k: v["schedule"] for k, v in sec["methods"].items()},
+            }
+        )
+
+    out = {
+        exp: gd_runs(config[exp], dataset_config(config, config[exp]["dataset"]))
+        for exp in training_experiments(config)
+    }
+    if config.get("e7"):
+        sec, reference = config["e7"], config["e7"]["dataset"]
+        for cell, (target, n_train) in e7_cells(config).items():
+            dataset = dict(config["datasets"][reference], target=target, n_train=n_train, name=cell)
+            out[f"e7 {cell}"] = gd_runs(sec, dataset)
+    return out
 
 
 def claims_jobs(config: Mapping, exp: str) -> list[str]:

@@ -281,9 +281,10 @@ rule claims_endpoints:
                     "dataset": dataset_config(config[exp]["dataset"]),
                     "vary_data_seed": bool(config[exp].get("vary_data_seed")),
                     "optimizers": config[exp]["optimizers"],
+                    "log_every": config[exp]["log_every"],
                 }
-                for exp in ("e3", "e4")
-                if config[exp]["model"].get("base", "relu") == "relu"
+                for exp in TRAIN_EXPERIMENTS
+                if config[exp]["model"].get("base", "relu") == "relu" and config[exp]["model"].get("train_output", True)
             }
         ),
     script:
@@ -294,6 +295,7 @@ rule claims_summary:
     """figures/CLAIMS.md on one page (one row per claim) and the forest plot of every primary cell."""
     input:
         **({"decomposition": "figures/tables/regime_decomposition.csv"} if regime_kernel_files("runs") else {}),
+        split="figures/tables/regime_split.csv",
         endpoints="figures/tables/claims_endpoints.csv",
         claims="figures/tables/claims.csv",
         claim1_search="figures/tables/claim1_search.csv",

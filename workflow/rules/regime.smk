@@ -7,13 +7,14 @@
 include: "regime_common.smk"
 
 
-TABLES += ["figures/tables/regime.csv"]
+TABLES += ["figures/tables/regime.csv", "figures/tables/regime_split.csv"]
 
 
 rule regime_table:
     """Per training experiment × s × GD optimizer: lr, T, λ_min and λ_max of the analytic K_s/n, lr·λ_min·T, (1 − lr·λ_min)^T."""
     output:
         csv=report("figures/tables/regime.csv", caption="../report/regime_table.rst", category="Regime"),
+        split=report("figures/tables/regime_split.csv", caption="../report/regime_split.rst", category="Regime"),
     log:
         "logs/analysis/regime_table.log",
     conda:

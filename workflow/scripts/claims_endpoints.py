@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from hrta.claims import endpoints as E
+from hrta.claims.theory import predicted_ratio as predicted
 from hrta.datafiles import dataset_draw, dataset_from_config
 from hrta.io import write_csv
 from hrta.ntk import predict_schedule_loss
@@ -50,14 +51,15 @@ for exp in ["e5", *fairness]:
 #: the sources in the λ_min regime (lr·λ_min·T ≳ 10): rows marked in column `regime`
 REGIME_SOURCES = ("e8", "e6_regime")
 
-_predicted: dict = {}
+_curves: dict = {}
 
 
-def predicted_ratio(source, optimizer, sched_c, sched_t, seeds):
-    """Theory beside measurement: the final-loss ratio control/treatment that GD on the infinite-width network
-    linearized at initialization predicts (hrta.ntk.predict_schedule_loss, output at init = its mean 0), per
-    seed's data draw, geometric mean over seeds; NaN where the theory does not apply (not constant-rate GD, a
-    ramp stage, a source without a ReLU two-layer model)."""
+def predicted_ratio(source, optimizer, quantity, sched_c, sched_t, seeds):
+    """Theory beside measurement: the ratio control/treatment of the cell's quantity (final loss, or time to the
+    control's targets) that GD on the infinite-width network linearized at initialization predicts
+    (hrta.ntk.predict_schedule_loss, output at init = its mean 0; hrta.claims.theory.predicted_ratio), per seed's
+    data draw, geometric mean over seeds; NaN where the theory does not apply (not constant-rate GD, a ramp stage,
+    a source without a ReLU two-layer model)."""
     theory = dict(smk.params.theory).get(source)
     if not theory:
         return math.nan
@@ -67,21 +69,22 @@ def predicted_ratio(source, optimizer, sched_c, sched_t, seeds):
     ratios = []
     for seed in seeds:
         draw = dataset_draw(theory, seed)  # None: one draw for every seed
-        losses = []
+        curves = []
         for sched in (sched_c, sched_t):
             key = (source, draw, sched, float(opt["lr"]))
-            if key not in _predicted:
+            if key not in _curves:
                 data = dataset_from_config(theory["dataset"], draw)
                 try:
-                    _predicted[key] = float(
-                        predict_schedule_loss(data.X_train, data.y_train, sched, float(opt["lr"]))[-1]
-                    )
+                    _curves[key] = predict_schedule_loss(data.X_train, data.y_train, sched, float(opt["lr"]))
                 except ValueError:  # a ramp stage: no single kernel
-                    _predicted[key] = math.nan
-            losses.append(_predicted[key])
-        ratios.append(losses[0] / losses[1])
+                    _curves[key] = None
+            curves.append(_curves[key])
+        if curves[0] is None or curves[1] is None:
+            return math.nan
+        fractions = cfg["target_fractions"]
+        ratios.append(predicted(quantity, *curves, sched_c, sched_t, int(theory["log_every"]), fractions))
     ratios = np.asarray(ratios, float)
-    return float(np.exp(np.log(ratios).mean())) if np.all(np.isfinite(ratios)) else math.nan
+    return float(np.exp(np.log(ratios).mean())) if np.all(np.isfinite(ratios) & (ratios > 0)) else math.nan
 
 
 rows = []
@@ -114,7 +117,7 @@ for c in cfg["comparisons"]:
         ttt = E.time_to_target_effect(hc, ht, targets, sw_c, sw_t, budget, **arms, **kw)
         effects = {"final_loss": E.final_loss_effect(hc, ht, sw_c, sw_t, **arms, **kw), "time_to_target": ttt.effect}
         censored = {"censored_control": ttt.censored_control, "censored_treatment": ttt.censored_treatment}
-        theory = predicted_ratio(c["source"], where.get("optimizer"), sched_c, sched_t, seeds)
+        theory = {q: predicted_ratio(c["source"], where.get("optimizer"), q, sched_c, sched_t, seeds) for q in effects}
         paired_runs = g[g["method"].isin([c["control"], c["treatment"]]) & g["seed"].isin(seeds)]
         outside = int(paired_runs["outside_ntk"].astype(bool).sum()) if "outside_ntk" in paired_runs.columns else 0
         # issue 24: runs whose tuned rate is still at an end of the rate grid at the widening limit (not censored)
@@ -142,7 +145,7 @@ for c in cfg["comparisons"]:
                     "budget": budget,
                     **{k: v for k, v in e.__dict__.items() if k not in ("ratios", "level", "delta")},
                     "ratios": " ".join(f"{r:.4g}" for r in e.ratios),
-                    "predicted": theory if quantity == "final_loss" else math.nan,
+                    "predicted": theory[quantity],
                     "n_outside_ntk": outside,
                     "n_at_edge": at_edge if c.get("lr_choice") == "best" else 0,
                     **(censored if quantity == "time_to_target" else {"censored_control": 0, "censored_treatment": 0}),

@@ -19,7 +19,7 @@ from hrta.io import write_csv
 from hrta.ntk import analytic_ntk, spectrum
 from hrta.pipeline.joblog import job_logger, set_torch_threads
 from hrta.pipeline.provenance import write_metadata
-from hrta.regime import regime_numbers
+from hrta.regime import regime_numbers, spectral_split
 from hrta.schedules import parse_schedule
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -67,6 +67,15 @@ write_metadata(
     extra={"T": "the longest constant-s stretch at s of any method", "normalization": "eigenvalues of K_s/n"},
 )
 write_csv(table, smk.output.csv)
+split = spectral_split(table)
+write_metadata(
+    smk.output.split,
+    dict(smk.params.experiments),
+    rule=smk.rule,
+    inputs=[smk.output.csv],
+    extra={"split": "hrta.regime.spectral_split of the regime table: s against s = 1, lr·λ_min and κ of K_s/n"},
+)
+write_csv(split, smk.output.split)
 for r in table.itertuples():
     log.info(
         "%s s=%g lr=%g T=%d: λ_min=%.3g λ_max=%.3g lr·λ_min·T=%.3g residual left %.3g",
