@@ -358,6 +358,20 @@ def test_tally_reversed_and_not_estimable_cells():
         T.claim_label(["mixed"])
 
 
+def test_holds_in_part_carries_its_counts():
+    """Issue 24 (the two-minute reader): "holds in part" spanned 25 of 28 parts and 2 of 13 cells alike; the label
+    now carries the proportion and what the rest are; the other labels stay bare; not-estimable cells not counted."""
+    from hrta.claims import tally as T
+
+    words = [T.HOLDS] * 2 + [T.REVERSED_WORD] * 7 + [T.FAILS] * 3 + [T.UNDECIDED] + [T.NOT_ESTIMABLE_WORD]
+    assert T.label_with_counts(words) == "holds in part (2 of 13 cells hold; 3 fails; 7 reversed; 1 undecided)"
+    assert T.label_with_counts([T.HOLDS] * 25 + [T.UNDECIDED] * 3, unit="parts") == (
+        "holds in part (25 of 28 parts hold; 3 undecided)"
+    )
+    assert T.label_with_counts([T.HOLDS, T.HOLDS]) == T.HOLDS
+    assert T.label_with_counts([T.REVERSED_WORD, T.FAILS]) == T.FAILS
+
+
 def test_holm_flips_a_tally():
     """Three cells each supported on its own (one-sided p ≈ 0.02 < 0.025) are not after Holm over the claim
     (3·p > 0.025): the claim goes from 'holds' to 'undecided'. Reference: the Holm step-down by hand."""

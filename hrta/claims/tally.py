@@ -54,6 +54,7 @@ __all__ = [
     "decisive_p",
     "holm_within_claim",
     "claim_label",
+    "label_with_counts",
     "stratum_columns",
     "Stratum",
     "strata",
@@ -191,6 +192,20 @@ def claim_label(words: Iterable[str]) -> str:
     if UNDECIDED in counted:
         return UNDECIDED
     return FAILS
+
+
+def label_with_counts(words: Iterable[str], unit: str = "cells") -> str:
+    """:func:`claim_label` with the counts behind it wherever the label alone hides the proportion: "holds in part
+    (2 of 13 cells hold; 7 reversed)"; the other labels are returned bare. Not-estimable cells are not counted
+    (as in claim_label)."""
+    words = list(words)
+    label = claim_label(words)
+    if label != HOLDS_IN_PART:
+        return label
+    counted = [w for w in words if w != NOT_ESTIMABLE_WORD]
+    others = {w: counted.count(w) for w in (FAILS, REVERSED_WORD, UNDECIDED) if w in counted}
+    rest = "; ".join(f"{k} {w}" for w, k in others.items())
+    return f"{label} ({counted.count(HOLDS)} of {len(counted)} {unit} hold{'; ' + rest if rest else ''})"
 
 
 RATE_NAMES = {"": "fixed rate", "best": "tuned rate", "kernel": "kernel-scaled rate"}

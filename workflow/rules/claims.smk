@@ -284,7 +284,8 @@ rule claims_endpoints:
                     "log_every": config[exp]["log_every"],
                 }
                 for exp in TRAIN_EXPERIMENTS
-                if config[exp]["model"].get("base", "relu") == "relu" and config[exp]["model"].get("train_output", True)
+                if config[exp]["model"].get("base", "relu") == "relu"
+                and config[exp]["model"].get("train_output", True)
             }
         ),
     script:
@@ -315,5 +316,6 @@ rule claims_summary:
     params:
         endpoints=canonical(config["claims"]["endpoints"]),
         e5_models=canonical(config["e5"]["models"]),
+        lazy_epsilon=config.get("e4", {}).get("lazy_epsilon"),
     script:
         "../scripts/claims_summary.py"
