@@ -224,6 +224,15 @@ def test_search_table(small_search):
     for i in range(len(curves.keys)):
         f = C.first_fall(curves.s, curves.lam[i], curves.resolved[i], curves.floor[i])
         assert curves.keys["violates"].iloc[i] == (f is not None)
+    # falls inside the schedules' range [0.5, 1.5] (issue 24, point 6), recounted from the stored curves with
+    # hrta.claims.claim1_search.falls (a second pass over the curves, not the search's own labels)
+    lo, hi = C.SCHEDULE_RANGE
+    recount = [
+        bool(np.any((fs >= lo - 1e-12) & (fs <= hi + 1e-12)))
+        for fs in (curves.s[C.falls(curves.s, curves.lam[i], curves.resolved[i], curves.floor[i])] for i in range(48))
+    ]
+    assert curves.keys["fall_in_schedule_range"].tolist() == recount
+    assert int(summary["falls_in_schedule_range"].sum()) == sum(recount)
     long = C.curves_long(curves)
     assert len(long) == 48 * 72 and {"s", "lam", "resolved", "layers"} <= set(long.columns)
 

@@ -92,6 +92,7 @@ __all__ = [
     "DEFAULT_NS",
     "DEFAULT_DS",
     "DEFAULT_DRAWS",
+    "SCHEDULE_RANGE",
     "SUMMARY_COLUMNS",
     "Fall",
     "LambdaCurve",
@@ -344,6 +345,10 @@ class SearchCurves:
     meta: dict = field(default_factory=dict)
 
 
+#: the s the paper's schedules use (0.5 → 1, 1.5 → 1): falls there are counted apart (issue 24, point 6)
+SCHEDULE_RANGE = (0.5, 1.5)
+
+
 def search_curves(
     ns: Sequence[int] = DEFAULT_NS,
     ds: Sequence[int] = DEFAULT_DS,
@@ -353,10 +358,12 @@ def search_curves(
     s_grid=None,
     seed0: int = 0,
     fine_width: float = 0.2,
+    schedule_range: tuple[float, float] = SCHEDULE_RANGE,
 ) -> SearchCurves:
     """λ_min(K_s/n) curves for every (n, d, draw, constant_feature, layers); X = sphere_draw(n, d,
     draw_seed(seed0, n, d, draw), constant_feature), so the variants of one draw share the sphere points.
-    ``fine_width`` only labels falls as near 0 (s ≤ fine_width), near 2 (s ≥ 2 − fine_width) or middle."""
+    ``fine_width`` only labels falls as near 0 (s ≤ fine_width), near 2 (s ≥ 2 − fine_width) or middle;
+    ``schedule_range`` [a, b] labels falls at a ≤ s ≤ b (fall_in_schedule_range: the s the paper's schedules use)."""
     s = s_grid_search(fine_width=fine_width) if s_grid is None else np.asarray(s_grid, dtype=np.float64).ravel()
     rows, lams, lmaxs, floors, res = [], [], [], [], []
     for n in ns:
@@ -389,6 +396,9 @@ def search_curves(
                                 "fall_near_0": bool(np.any(fs <= fine_width + 1e-12)),
                                 "fall_middle": bool(np.any((fs > fine_width + 1e-12) & (fs < 2 - fine_width - 1e-12))),
                                 "fall_near_2": bool(np.any(fs >= 2 - fine_width - 1e-12)),
+                                "fall_in_schedule_range": bool(
+                                    np.any((fs >= schedule_range[0] - 1e-12) & (fs <= schedule_range[1] + 1e-12))
+                                ),
                                 "unresolved_points": int(np.count_nonzero(~c.resolved)),
                                 "kappa_max": _kappa_max(c),
                             }
@@ -425,6 +435,7 @@ SUMMARY_COLUMNS = (
     "falls_near_0",
     "falls_middle",
     "falls_near_2",
+    "falls_in_schedule_range",
     "unresolved_points",
 )
 
@@ -432,7 +443,8 @@ SUMMARY_COLUMNS = (
 def summarize_curves(curves: SearchCurves) -> pd.DataFrame:
     """One row per (n, d, constant_feature, layers): draws, violations (draws with a fall), fraction_violating,
     first_fall_s (min over draws), median_first_fall_s (over violating draws), max_relative_drop (max over
-    draws), draws with a fall near 0 / in the middle / near 2, unresolved_points (total over draws)."""
+    draws), draws with a fall near 0 / in the middle / near 2 / in the schedules' range [0.5, 1.5],
+    unresolved_points (total over draws)."""
     k = curves.keys
     g = k.groupby(["n", "d", "constant_feature", "layers"], sort=True)
     out = g.agg(
@@ -445,6 +457,7 @@ def summarize_curves(curves: SearchCurves) -> pd.DataFrame:
         falls_near_0=("fall_near_0", "sum"),
         falls_middle=("fall_middle", "sum"),
         falls_near_2=("fall_near_2", "sum"),
+        falls_in_schedule_range=("fall_in_schedule_range", "sum"),
         unresolved_points=("unresolved_points", "sum"),
     ).reset_index()
     out["violations"] = out["violations"].astype(int)

@@ -216,7 +216,11 @@ claim1_holds = (
     f"s ∈ [0.5, 1.5]); fails where n ≤ d (+1 with a constant feature: {frac(full)}, {int(full['falls_near_0'].sum())} "
     f"near s = 0) and without a constant feature ({frac(rd_plain)}, {int(rd_plain['falls_near_2'].sum())} near s = 2)"
 )
-claim1_number = f"a fall in {n_fall} of {n_draws} random draws"
+claim1_number = f"a fall in {n_fall} of {n_draws} random draws" + (
+    f" ({int(search['falls_in_schedule_range'].sum())} with a fall inside s ∈ [0.5, 1.5], the schedules' range)"
+    if "falls_in_schedule_range" in search.columns
+    else ""
+)
 
 # ---------------------------------------------------------------------------- the table
 rows_md, bottom, changelog_now = [], {}, []
