@@ -357,18 +357,27 @@ lines = [
 
 # ---------------------------------------------------------------------------- changelog
 history = pd.read_csv(smk.input.changelog, comment="#", dtype=str)
+
+
+def moved_why(fid, label):
+    """This run's row: unchanged, or moved from the last committed label of the finding (the changelog's last row
+    for it; a finding not in the changelog is new)."""
+    before = history[history["claim"] == fid]
+    if before.empty:
+        return "new finding in this run"
+    last = before.iloc[-1]
+    if last["label"] == label:
+        return f"unchanged since {last['commit']}"
+    return f"moved from {last['label']} ({last['commit']}): see the commits since then"
+
+
 lines += [
     "## Verdict changelog",
     "",
     "| claim | date | commit | label | why it moved |",
     "|---|---|---|---|---|",
     *[f"| claim {r.claim} | {r.date} | {r.commit} | {r.label} | {r.why} |" for r in history.itertuples()],
-    *[
-        f"| claim {fid} | this run | this run | {label} | issue 24: one rule for every claim (Holm within a claim, strata), "
-        f"labels reversed / not estimable{', claim 3 split into 3a and 3b' if fid.startswith('3') else ''}"
-        f"{', claim 5 split by rate' if fid.startswith('5') else ''} |"
-        for fid, label in changelog_now
-    ],
+    *[f"| claim {fid} | this run | this run | {label} | {moved_why(fid, label)} |" for fid, label in changelog_now],
     "",
 ]
 
