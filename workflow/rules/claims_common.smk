@@ -167,6 +167,11 @@ def _check_fairness_sweep(exp):
             f"invalid config: key '{exp}.lr_choice.tuning_seeds': leaves fewer than 2 of {exp}.seeds to score the chosen rates"
         )
     factors = sorted(float(f) for f in section["lr_factors"])
+    if choice.get("criterion") == "time_to_target" and 1.0 not in factors:
+        raise WorkflowError(
+            f"invalid config: key '{exp}.lr_factors': lr_choice.criterion time_to_target takes its targets from the "
+            f"baseline at its configured rate, so the factors must hold 1.0 (got {factors})"
+        )
     for lo, hi in zip(factors, factors[1:]):
         if abs(hi / lo - float(choice["step"])) > 1e-3 * float(choice["step"]):
             raise WorkflowError(
