@@ -72,7 +72,7 @@ def widen_lr_grid(
 
 
 def write_lr_choice(chosen: pd.DataFrame, path: str | os.PathLike) -> None:
-    """The tune part's choice (choose_lr_by_final_loss's rows) as CSV, ``lr_factor`` as the ``repr`` of the float
+    """The tune part's choice (hrta.claims.metrics.choose_lr's rows) as CSV, ``lr_factor`` as the ``repr`` of the float
     so that :func:`read_lr_choice` gives back the very same float (write_csv would round it to 10 digits)."""
     write_csv(chosen.assign(lr_factor=[repr(float(f)) for f in chosen["lr_factor"]]), path)
 
