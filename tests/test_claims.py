@@ -449,6 +449,18 @@ BAD_CLAIMS_CASES = {
         {"tuning_seeds": [7], "step": 1.4142135623730951, "max_steps": 1},
         r"key 'e6\.lr_choice\.tuning_seeds\[0\]': 7 is not one of e6\.seeds",
     ),
+    "lr-criterion-unknown": (  # issue 24, 5a
+        "e6",
+        "lr_choice",
+        {"tuning_seeds": [0], "step": 1.4142135623730951, "max_steps": 1, "criterion": "lowest_loss"},
+        r"key 'e6\.lr_choice\.criterion'",
+    ),
+    "regime-time-criterion-without-factor-1": (
+        "e6_regime",
+        "lr_factors",
+        [1.4142135623730951, 2.0],
+        r"key 'e6_regime\.lr_factors': lr_choice\.criterion time_to_target .* must hold 1\.0",
+    ),
     "regime-grid-not-one-step": (
         "e6_regime",
         "lr_factors",
@@ -534,7 +546,7 @@ def test_smoke_run_writes_every_claim_with_a_computed_verdict(smoke_run):
     # issue 24: the bottom lines and the table come first, the rule block after the table; no truncated text
     assert page.index("## Bottom lines") < page.index("| # |") < page.index("## Rules")
     assert " …" not in "\n".join(rows)
-    words = {"holds", "holds in part", "fails", "reversed", "undecided", "not estimable"}
+    words = {"holds", "holds in part", "fails", "reversed", "undecided", "not estimable", "censored"}
     assert all(any(f"**{w}" in r for w in words) for r in rows)
     assert all("| **" in r for r in rows)
     assert len(page.encode()) < 30_000 and max(map(len, page.splitlines())) <= 600

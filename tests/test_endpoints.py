@@ -264,7 +264,7 @@ def test_effect_verdict_branches(estimate, lo, hi, verdict):
 
 
 def test_rule_text_names_every_verdict():
-    assert len(set(E.LABELS)) == 6
+    assert len(set(E.LABELS)) == 7
     for label in E.LABELS:
         assert f"{label}:" in E.RULE_EFFECT
 
@@ -370,6 +370,41 @@ def test_holds_in_part_carries_its_counts():
     )
     assert T.label_with_counts([T.HOLDS, T.HOLDS]) == T.HOLDS
     assert T.label_with_counts([T.REVERSED_WORD, T.FAILS]) == T.FAILS
+
+
+def test_censored_cells_are_named_and_never_counted():
+    """Issue 24, 5b: a tuned-rate cell at the widening limit is censored: out of the Holm family (the other cells'
+    adjusted p-values are those of a family without it; reference: Holm by hand over the remaining cells) and out of
+    the tally, whatever its ratio."""
+    from hrta.claims import tally as T
+
+    assert E.censored_at_rate_limit(E.REVERSED, 2, "best") == E.CENSORED
+    assert E.censored_at_rate_limit(E.REVERSED, 0, "best") == E.REVERSED
+    assert E.censored_at_rate_limit(E.SUPPORTED, 3, "kernel") == E.SUPPORTED  # kernel-scaled: never censored
+    assert E.censored_at_rate_limit(E.SUPPORTED, 3, "") == E.SUPPORTED
+    with pytest.raises(ValueError, match="n_at_edge"):
+        E.censored_at_rate_limit(E.SUPPORTED, -1, "best")
+    n, sd = 8, 0.2
+    mu = scipy.stats.t.ppf(1 - 0.012, n - 1) * sd / math.sqrt(n)  # one-sided p = 0.012 each: alone supported
+    rows = [_cell(mu, sd, n, treatment="a"), _cell(mu + 1e-3, sd, n, treatment="b"), _cell(0.0, 0.3, n, treatment="c")]
+    cells = pd.DataFrame(rows)
+    assert cells["verdict"].tolist() == [E.SUPPORTED, E.SUPPORTED, E.INCONCLUSIVE]
+    uncensored = T.holm_within_claim(cells)
+    cells.loc[2, "verdict"] = E.censored_at_rate_limit(cells.loc[2, "verdict"], 16, "best")
+    out = T.holm_within_claim(cells)
+    assert out.loc[2, "verdict_holm"] == E.CENSORED and math.isnan(out.loc[2, "p_holm"])
+    p = [scipy.stats.ttest_1samp(c, 0.0, alternative="greater").pvalue for c in cells["logs"][:2]]
+    by_hand = [min(1.0, 2 * min(p)), max(min(1.0, 2 * min(p)), max(p))]  # Holm over the two cells left
+    assert sorted(out.loc[:1, "p_holm"]) == pytest.approx(by_hand, rel=1e-9)
+    assert (out.loc[:1, "verdict_holm"] == E.SUPPORTED).all()  # 2·0.012 < 0.025: both still hold
+    # counted (an undecided cell enters Holm with p = 1): 3·0.012 > 0.025, neither holds
+    assert (uncensored.loc[:1, "verdict_holm"] == E.INCONCLUSIVE).all()
+    words = [T.WORDS[v] for v in out["verdict_holm"]]
+    assert T.claim_label(words) == T.HOLDS
+    assert T.claim_label([T.CENSORED_WORD, T.NOT_ESTIMABLE_WORD]) == T.CENSORED_WORD
+    assert T.claim_label([T.FAILS, T.CENSORED_WORD]) == T.FAILS
+    st = T.strata(pd.DataFrame({"optimizer": "adam", "treatment": ["a", "b", "c"], "word": words}), ["optimizer"])
+    assert st[0].label == T.HOLDS and "censored 1 (c)" in st[0].describe()
 
 
 def test_holm_flips_a_tally():

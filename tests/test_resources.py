@@ -311,3 +311,35 @@ def test_auto_memory_cap_is_what_this_process_may_use(monkeypatch):
     )
     with pytest.raises(ResourceError, match=r"cap 1\.2 GB"):
         check_memory(2000.0, "auto", "a job")
+
+
+@pytest.mark.parametrize(("optimizer", "widening"), [("gd", 1), ("adam", 10)])
+def test_tune_estimate_counts_the_expected_widening(optimizer, widening):
+    """Issue 24, 5b: a tune part's estimate is the grid plus the expected widening per method (GD 1 step, bounded by
+    its stability limit; Adam the whole limit, max_steps), each step one run of train_run_s per method: the
+    difference between max_steps 10 and 4 is 6 runs per method for Adam and nothing for GD (reference: train_run_s
+    of each E6 method, summed by hand)."""
+    import copy
+
+    import yaml
+
+    from hrta.pipeline.config_schema import validate_config
+    from hrta.pipeline.estimates import estimate_job, tune_widening_steps
+    from hrta.pipeline.runtime import train_run_s
+
+    repo = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = validate_config(config, repo / "workflow" / "schemas" / "config.schema.yaml")
+    assert config["e6"]["lr_choice"]["max_steps"] == 10
+    opt = config["e6"]["optimizers"][optimizer]
+    assert tune_widening_steps(opt, 10) == widening and tune_widening_steps(opt, 0) == 0
+    fewer = copy.deepcopy(config)
+    fewer["e6"]["lr_choice"]["max_steps"] = 4
+    wc = {"exp": "e6", "cell": optimizer}
+    diff = estimate_job("claims_tune", wc, config).seconds - estimate_job("claims_tune", wc, fewer).seconds
+    per_step = sum(
+        train_run_s(n=100, n_test=0, d=2, model=config["e6"]["model"], optimizer=opt, steps=2000, log_every=10,
+                    dtype=config["dtype"])
+        for _ in config["e6"]["methods"]
+    )  # fmt: skip
+    assert diff == pytest.approx((widening - min(widening, 4)) * per_step, rel=1e-9)

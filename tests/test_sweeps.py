@@ -201,20 +201,35 @@ def test_lr_choice_file_keeps_the_exact_factor_and_marks_the_chosen_runs(tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("exp", ["e6", "e6_regime"])
 def test_smoke_fairness_cells_score_at_the_rate_their_tuning_chose(smoke_run, exp):
-    """The smoke run's gathered fairness cells: the choice the tune part wrote is the one choose_lr_by_final_loss
-    makes again from the gathered tuning rows (an independent recomputation), every scoring seed trained each method
-    at exactly that factor (marked chosen) and at the kernel-scaled rate where the sweep has one, and nothing else."""
-    from hrta.claims.metrics import choose_lr_by_final_loss
+    """The smoke run's gathered fairness cells: the choice the tune part wrote is the one the sweep's criterion makes
+    again from the gathered tuning rows (an independent recomputation: choose_lr_by_final_loss for e6,
+    choose_lr_by_time_to_target for e6_regime, smoke.yaml's lr_choice.criterion), every scoring seed trained each
+    method at exactly that factor (marked chosen) and at the kernel-scaled rate where the sweep has one, and nothing
+    else."""
+    import yaml
+    from conftest import CONFIGS
+
+    from hrta.claims.metrics import choose_lr_by_final_loss, choose_lr_by_time_to_target
     from hrta.sweep_parts import read_lr_choice
 
+    config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    criterion = config[exp]["lr_choice"].get("criterion", "final_loss")
+    assert criterion == {"e6": "final_loss", "e6_regime": "time_to_target"}[exp]  # smoke covers both criteria
     workdir, result = smoke_run
     assert result.returncode == 0, result.stdout[-5000:]
     for runs_file in sorted((workdir / "data" / "claims" / exp).glob("*_runs.csv")):
         cell = runs_file.name.removesuffix("_runs.csv")
         runs = pd.read_csv(runs_file, dtype={"lr_factor": str})
         choice = read_lr_choice(workdir / "data" / "claims" / exp / "parts" / f"{cell}_choice.csv")
+        assert (choice["criterion"] == criterion).all()
         tuning = runs[runs["role"] == "tuning"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
-        again = choose_lr_by_final_loss(tuning, ["optimizer", "method"])
+        if criterion == "final_loss":
+            again = choose_lr_by_final_loss(tuning, ["optimizer", "method"])
+        else:
+            history = pd.read_csv(runs_file.with_name(f"{cell}_history.csv"), dtype={"lr_factor": str})
+            history = history[history["seed"].isin(config[exp]["lr_choice"]["tuning_seeds"])]
+            fractions = config["claims"]["endpoints"]["target_fractions"]
+            again = choose_lr_by_time_to_target(tuning, history, config[exp]["baseline"], fractions)
         assert again[["optimizer", "method", "lr_factor"]].equals(choice[["optimizer", "method", "lr_factor"]])
         scoring = runs[runs["role"] == "scoring"]
         picked = scoring[scoring["lr_factor"] != "kernel"]

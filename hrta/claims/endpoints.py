@@ -43,8 +43,11 @@ __all__ = [
     "INCONCLUSIVE",
     "REVERSED",
     "NOT_ESTIMABLE",
+    "CENSORED",
     "LABELS",
     "RULE_EFFECT",
+    "RULE_CENSORED",
+    "censored_at_rate_limit",
     "DEFAULT_DELTA",
     "DEFAULT_ALPHA",
     "DEFAULT_POWER",
@@ -74,8 +77,10 @@ NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
 REVERSED = "reversed"  # issue 24: the interval lies below 1, the treatment is worse
 NOT_ESTIMABLE = "not estimable"  # issue 24: fewer than 2 usable pairs, no interval
-#: every cell label, from the treatment's best to its worst standing; inconclusive and not estimable decide nothing
-LABELS = (SUPPORTED, NEGLIGIBLE, NOT_SUPPORTED, REVERSED, INCONCLUSIVE, NOT_ESTIMABLE)
+CENSORED = "censored"  # issue 24, point 5b: a tuned rate at the widening limit (the optimum not bracketed)
+#: every cell label, from the treatment's best to its worst standing; inconclusive, not estimable and censored decide
+#: nothing
+LABELS = (SUPPORTED, NEGLIGIBLE, NOT_SUPPORTED, REVERSED, INCONCLUSIVE, NOT_ESTIMABLE, CENSORED)
 
 # Pre-registered defaults, chosen before looking at any result.
 DEFAULT_DELTA = 1.1  # smallest ratio of interest: a 10% gain
@@ -98,8 +103,26 @@ RULE_EFFECT = (
     "(pairs with a diverged run are left out of the interval and counted; a diverged treatment forbids a claimed gain); "
     "an inconclusive cell states the n that would decide it at the observed mean and spread "
     "(below δ: the n at which hi < δ, deciding it against δ; at or above δ: the n at which lo > 1). "
-    "When every seed gives the same ratio the interval collapses to the point and the verdict rests on the point."
+    "When every seed gives the same ratio the interval collapses to the point and the verdict rests on the point. "
+    "censored: a tuned-rate cell whose paired runs' rate is still at an end of the factors tried at the widening "
+    "limit (hrta.claims.endpoints.RULE_CENSORED); its ratio is shown, it decides nothing."
 )
+
+RULE_CENSORED = (
+    "A tuned-rate cell (each method at its own rate, chosen on held-out seeds from a grid widened until the optimum is "
+    "interior) is censored when the chosen rate of its treatment or control still sits at an end of the factors tried "
+    "at the stated widening limit (runs marked at_edge): the tuning did not bracket that method's optimum, so the cell "
+    "is no comparison of each method at its best rate. Its ratio and interval are shown with the reason; it is kept "
+    "out of its claim's tally and of the Holm families. Kernel-scaled and fixed-rate cells are never censored."
+)
+
+
+def censored_at_rate_limit(verdict: str, n_at_edge: int, lr_choice: str) -> str:
+    """The cell's label under :data:`RULE_CENSORED`: :data:`CENSORED` for a tuned-rate cell (``lr_choice`` "best")
+    with ``n_at_edge`` > 0 paired runs whose chosen rate sits at the widening limit, else ``verdict`` unchanged."""
+    if n_at_edge < 0:
+        raise ValueError(f"n_at_edge must be ≥ 0, got {n_at_edge!r}")
+    return CENSORED if lr_choice == "best" and n_at_edge > 0 else verdict
 
 
 # ----------------------------------------------------------------------------- which logged points count

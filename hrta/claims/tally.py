@@ -8,7 +8,8 @@ Conventions
   interval a two-sided t-interval at ``level`` on log r.
 * Words: supported → **holds**, negligible → **negligible** (a real gain below δ), not supported → **fails**,
   reversed → **reversed**, inconclusive → **undecided**, not estimable → **not estimable** (n < 2; left out of
-  every tally and of the Holm family, and named). Claims 1–3's parts (supported / not supported / inconclusive)
+  every tally and of the Holm family, and named), censored → **censored** (issue 24, 5b: a tuned rate at the widening
+  limit, :data:`hrta.claims.endpoints.RULE_CENSORED`; likewise never counted, and named). Claims 1–3's parts (supported / not supported / inconclusive)
   use the same words.
 * Holm within a claim. A cell's label rests on one bound of its interval beyond one threshold: supported on
   lo > 1, not supported on hi < δ, reversed on hi < 1, negligible on both lo > 1 and hi < δ. Each bound is a
@@ -49,6 +50,8 @@ __all__ = [
     "REVERSED_WORD",
     "UNDECIDED",
     "NOT_ESTIMABLE_WORD",
+    "CENSORED_WORD",
+    "UNCOUNTED",
     "RULE_TALLY",
     "one_sided_p",
     "decisive_p",
@@ -60,13 +63,14 @@ __all__ = [
     "strata",
 ]
 
-HOLDS, HOLDS_IN_PART, FAILS, REVERSED_WORD, UNDECIDED, NOT_ESTIMABLE_WORD = (
+HOLDS, HOLDS_IN_PART, FAILS, REVERSED_WORD, UNDECIDED, NOT_ESTIMABLE_WORD, CENSORED_WORD = (
     "holds",
     "holds in part",
     "fails",
     "reversed",
     "undecided",
     "not estimable",
+    "censored",
 )
 WORDS = {
     E.SUPPORTED: HOLDS,
@@ -75,8 +79,11 @@ WORDS = {
     E.REVERSED: REVERSED_WORD,
     E.INCONCLUSIVE: UNDECIDED,
     E.NOT_ESTIMABLE: NOT_ESTIMABLE_WORD,
+    E.CENSORED: CENSORED_WORD,
 }
-CLAIM_LABELS = (HOLDS, HOLDS_IN_PART, FAILS, REVERSED_WORD, UNDECIDED, NOT_ESTIMABLE_WORD)
+#: the cell words that are never counted in a tally (named apart)
+UNCOUNTED = (NOT_ESTIMABLE_WORD, CENSORED_WORD)
+CLAIM_LABELS = (HOLDS, HOLDS_IN_PART, FAILS, REVERSED_WORD, UNDECIDED, NOT_ESTIMABLE_WORD, CENSORED_WORD)
 
 RULE_TALLY = (
     "Each cell is labelled by the effect rule, then Holm-adjusted within its claim (every estimable cell of the claim "
@@ -85,7 +92,8 @@ RULE_TALLY = (
     "rule applied again). Cell words: supported = holds, not supported = fails, inconclusive = undecided. A claim, "
     "and each stratum of it (registered factors claims.endpoints.strata), holds when every estimable cell holds, is "
     "reversed when every one is reversed, undecided when none holds and some are undecided, fails when none holds "
-    "or is undecided, and holds in part otherwise; not-estimable cells (n < 2) are named and never counted."
+    "or is undecided, and holds in part otherwise; not-estimable cells (n < 2) and censored cells (a tuned rate at "
+    "the widening limit) are named and never counted, nor are they in the Holm family."
 )
 
 
@@ -109,8 +117,8 @@ def one_sided_p(mean_log: float, sd_log: float, n: int, threshold_log: float, al
 
 def decisive_p(label: str, estimate: float, sd_log: float, n: int, delta: float) -> float:
     """The p-value of the test a cell's label rests on (module docstring); 1.0 for an undecided cell, NaN for a
-    cell that is not estimable."""
-    if label == E.NOT_ESTIMABLE:
+    cell that is not estimable or censored (neither is in the Holm family)."""
+    if label in (E.NOT_ESTIMABLE, E.CENSORED):
         return math.nan
     mean = math.log(estimate)
     up = one_sided_p(mean, sd_log, n, 0.0, "greater")
@@ -141,7 +149,7 @@ def holm_within_claim(
     """``cells`` (one claim's primary cells: verdict, estimate, sd_log, n) with columns added: ``p_decisive``,
     ``p_holm`` (Holm over the claim's estimable cells at family-wise (1 − level)/2), ``ci_low_holm`` /
     ``ci_high_holm`` (the interval whose tails are (1 − level)/2 · p/p̃) and ``verdict_holm`` (the effect rule on
-    that interval; not estimable and undecided cells keep their label). Rows keep their order and index."""
+    that interval; not estimable, censored and undecided cells keep their label). Rows keep their order and index."""
     missing = [c for c in ("verdict", "estimate", "sd_log", "n") if c not in cells.columns]
     if missing:
         raise ValueError(f"cells lack column(s) {missing}")
@@ -176,13 +184,15 @@ def holm_within_claim(
 
 
 def claim_label(words: Iterable[str]) -> str:
-    """The claim's (or a stratum's) label from its cells' words (module docstring)."""
-    counted = [w for w in words if w != NOT_ESTIMABLE_WORD]
-    unknown = set(counted) - set(WORDS.values())
+    """The claim's (or a stratum's) label from its cells' words (module docstring); with no counted cell, censored
+    when some cell is censored, else not estimable."""
+    words = list(words)
+    unknown = set(words) - set(WORDS.values())
     if unknown:
         raise ValueError(f"unknown cell word(s) {sorted(unknown)}; expected {sorted(WORDS.values())}")
+    counted = [w for w in words if w not in UNCOUNTED]
     if not counted:
-        return NOT_ESTIMABLE_WORD
+        return CENSORED_WORD if CENSORED_WORD in words else NOT_ESTIMABLE_WORD
     if all(w == HOLDS for w in counted):
         return HOLDS
     if HOLDS in counted:
@@ -196,13 +206,13 @@ def claim_label(words: Iterable[str]) -> str:
 
 def label_with_counts(words: Iterable[str], unit: str = "cells") -> str:
     """:func:`claim_label` with the counts behind it wherever the label alone hides the proportion: "holds in part
-    (2 of 13 cells hold; 7 reversed)"; the other labels are returned bare. Not-estimable cells are not counted
-    (as in claim_label)."""
+    (2 of 13 cells hold; 7 reversed)"; the other labels are returned bare. Not-estimable and censored cells are not
+    counted (as in claim_label: UNCOUNTED)."""
     words = list(words)
     label = claim_label(words)
     if label != HOLDS_IN_PART:
         return label
-    counted = [w for w in words if w != NOT_ESTIMABLE_WORD]
+    counted = [w for w in words if w not in UNCOUNTED]
     others = {w: counted.count(w) for w in (FAILS, REVERSED_WORD, UNDECIDED) if w in counted}
     rest = "; ".join(f"{k} {w}" for w, k in others.items())
     return f"{label} ({counted.count(HOLDS)} of {len(counted)} {unit} hold{'; ' + rest if rest else ''})"

@@ -273,12 +273,22 @@ def _e4_theory_job(config, wc):
     return seconds, TORCH_JOB_BASE_MB + mb
 
 
-def _claims_runs(config: Mapping, exp: str, job: Mapping, part: str) -> tuple[int, int, int]:
-    """(seeds, runs per method and optimizer on the grid, runs per method with the kernel-scaled rate) of one claims
-    job (``job``: hrta.pipeline.jobs.claims_job): ``part`` "all" (rule claims_sweep: every factor on every seed of the
-    job), "tune" (claims_tune: every factor on the
-    tuning seeds plus one widening step per side, the usual case) or "seed<k>" (claims_score: the chosen factor, or
-    without lr_choice every factor, on seed k; hrta.pipeline.jobs.fairness_parts)."""
+def tune_widening_steps(optimizer: Mapping, max_steps: int) -> int:
+    """The widening steps per method a tune part is expected to train beyond the grid (hrta.sweep_parts.widen_lr_grid)
+    with ``optimizer``: GD 1 (its rate is bounded above by the stability limit lr·λ_max(K_s/n) < 2, which the grids
+    around the configured rate reach: a diverged run is never chosen, so the optimum turns interior within a step;
+    the default run's E6 GD tune part widened 2 of 5 methods by one step), any other optimizer ``max_steps`` (nothing
+    bounds an adaptive optimizer's rate: in the default run of 2026-12-07 Adam widened 4 of 5 E6 methods by 10 steps,
+    to 0.045 and the limit 0.064)."""
+    return min(1, max_steps) if optimizer["optimizer"] == "gd" else max_steps
+
+
+def _claims_runs(config: Mapping, exp: str, job: Mapping, part: str, optimizer: Mapping) -> tuple[int, int, int]:
+    """(seeds, runs per method on the grid, runs per method with the kernel-scaled rate) of one claims job with
+    ``optimizer`` (``job``: hrta.pipeline.jobs.claims_job): ``part`` "all" (rule claims_sweep: every factor on every
+    seed of the job), "tune" (claims_tune: every factor on the tuning seeds plus the expected widening,
+    :func:`tune_widening_steps`) or "seed<k>" (claims_score: the chosen factor, or without lr_choice every factor, on
+    seed k; hrta.pipeline.jobs.fairness_parts)."""
     sec = config[exp]
     factors, choice = len(sec.get("lr_factors", [1.0])), sec.get("lr_choice")
     if part == "all":
@@ -286,7 +296,7 @@ def _claims_runs(config: Mapping, exp: str, job: Mapping, part: str) -> tuple[in
         return seeds, seeds * factors, seeds
     if part == "tune":
         seeds = len(choice["tuning_seeds"])
-        return seeds, seeds * (factors + 1), 0
+        return seeds, seeds * (factors + tune_widening_steps(optimizer, int(choice["max_steps"]))), 0
     return 1, 1 if choice else factors, 1
 
 
@@ -299,8 +309,9 @@ def _claims_job(config: Mapping, exp: str, cell: str, part: str) -> tuple[float,
     optimizers = {k: v for k, v in sec["optimizers"].items() if k in job["optimizers"]}
     n, _, d = dataset_sizes(job["dataset"])
     kernel = sec.get("kernel_lr")
-    seeds, grid_runs, kernel_runs = _claims_runs(config, exp, job, part)
-    plans = [(opt, grid_runs) for opt in optimizers.values()]
+    runs = {name: _claims_runs(config, exp, job, part, opt) for name, opt in optimizers.items()}
+    seeds, _, kernel_runs = next(iter(runs.values()))
+    plans = [(opt, runs[name][1]) for name, opt in optimizers.items()]
     if kernel and kernel["optimizer"] in optimizers and kernel_runs:
         plans.append((optimizers[kernel["optimizer"]], kernel_runs))
     seconds, mb = 0.0, 0.0

@@ -302,6 +302,7 @@ rule claims_summary:
         claim1_search="figures/tables/claim1_search.csv",
         e2_lambda_min=claim1_files(),
         changelog=os.path.join(workflow.basedir, "workflow", "report", "verdict_changelog.csv"),
+        lr_choices=claims_choice_files(),
     output:
         md=report("figures/CLAIMS.md", caption="../report/claims_md.rst", category="Claims"),
         png=report("figures/claims_forest.png", caption="../report/claims_forest.rst", category="Claims"),
@@ -317,5 +318,6 @@ rule claims_summary:
         endpoints=canonical(config["claims"]["endpoints"]),
         e5_models=canonical(config["e5"]["models"]),
         lazy_epsilon=config.get("e4", {}).get("lazy_epsilon"),
+        tuning=claims_tuning_settings(),
     script:
         "../scripts/claims_summary.py"

@@ -167,6 +167,11 @@ def _check_fairness_sweep(exp):
             f"invalid config: key '{exp}.lr_choice.tuning_seeds': leaves fewer than 2 of {exp}.seeds to score the chosen rates"
         )
     factors = sorted(float(f) for f in section["lr_factors"])
+    if choice.get("criterion") == "time_to_target" and 1.0 not in factors:
+        raise WorkflowError(
+            f"invalid config: key '{exp}.lr_factors': lr_choice.criterion time_to_target takes its targets from the "
+            f"baseline at its configured rate, so the factors must hold 1.0 (got {factors})"
+        )
     for lo, hi in zip(factors, factors[1:]):
         if abs(hi / lo - float(choice["step"])) > 1e-3 * float(choice["step"]):
             raise WorkflowError(
@@ -229,11 +234,23 @@ def claims_sweep_settings(exp, cell):
             "divergence_threshold": section["divergence_threshold"],
             "vary_data_seed": bool(section.get("vary_data_seed", False)),
             "baseline": section["baseline"],
-            "lr_choice": dict(section["lr_choice"]) if exp in FAIRNESS_SWEEPS and section.get("lr_choice") else None,
+            "lr_choice": fairness_lr_choice(exp),
             "dtype": job["dtype"],
             "device": config["device"],
         }
     )
+
+
+def fairness_lr_choice(exp):
+    """A fairness sweep's lr_choice as its jobs read it: with criterion time_to_target, the endpoints'
+    target_fractions added (the targets the tuning measures time to); None without lr_choice."""
+    section = config[exp]
+    if exp not in FAIRNESS_SWEEPS or not section.get("lr_choice"):
+        return None
+    choice = dict(section["lr_choice"])
+    if choice.get("criterion") == "time_to_target":
+        choice["target_fractions"] = list(config["claims"]["endpoints"]["target_fractions"])
+    return choice
 
 
 def claims_part_settings(exp, cell, part):
@@ -247,6 +264,26 @@ def claims_part_settings(exp, cell, part):
 def claims_choice_file(exp, cell):
     """The tune part's learning-rate choice a scoring part reads ([] without lr_choice)."""
     return [f"data/claims/{exp}/parts/{cell}_choice.csv"] if config[exp].get("lr_choice") else []
+
+
+def claims_choice_files():
+    """Every fairness sweep cell's learning-rate choice (CLAIMS.md's section "Tuned learning rates")."""
+    return [path for exp in FAIRNESS_SWEEPS for cell in claims_cells(exp) for path in claims_choice_file(exp, cell)]
+
+
+def claims_tuning_settings():
+    """{sweep: its lr_choice, lr_factors and each optimizer's configured lr} of the fairness sweeps with lr_choice."""
+    return canonical(
+        {
+            exp: {
+                "lr_choice": fairness_lr_choice(exp),
+                "lr_factors": list(config[exp]["lr_factors"]),
+                "lr": {name: opt["lr"] for name, opt in config[exp]["optimizers"].items()},
+            }
+            for exp in FAIRNESS_SWEEPS
+            if config[exp].get("lr_choice")
+        }
+    )
 
 
 def claims_part_files(exp, cell):

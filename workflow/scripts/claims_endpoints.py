@@ -120,9 +120,17 @@ for c in cfg["comparisons"]:
         theory = {q: predicted_ratio(c["source"], where.get("optimizer"), q, sched_c, sched_t, seeds) for q in effects}
         paired_runs = g[g["method"].isin([c["control"], c["treatment"]]) & g["seed"].isin(seeds)]
         outside = int(paired_runs["outside_ntk"].astype(bool).sum()) if "outside_ntk" in paired_runs.columns else 0
-        # issue 24: runs whose tuned rate is still at an end of the rate grid at the widening limit (not censored)
+        # issue 24: runs whose tuned rate is still at an end of the rate grid at the widening limit; a tuned-rate
+        # cell with any is censored (E.RULE_CENSORED): its label says so, its numbers stay
         at_edge = (
             int(paired_runs["at_edge"].fillna(False).astype(bool).sum()) if "at_edge" in paired_runs.columns else 0
+        )
+        n_at_edge = at_edge if c.get("lr_choice") == "best" else 0
+        censored_why = (
+            f"{n_at_edge} of {len(paired_runs)} paired runs at a tuned rate still at an end of the factors tried at "
+            "the widening limit"
+            if n_at_edge
+            else ""
         )
         setting = ", ".join(f"{k} {v}" for k, v in where.items())
         primary_q = c.get("primary", cfg["primary"])
@@ -144,18 +152,22 @@ for c in cfg["comparisons"]:
                     "quantity": quantity,
                     "budget": budget,
                     **{k: v for k, v in e.__dict__.items() if k not in ("ratios", "level", "delta")},
+                    "verdict": E.censored_at_rate_limit(e.verdict, n_at_edge, c.get("lr_choice", "")),
+                    "verdict_uncensored": e.verdict,
+                    "censored_reason": censored_why,
                     "ratios": " ".join(f"{r:.4g}" for r in e.ratios),
                     "predicted": theory[quantity],
                     "n_outside_ntk": outside,
-                    "n_at_edge": at_edge if c.get("lr_choice") == "best" else 0,
+                    "n_at_edge": n_at_edge,
                     **(censored if quantity == "time_to_target" else {"censored_control": 0, "censored_treatment": 0}),
                 }
             )
 
 table = pd.DataFrame(rows)
 secondary = table["endpoint"] == "secondary"
-# Holm over the secondary cells with a p-value (a cell with fewer than 2 usable seeds has none: not rejected).
-tested = secondary & table["p_value"].notna()
+# Holm over the secondary cells with a p-value (a cell with fewer than 2 usable seeds has none: not rejected), censored
+# cells left out (E.RULE_CENSORED).
+tested = secondary & table["p_value"].notna() & (table["verdict"] != E.CENSORED)
 table["p_holm"] = float("nan")
 table["holm_reject"] = False
 if tested.any():

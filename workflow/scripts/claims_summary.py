@@ -12,6 +12,7 @@ cells from the pre-registered endpoints (figures/tables/claims_endpoints.csv).""
 import re
 import textwrap
 import time
+from pathlib import Path
 
 import matplotlib.ticker
 import numpy as np
@@ -152,13 +153,17 @@ def where_text(rows):
     names = [f for f in strata_factors if f not in drop] or strata_factors[:1]
     groups: dict[str, list[str]] = {}
     for st in T.strata(rows, names, within=within):
-        counted = [w for _, w in st.words if w != T.NOT_ESTIMABLE_WORD]
+        counted = [w for _, w in st.words if w not in T.UNCOUNTED]
         agree = sum(w == T.HOLDS for w in counted)
         text = " · ".join(str(k) for k in st.key if str(k))
-        nes = len(st.words) - len(counted)
-        extra = f" +{nes} not estimable" if nes else ""
-        groups.setdefault(st.label, []).append(f"{text} {agree} of {len(counted)} cells{extra}")
-    order = [T.HOLDS, T.HOLDS_IN_PART, T.FAILS, T.REVERSED_WORD, T.UNDECIDED, T.NOT_ESTIMABLE_WORD]
+        apart = [f"{k} {word}" for word in T.UNCOUNTED if (k := sum(w == word for _, w in st.words))]  # never counted
+        if counted:
+            groups.setdefault(st.label, []).append(
+                f"{text} {agree} of {len(counted)} cells" + "".join(f" +{a}" for a in apart)
+            )
+        else:
+            groups.setdefault(st.label, []).append(f"{text} ({', '.join(apart)})")
+    order = [T.HOLDS, T.HOLDS_IN_PART, T.FAILS, T.REVERSED_WORD, T.UNDECIDED, T.NOT_ESTIMABLE_WORD, T.CENSORED_WORD]
     return "; ".join(f"{label}: {', '.join(groups[label])}" for label in order if label in groups)
 
 
@@ -462,12 +467,8 @@ for fid, spec in findings.items():
         if np.isfinite(r.predicted) and r.predicted < delta:
             extra += " (the theory predicts no gain of size δ here)"
         extra += f"; {r.n_outside_ntk} runs with lr·λ_max ≥ 2 (outside the NTK regime)" if r.n_outside_ntk else ""
-        at_edge = int(getattr(r, "n_at_edge", 0) or 0)
-        extra += (
-            f"; {at_edge} runs at a tuned rate still at the end of the rate grid (the widening limit)"
-            if at_edge
-            else ""
-        )
+        if r.verdict == E.CENSORED:  # issue 24, 5b: the reason, and what the effect rule alone would say
+            extra += f" (censored: {r.censored_reason}; uncensored: {T.WORDS[r.verdict_uncensored]})"
         extra += (
             f"; a claim-{r.claim} comparison counted with claim {r.tally_claim}" if r.claim != r.tally_claim else ""
         )
@@ -522,19 +523,57 @@ if hasattr(smk.input, "decomposition"):
         "",
     ]
 
+# ---------------------------------------------------------------------------- tuned learning rates (issue 24, 5c)
+QUANTITY = {"final_loss": "final-loss ratio", "time_to_target": "time-to-target ratio"}
+tuning = dict(smk.params.tuning)
+if tuning:
+    rate_rows: dict[tuple, list[str]] = {}  # methods with the same choice share a row
+    for path in smk.input.lr_choices:
+        exp = Path(path).parts[-3]  # data/claims/{exp}/parts/{cell}_choice.csv
+        base_lr = tuning[exp]["lr"]
+        for r in pd.read_csv(path).itertuples():
+            lr = float(base_lr[r.optimizer])
+            tried = ", ".join(f"{lr * float(f):.3g}" for f in str(r.factors_tried).split())
+            limit = f"**{'lower' if r.at_low else 'upper'} limit**" if (r.at_low or r.at_high) else "interior"
+            chosen = f"{lr * float(r.lr_factor):.3g} (×{float(r.lr_factor):.4g})"
+            rate_rows.setdefault((exp, r.optimizer, chosen, tried, limit), []).append(r.method)
+    criteria = "; ".join(
+        f"{exp}: by {str(spec['lr_choice'].get('criterion', 'final_loss')).replace('_', ' ')} on seeds "
+        f"{spec['lr_choice']['tuning_seeds']}, limit {spec['lr_choice']['max_steps']} step(s) of "
+        f"×{float(spec['lr_choice']['step']):.4g} beyond the grid per side"
+        for exp, spec in tuning.items()
+    )
+    n_cens = int((primary["verdict"] == E.CENSORED).sum())
+    lines += [
+        "## Tuned learning rates",
+        "",
+        f"Each fairness sweep's rate per optimizer × method, chosen on held-out seeds ({criteria}): the optimizer's "
+        "configured lr × the factor, with every rate tried on the tuning seeds. A choice at the lower or upper limit "
+        "did not bracket the method's optimum, and every tuned-rate cell with that method is **censored** (shown, "
+        f"never counted; the rule above): {n_cens} primary cells in this run.",
+        "",
+        "| sweep | optimizer | method | chosen lr (factor) | lrs tried | at the limit? |",
+        "|---|---|---|---|---|---|",
+        *[f"| {e} | {o} | {', '.join(ms)} | {c} | {t} | {lim} |" for (e, o, c, t, lim), ms in rate_rows.items()],
+        "",
+    ]
+
 sec_sup = secondary[secondary["holm_reject"].astype(str) == "True"]
 by_quantity = []
 for quantity, g in sec_sup.groupby("quantity", sort=True):
     by_quantity.append(
-        f"{quantity.replace('_', ' ')}: " + "; ".join(f"{cell_name(r)} {fmt(r.estimate)}×" for r in g.itertuples())
+        f"{quantity.replace('_', ' ')}: "
+        + "; ".join(f"{cell_name(r)} {QUANTITY[r.quantity]} {fmt(r.estimate)}×" for r in g.itertuples())
     )
 lines += [
     "## Secondary endpoints (Holm-corrected over all secondary cells)",
     "",
     f"{len(sec_sup)} of {len(secondary)} secondary cells have a ratio above 1 after Holm's correction (one-sided, "
-    f"family-wise {1 - level:.0%}); each cell's secondary quantity is the one its primary is not (time to target, or "
-    "the final loss where time to target is primary): " + (" — ".join(by_quantity) or "none") + ". Time to target is "
-    "restricted at the budget; censored runs make a ratio a bound (columns censored_* in tables/claims_endpoints.csv).",
+    f"family-wise {1 - level:.0%}; cells censored at the rate limit left out); each cell's secondary quantity is the one its primary is "
+    "not, named with its ratio (the time to target, or the final loss where time to target is primary: the λ_min "
+    "regime's cells): " + (" — ".join(by_quantity) or "none") + ". Time to target is "
+    "restricted at the budget; a run still above a target at T (a right-censored time) makes a ratio a bound "
+    "(columns censored_* in tables/claims_endpoints.csv).",
     "",
     "Every cell (both endpoints, bootstrap intervals, p-values) is in `figures/tables/claims_endpoints.csv`; every part of the",
     "earlier metric-by-metric analysis in `figures/tables/claims_parts.csv` and `figures/tables/claims_parts.md`.",
@@ -551,6 +590,7 @@ SHAPES = {
     T.REVERSED_WORD: "X",
     T.UNDECIDED: "D",
     T.NOT_ESTIMABLE_WORD: "P",
+    T.CENSORED_WORD: "*",
 }
 order = []
 for fid, spec in findings.items():

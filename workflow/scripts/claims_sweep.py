@@ -12,9 +12,12 @@ Data seed: with ``vary_data_seed`` the data set of seed i is drawn with seed ``d
 for every method of that seed, so runs stay paired and the intervals include data variance).
 
 E6 learning-rate choice (claim 7): with ``lr_choice`` set, the grid factors are trained on the held-out
-``tuning_seeds`` only; per optimizer × method the factor with the lowest geometric-mean final loss is chosen
-(hrta.claims.metrics.choose_lr_by_final_loss, RULE_LR_TUNING), and while it sits at an end of the factors tried
-the grid widens one ``step`` beyond that end (that method only), up to ``max_steps`` per side. The other seeds
+``tuning_seeds`` only; per optimizer × method the factor with the best score by ``lr_choice.criterion`` is chosen
+(hrta.claims.metrics.choose_lr: final_loss, the lowest geometric-mean final loss, RULE_LR_TUNING; time_to_target,
+the soonest geometric-mean restricted time to the targets the baseline sets at factor 1 on the same seed,
+RULE_LR_TUNING_TIME, targets at ``lr_choice.target_fractions``), and while it sits at an end of the factors tried
+the grid widens one ``step`` beyond that end (that method only), up to ``max_steps`` per side
+(hrta.sweep_parts.widen_lr_grid). The other seeds
 then train each method at its chosen factor (column ``chosen``; ``at_edge``: still at an end at the limit) and
 with the kernel-scaled rate; only they are scored. Every GD run records lr·λ_max(K_s/n), the largest over its
 stages (``lr_lambda_max``), and ``outside_ntk`` when it is ≥ 2 (GD outside the regime the theory describes).
@@ -37,14 +40,14 @@ import time
 
 import pandas as pd
 
-from hrta.claims.metrics import choose_lr_by_final_loss, widened_factor
+from hrta.claims.metrics import choose_lr
 from hrta.datafiles import dataset_draw, dataset_from_config
 from hrta.io import write_csv
 from hrta.models import TwoLayerNet, export_loss_check
 from hrta.pipeline.joblog import job_logger, set_torch_threads
 from hrta.pipeline.provenance import write_metadata
 from hrta.schedules import parse_schedule
-from hrta.sweep_parts import read_lr_choice, write_lr_choice
+from hrta.sweep_parts import read_lr_choice, widen_lr_grid, write_lr_choice
 from hrta.sweeps import build_model, kernel_lambda_maxes, stage_learning_rates, train_config, train_stagewise
 from hrta.train import train
 
@@ -177,30 +180,26 @@ if not choice:  # every factor on every seed: the whole cell (E5, E7), or one se
     for opt_name, factor, opt in plans:
         run_call(opt_name, factor, opt, list(cfg["methods"]))
 elif part == "tune":
-    # Claim 7 (RULE_LR_TUNING): the grid on the held-out tuning seeds, widened until the optimum is interior or the
-    # stated limit is hit. The scoring seeds (rule claims_score) then train every method at its chosen factor.
-    step, max_steps = float(choice["step"]), int(choice["max_steps"])
-    low_limit = min(cfg["lr_factors"]) / step**max_steps
-    high_limit = max(cfg["lr_factors"]) * step**max_steps
+    # Claim 7 (RULE_LR_TUNING, or RULE_LR_TUNING_TIME with criterion time_to_target): the grid on the held-out tuning
+    # seeds, widened until the optimum is interior or the stated limit is hit. The scoring seeds (rule claims_score)
+    # then train every method at its chosen factor.
+    criterion = choice.get("criterion", "final_loss")
     for opt_name, factor, opt in plans:
         if factor != "kernel":
             run_call(opt_name, factor, opt, list(cfg["methods"]), tuning_seeds, "tuning")
-    while True:
-        table = pd.DataFrame(runs)
-        tuned = table[table["role"] == "tuning"].assign(lr_factor=lambda t: t["lr_factor"].astype(float))
-        chosen = choose_lr_by_final_loss(tuned, ["optimizer", "method"])
-        widen = [
-            (r.optimizer, f, r.method)
-            for r in chosen.itertuples()
-            if (f := widened_factor(r, step, low_limit, high_limit))
-        ]
-        if not widen:
-            break
-        for opt_name, factor, method in widen:
-            log.info(
-                "lr choice: %s/%s optimum at an end of the factors tried; widening to ×%.4g", opt_name, method, factor
-            )
-            run_call(opt_name, factor, cfg["optimizers"][opt_name], [method], tuning_seeds, "tuning")
+
+    def choose():
+        """The choice by the sweep's criterion from every tuning run so far (the tune part trains nothing else)."""
+        tuned = pd.DataFrame(runs).assign(lr_factor=lambda t: t["lr_factor"].astype(float))
+        hist = pd.concat(histories, ignore_index=True) if criterion == "time_to_target" else None
+        fractions = choice.get("target_fractions")
+        return choose_lr(criterion, tuned, hist, cfg["baseline"], fractions, ["optimizer", "method"])
+
+    def widen(opt_name, factor, method):
+        log.info("lr choice: %s/%s optimum at an end of the factors tried; widening to ×%.4g", opt_name, method, factor)
+        run_call(opt_name, factor, cfg["optimizers"][opt_name], [method], tuning_seeds, "tuning")
+
+    chosen = widen_lr_grid(choose, widen, cfg["lr_factors"], float(choice["step"]), int(choice["max_steps"]))
     write_lr_choice(chosen, smk.output.choice)
 else:  # one scoring seed: every method at its chosen factor (the tune part's choice), then the kernel-scaled rate
     for r in read_lr_choice(smk.input.choice[0]).itertuples():
