@@ -2,7 +2,7 @@
 
 One cell of a fairness sweep (one optimizer) trains every method on a learning-rate grid. With ``lr_choice`` the
 grid runs on the held-out tuning seeds first, the rate is chosen there by ``lr_choice.criterion``
-(hrta.claims.metrics.choose_lr: final loss or time to target; :func:`widen_lr_grid`), and only then the scoring seeds train at the chosen rate (and at the kernel-scaled rate). The parts
+(hrta.claims.tuning.choose_lr: final loss or time to target; :func:`widen_lr_grid`), and only then the scoring seeds train at the chosen rate (and at the kernel-scaled rate). The parts
 (hrta.pipeline.jobs.fairness_parts): "tune" (the tuning seeds, with the grid's widening) and "seed<k>" per scoring
 seed (each needs the tune part's choice, no other seed). A part's runs table carries ``call``: the index of the
 training call (workflow/scripts/claims_sweep.py ``run_plan``: one optimizer and factor, some methods, some seeds) that
@@ -47,14 +47,14 @@ def widen_lr_grid(
     step: float,
     max_steps: int,
 ) -> pd.DataFrame:
-    """The tune part's widening (hrta.claims.metrics.RULE_LR_TUNING, RULE_LR_TUNING_TIME), after the grid has been
-    trained: ``choose()`` gives the choice from every tuning run so far (hrta.claims.metrics.choose_lr with the
+    """The tune part's widening (hrta.claims.tuning.RULE_LR_TUNING, RULE_LR_TUNING_TIME), after the grid has been
+    trained: ``choose()`` gives the choice from every tuning run so far (hrta.claims.tuning.choose_lr with the
     sweep's criterion: one row per optimizer × method with lr_factor, at_low, at_high); for each row whose optimum sits
     at an end of the factors tried, ``train(optimizer, factor, method)`` trains the factor one ``step`` beyond
-    (hrta.claims.metrics.widened_factor), and the choice is made again, until every optimum is interior or the next
+    (hrta.claims.tuning.widened_factor), and the choice is made again, until every optimum is interior or the next
     factor would pass the limit min(lr_factors)/step^max_steps … max(lr_factors)·step^max_steps. Returns the last
     choice (its at_low / at_high rows sit at the limit)."""
-    from hrta.claims.metrics import widened_factor  # lazily: the gather job imports this module with pandas alone
+    from hrta.claims.tuning import widened_factor  # lazily: the gather job imports this module with pandas alone
 
     low_limit = min(lr_factors) / step**max_steps
     high_limit = max(lr_factors) * step**max_steps
@@ -72,7 +72,7 @@ def widen_lr_grid(
 
 
 def write_lr_choice(chosen: pd.DataFrame, path: str | os.PathLike) -> None:
-    """The tune part's choice (hrta.claims.metrics.choose_lr's rows) as CSV, ``lr_factor`` as the ``repr`` of the float
+    """The tune part's choice (hrta.claims.tuning.choose_lr's rows) as CSV, ``lr_factor`` as the ``repr`` of the float
     so that :func:`read_lr_choice` gives back the very same float (write_csv would round it to 10 digits)."""
     write_csv(chosen.assign(lr_factor=[repr(float(f)) for f in chosen["lr_factor"]]), path)
 

@@ -1,4 +1,4 @@
-"""Claim 7's learning-rate choice on held-out tuning seeds (hrta.claims.metrics.choose_lr_by_final_loss,
+"""Claim 7's learning-rate choice on held-out tuning seeds (hrta.claims.tuning.choose_lr_by_final_loss,
 widened_factor) on synthetic runs whose best factor is known: a loss bowl in log(lr) with its minimum at √2."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hrta.claims.metrics import RULE_LR_TUNING, choose_lr_by_final_loss, widened_factor
+from hrta.claims.tuning import RULE_LR_TUNING, choose_lr_by_final_loss, widened_factor
 
 STEP = math.sqrt(2)
 
@@ -114,7 +114,7 @@ def expected_score(c, fractions=(0.25, 0.5, 0.75, 1.0)):
 
 
 def test_time_to_target_choice_matches_the_hand_computed_scores():
-    from hrta.claims.metrics import choose_lr_by_time_to_target
+    from hrta.claims.tuning import choose_lr_by_time_to_target
 
     factors = grid(-1, 2)  # 0.707, 1, 1.414, 2
     curves = {("relu", f): curve(f) for f in factors}
@@ -135,7 +135,7 @@ def test_time_to_target_choice_matches_the_hand_computed_scores():
 def test_time_to_target_picks_the_fastest_where_final_losses_are_rounding_noise():
     """The λ_min regime's case (issue 24, 5a): every fast run ends at a rounding floor whose noise decides the
     final-loss choice; time to target picks the factor that gets there first."""
-    from hrta.claims.metrics import choose_lr_by_final_loss, choose_lr_by_time_to_target
+    from hrta.claims.tuning import choose_lr_by_final_loss, choose_lr_by_time_to_target
 
     factors = grid(-1, 1)
     noise = {factors[0]: 1.0e-30, factors[1]: 3.0e-31, factors[2]: 2.0e-30}  # floor noise: lowest at factor 1
@@ -155,7 +155,7 @@ def test_time_to_target_picks_the_fastest_where_final_losses_are_rounding_noise(
 
 
 def test_time_to_target_ties_go_to_the_smaller_factor_and_divergence_never_wins():
-    from hrta.claims.metrics import choose_lr_by_time_to_target
+    from hrta.claims.tuning import choose_lr_by_time_to_target
 
     factors = grid(-1, 2)
     curves = {("relu", 1.0): curve(1.0)} | {("a", f): curve(min(f, 1.0)) for f in factors}  # equal from f = 1 on
@@ -169,7 +169,7 @@ def test_time_to_target_ties_go_to_the_smaller_factor_and_divergence_never_wins(
     chosen = choose_lr_by_time_to_target(runs_t, hists, "relu", (0.5, 1.0))
     row = chosen.set_index("method").loc["a"]
     assert row["lr_factor"] == 1.0
-    from hrta.claims.metrics import time_to_target_score
+    from hrta.claims.tuning import time_to_target_score
 
     assert time_to_target_score(diverged, [0.1], f"1x{T_STEPS}", T_STEPS, "diverged") == math.inf
 
@@ -178,7 +178,7 @@ def test_time_to_target_leaves_out_switch_steps_and_averages_over_seeds():
     """Reference: hrta.claims.endpoints.time_to_target_effect's per-seed summary (the primary endpoint), computed on
     the same histories with the baseline's targets: the tuning score is exactly its treatment geometric mean."""
     from hrta.claims import endpoints as E
-    from hrta.claims.metrics import choose_lr_by_time_to_target
+    from hrta.claims.tuning import choose_lr_by_time_to_target
 
     def spiky(seed):  # HRTA-like: a switch at 100 with a one-row spike there, above every target
         h = curve(1.3 + 0.1 * seed)
@@ -203,7 +203,7 @@ def test_time_to_target_leaves_out_switch_steps_and_averages_over_seeds():
 
 
 def test_time_to_target_needs_the_baseline_at_factor_one():
-    from hrta.claims.metrics import choose_lr, choose_lr_by_time_to_target
+    from hrta.claims.tuning import choose_lr, choose_lr_by_time_to_target
 
     runs_t, hists = tt_tables({("relu", STEP): curve(1.0), ("a", 1.0): curve(1.0)})
     with pytest.raises(ValueError, match="no run of the baseline 'relu' at factor 1"):
@@ -225,7 +225,7 @@ def test_widening_follows_the_criterion_to_the_limit(criterion):
     """hrta.sweep_parts.widen_lr_grid with a fake trainer: the optimum (the rate's peak) at f = 4 lies three steps
     beyond the grid's top √2; with max_steps 4 the widening tries 2, 2√2, 4 and 4√2 (4 at the end, one more step)
     and stops with 4 interior; with max_steps 1 it stops at the limit 2, still at the upper end."""
-    from hrta.claims.metrics import choose_lr
+    from hrta.claims.tuning import choose_lr
     from hrta.sweep_parts import widen_lr_grid
 
     def trained(max_steps):

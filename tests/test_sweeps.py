@@ -160,7 +160,7 @@ def test_gather_fairness_parts_refuses_parts_that_do_not_fit():
 def test_lr_choice_file_keeps_the_exact_factor_and_marks_the_chosen_runs(tmp_path):
     """The chosen factor survives the file bit for bit (write_csv alone rounds to 10 digits: the reference is the
     float itself), and mark_chosen flags exactly the scoring runs at it, as the single job did with floats."""
-    from hrta.claims.metrics import choose_lr_by_final_loss
+    from hrta.claims.tuning import choose_lr_by_final_loss
     from hrta.sweep_parts import mark_chosen, read_lr_choice, write_lr_choice
 
     step = 2**0.5
@@ -209,7 +209,7 @@ def test_smoke_fairness_cells_score_at_the_rate_their_tuning_chose(smoke_run, ex
     import yaml
     from conftest import CONFIGS
 
-    from hrta.claims.metrics import choose_lr_by_final_loss, choose_lr_by_time_to_target
+    from hrta.claims.tuning import choose_lr_by_final_loss, choose_lr_by_time_to_target
     from hrta.sweep_parts import read_lr_choice
 
     config = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())

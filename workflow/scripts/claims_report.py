@@ -12,6 +12,7 @@ import pandas as pd
 from hrta import claims as C
 from hrta.claims import claim1_search as S
 from hrta.claims.endpoints import switch_steps
+from hrta.claims.tuning import RULE_LR_TUNING
 from hrta.io import write_csv, write_text
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata
@@ -236,7 +237,7 @@ if choice and "at_edge" in e6_runs.columns:
     picked = e6_runs.drop_duplicates(["optimizer", "method"])
     still = picked[picked["at_edge"].astype(bool)]
     edge_note = (
-        C.RULE_LR_TUNING.format(
+        RULE_LR_TUNING.format(
             step=float(choice["step"]), seeds=list(choice["tuning_seeds"]), max_steps=choice["max_steps"]
         )
         + f"; chosen factors: {', '.join(f'{r.optimizer}/{r.method} ×{float(r.lr_factor):g}' for r in picked.itertuples())}"

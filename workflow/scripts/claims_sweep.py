@@ -13,7 +13,7 @@ for every method of that seed, so runs stay paired and the intervals include dat
 
 E6 learning-rate choice (claim 7): with ``lr_choice`` set, the grid factors are trained on the held-out
 ``tuning_seeds`` only; per optimizer × method the factor with the best score by ``lr_choice.criterion`` is chosen
-(hrta.claims.metrics.choose_lr: final_loss, the lowest geometric-mean final loss, RULE_LR_TUNING; time_to_target,
+(hrta.claims.tuning.choose_lr: final_loss, the lowest geometric-mean final loss, RULE_LR_TUNING; time_to_target,
 the soonest geometric-mean restricted time to the targets the baseline sets at factor 1 on the same seed,
 RULE_LR_TUNING_TIME, targets at ``lr_choice.target_fractions``), and while it sits at an end of the factors tried
 the grid widens one ``step`` beyond that end (that method only), up to ``max_steps`` per side
@@ -40,7 +40,7 @@ import time
 
 import pandas as pd
 
-from hrta.claims.metrics import choose_lr
+from hrta.claims.tuning import choose_lr
 from hrta.datafiles import dataset_draw, dataset_from_config
 from hrta.io import write_csv
 from hrta.models import TwoLayerNet, export_loss_check
