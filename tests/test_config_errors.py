@@ -221,6 +221,37 @@ CASES = {
         put(["e5", "models", "deep3", "dtype"], "float16"),
         r"key 'e5\.models\.deep3\.dtype': 'float16' is not one of \['float32', 'float64'\]",
     ),
+    # issue 24: output_init antisymmetric pairs unit k with unit k + m/2 (even widths, two-layer networks only)
+    "antisymmetric-odd-width": (
+        put(["e3_equal_init", "widths"], [101]),
+        r"key 'e3_equal_init\.widths\[0\]': width 101 is odd; output_init 'antisymmetric' pairs unit k with unit k \+ m/2",
+    ),
+    "antisymmetric-odd-sweep-width": (
+        put(["e6", "model"], {"kind": "two_layer", "width": 51, "base": "relu", "output_init": "antisymmetric"}),
+        r"key 'e6\.model\.width': width 51 is odd; output_init 'antisymmetric'",
+    ),
+    "deep-with-output-init": (
+        put(["e5", "models", "deep3", "output_init"], "antisymmetric"),
+        r"key 'e5\.models\.deep3': a deep network \(kind deep\) takes hidden-layer `widths`, not `width`, and no "
+        r"`output_init`",
+    ),
+    "unknown-output-init": (
+        put(["e3", "model", "output_init"], "paired"),
+        r"key 'e3\.model\.output_init': 'paired' is not one of \['gaussian', 'sign', 'antisymmetric'\]",
+    ),
+    # issue 24: a comparison's source is any section claims_endpoints reads; a variant names a source
+    "endpoint-source-not-read": (
+        put(["claims", "endpoints", "comparisons", 0, "source"], "e7"),
+        r"key 'claims\.endpoints\.comparisons\[0\]\.source': 'e7' is not a training experiment, e5 or a fairness sweep",
+    ),
+    "endpoint-source-missing": (
+        put(["claims", "endpoints", "comparisons", 0, "source"], "e9"),
+        r"key 'claims\.endpoints\.comparisons\[0\]\.source': the config has no section 'e9'",
+    ),
+    "variant-of-no-comparison": (
+        put(["claims", "endpoints", "variants", "e4"], "T = 60"),
+        r"key 'claims\.endpoints\.variants\.e4': 'e4' is the source of no comparison",
+    ),
 }
 
 
@@ -301,6 +332,8 @@ def test_pipeline_job_estimates_cover_every_training_and_kernel_job():
     names = [name.split(" (")[0] for name in jobs]
     assert names == [
         "train job e3 width m=100",
+        "train job e3_equal_init width m=100",
+        "train job e3_long width m=16",
         "train job e4 width m=50",
         "train job e4 width m=200",
         "train job e4 width m=400",

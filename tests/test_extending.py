@@ -115,19 +115,19 @@ def test_readme_snippets_pass_snakefmt(tmp_path):
 def test_training_experiments_come_from_the_schema_and_the_config(tmp_path):
     parts = e9_parts()
     smoke = _validated(_config("smoke"))
-    assert jobs.training_experiments(smoke) == ["e3", "e4", "e8"]
+    assert jobs.training_experiments(smoke) == ["e3", "e3_equal_init", "e3_long", "e4", "e8"]
     assert jobs.sweep_experiments(smoke) == ["e5", "e6", "e6_regime", "e7"]
     assert jobs.fairness_sweeps(smoke) == ["e6", "e6_regime"]
     assert jobs.claims_jobs(smoke, "e6_regime") == ["gd"]  # a fairness sweep: one job per optimizer
     schema = tmp_path / "schema.yaml"
     schema.write_text(schema_with_e9(SCHEMA.read_text(encoding="utf-8"), parts), encoding="utf-8")
     config = _validated(add_e9(_config("smoke"), parts), schema)
-    assert jobs.training_experiments(config, schema) == ["e3", "e4", "e8", "e9"]
+    assert jobs.training_experiments(config, schema) == ["e3", "e3_equal_init", "e3_long", "e4", "e8", "e9"]
     # without its schema line a section is not a training experiment (and the schema rejects it)
-    assert jobs.training_experiments(config) == ["e3", "e4", "e8"]
+    assert jobs.training_experiments(config) == ["e3", "e3_equal_init", "e3_long", "e4", "e8"]
     # an experiment the config leaves out is skipped
     del config["e4"]
-    assert jobs.training_experiments(config, schema) == ["e3", "e8", "e9"]
+    assert jobs.training_experiments(config, schema) == ["e3", "e3_equal_init", "e3_long", "e8", "e9"]
 
 
 def test_discovered_experiments_reach_jobs_and_claim1(tmp_path, monkeypatch):
@@ -137,7 +137,7 @@ def test_discovered_experiments_reach_jobs_and_claim1(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "SCHEMA_FILE", schema)
     config = _validated(add_e9(_config("smoke"), parts), schema)
     train = {dict(wc)["exp"] for rule, wc in jobs.wildcard_jobs(config) if rule == "train"}
-    assert train == {"e3", "e4", "e8", "e9"}
+    assert train == {"e3", "e3_equal_init", "e3_long", "e4", "e8", "e9"}
     assert "franke" in jobs.claim1_datasets(config)
     assert "franke" not in jobs.claim1_datasets(_validated(_config("smoke")))
 

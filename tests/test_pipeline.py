@@ -54,8 +54,9 @@ def test_dry_run_default_config(tmp_path):
     assert result.returncode == 0, result.stdout
     for rule in RULES:
         assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.M), f"rule {rule} missing from the dry run"
-    # Training jobs: E3 8 seeds at 10³ + 5 at 10⁴; E4 3 widths × 3 seeds + 1 seed at 10⁵; E8 5 seeds at 10³ + 2 at 3·10³.
-    assert re.search(r"^train\s+30$", result.stdout, re.M)
+    # Training jobs: E3 8 seeds at 10³ + 5 at 10⁴; E4 3 widths × 3 seeds + 1 seed at 10⁵; E8 5 seeds at 10³ + 2 at 3·10³;
+    # issue 24: e3_long and e3_equal_init 8 seeds at 10³ each.
+    assert re.search(r"^train\s+46$", result.stdout, re.M)
     assert not (tmp_path / "data").exists()
 
 
@@ -275,4 +276,4 @@ def test_configfile_replaces_the_default_config(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     default = run_snakemake(tmp_path, "-n")
     assert default.returncode == 0, default.stdout[-3000:]
-    assert re.search(r"^train\s+30$", default.stdout, re.M)
+    assert re.search(r"^train\s+46$", default.stdout, re.M)

@@ -31,7 +31,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +53,12 @@ __all__ = [
     "CENSORED_WORD",
     "UNCOUNTED",
     "RULE_TALLY",
+    "DIRECTIONS",
+    "SURVIVES",
+    "DOES_NOT_SURVIVE",
+    "NO_DIRECTION",
+    "label_direction",
+    "variant_pairs",
     "one_sided_p",
     "decisive_p",
     "holm_within_claim",
@@ -221,12 +227,16 @@ def label_with_counts(words: Iterable[str], unit: str = "cells") -> str:
 RATE_NAMES = {"": "fixed rate", "best": "tuned rate", "kernel": "kernel-scaled rate"}
 
 
-def stratum_columns(cells: pd.DataFrame) -> pd.DataFrame:
+def stratum_columns(cells: pd.DataFrame, variants: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The registered stratification factors of endpoint cells as columns: ``rate`` (fixed rate: both arms at one
     configured rate; tuned rate: each method at its own tuned rate; kernel-scaled rate: each stage at
     1/λ_max(K_s/n)), ``regime_name`` ("λ_min": the λ_min regime, else "NTK"), ``base`` (the model of an e5 cell,
-    else "ReLU": the two-layer ReLU network); ``optimizer`` and ``width`` are the table's own."""
+    else "ReLU": the two-layer ReLU network), ``variant`` (``variants[source]``: what a source changes in E3's
+    design, config claims.endpoints.variants, e.g. "T = 20,000 (e3_long)"; "" for every other source, so that
+    their strata are the same with or without the factor); ``optimizer`` and ``width`` are the table's own."""
     out = cells.copy()
+    variants = dict(variants or {})
+    out["variant"] = [variants.get(str(s), "") for s in out["source"]]
     lr = out["lr_choice"].fillna("").astype(str) if "lr_choice" in out.columns else pd.Series("", index=out.index)
     bad = sorted(set(lr) - set(RATE_NAMES))
     if bad:
@@ -280,3 +290,63 @@ def strata(
             inner.append((" ".join(b for b in bits if b), getattr(r, word_col)))
         out.append(Stratum(key, claim_label(g[word_col]), tuple(inner)))
     return out
+
+
+#: the direction a cell's word asserts: a gain (holds, or negligible: a real gain below δ), a loss (reversed); the
+#: other words (fails, undecided, not estimable) assert none
+DIRECTIONS = {HOLDS: "gain", "negligible": "gain", REVERSED_WORD: "loss"}
+SURVIVES, DOES_NOT_SURVIVE, NO_DIRECTION = "survives", "does not survive", "no gain or loss to carry over"
+
+
+def label_direction(word: str) -> str:
+    """Direction "gain", "loss" or "" (none) of a cell word (:data:`DIRECTIONS`); ValueError for an unknown word."""
+    if word not in WORDS.values():
+        raise ValueError(f"unknown cell word {word!r}; expected one of {sorted(WORDS.values())}")
+    return DIRECTIONS.get(word, "")
+
+
+def variant_pairs(
+    cells: pd.DataFrame,
+    reference: str,
+    variant: str,
+    keys: Sequence[str] = ("claim", "treatment", "control", "optimizer", "width"),
+    word_col: str = "word",
+    interval: tuple[str, str] = ("ci_low_holm", "ci_high_holm"),
+) -> pd.DataFrame:
+    """Each cell of source ``variant`` beside the cell of source ``reference`` with the same ``keys`` (e.g. e3's
+    Gaussian-init cell beside e3_equal_init's at the same claim, treatment, control, optimizer and width), in the
+    variant's row order; a variant cell without a reference cell is left out.
+
+    Columns: ``keys``, then per side (``ref_`` and ``var_``) estimate, ci_low, ci_high (from ``interval``), n, word
+    and direction (:func:`label_direction`), then ``outcome``: "survives" when the reference cell asserts a direction
+    (a gain: holds or negligible; a loss: reversed) and the variant cell asserts the same one; "does not survive"
+    when the reference asserts one and the variant does not (or the other); "no gain or loss to carry over" when the
+    reference asserts none (fails, undecided, not estimable)."""
+    need = ["source", *keys, "estimate", *interval, "n", word_col]
+    missing = [c for c in need if c not in cells.columns]
+    if missing:
+        raise ValueError(f"cells lack column(s) {missing}")
+
+    def side(source: str, prefix: str) -> pd.DataFrame:
+        rows = cells[cells["source"].astype(str) == source]
+        out = rows[list(keys)].astype(str).reset_index(drop=True)
+        out[f"{prefix}estimate"] = rows["estimate"].astype(float).to_numpy()
+        out[f"{prefix}ci_low"] = rows[interval[0]].astype(float).to_numpy()
+        out[f"{prefix}ci_high"] = rows[interval[1]].astype(float).to_numpy()
+        out[f"{prefix}n"] = rows["n"].to_numpy()
+        out[f"{prefix}word"] = rows[word_col].astype(str).to_numpy()
+        out[f"{prefix}direction"] = [label_direction(w) for w in out[f"{prefix}word"]]
+        return out
+
+    ref, var = side(reference, "ref_"), side(variant, "var_")
+    if ref.duplicated(list(keys)).any():
+        raise ValueError(f"source {reference!r} has several cells with the same {list(keys)}")
+    pairs = var.merge(ref, on=list(keys), how="inner", sort=False)
+    pairs["outcome"] = [
+        NO_DIRECTION if not r else SURVIVES if r == v else DOES_NOT_SURVIVE
+        for r, v in zip(pairs["ref_direction"], pairs["var_direction"])
+    ]
+    return pairs[
+        [*keys, *[c for c in pairs.columns if c.startswith("ref_")], *[c for c in var.columns if c.startswith("var_")]]
+        + ["outcome"]
+    ]

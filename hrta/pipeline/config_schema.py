@@ -13,14 +13,26 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 from hrta.bases import base_names
 
 from .jobs import SCHEMA_FILE
 
-__all__ = ["ConfigError", "config_key", "config_schema", "validate_config"]
+__all__ = [
+    "PAIRED_OUTPUT_INITS",
+    "ConfigError",
+    "check_paired_widths",
+    "config_key",
+    "config_schema",
+    "validate_config",
+]
+
+
+#: output_init values whose units come in pairs, so the width must be even: hrta.models.PAIRED_OUTPUT_INITS, kept
+#: here too so that validation stays torch-free (tests/test_models.py checks that the two agree)
+PAIRED_OUTPUT_INITS = ("antisymmetric",)
 
 
 class ConfigError(ValueError):
@@ -76,6 +88,8 @@ def _message(error) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
         return f"invalid config: unknown key {keys}{hint}"
+    if error.validator == "not" and error.schema.get("description"):  # a forbidden combination, said in words
+        return f"invalid config: key '{config_key(path)}': {error.schema['description']}"
     return f"invalid config: key '{config_key(path)}': {error.message}"
 
 
@@ -89,3 +103,29 @@ def validate_config(config: dict, schema: str | os.PathLike = SCHEMA_FILE) -> di
     for error in validator.iter_errors(config):
         raise ConfigError(_message(error))
     return config
+
+
+def check_paired_widths(config: Mapping, train_experiments: Sequence[str], sweeps: Sequence[str]) -> None:
+    """Every width of a two-layer network whose ``output_init`` pairs its units (hrta.models.PAIRED_OUTPUT_INITS:
+    antisymmetric, unit k + m/2 mirrors unit k) is even: the training experiments' ``widths`` and the claims sweeps'
+    two-layer ``model.width`` (e5: each of ``models``). ConfigError naming the key otherwise (before any job runs)."""
+
+    def odd(key: str, width, init: str) -> None:
+        if init in PAIRED_OUTPUT_INITS and int(width) % 2:
+            raise ConfigError(
+                f"invalid config: key '{key}': width {width} is odd; output_init {init!r} pairs unit k with unit "
+                "k + m/2, so the width must be even"
+            )
+
+    for exp in train_experiments:
+        init = (config[exp].get("model") or {}).get("output_init", "gaussian")
+        for i, width in enumerate(config[exp]["widths"]):
+            odd(f"{exp}.widths[{i}]", width, init)
+    for exp in sweeps:
+        sec = config[exp]
+        models = {f"{exp}.models.{k}": v for k, v in sec["models"].items()} if "models" in sec else {}
+        if "model" in sec:
+            models[f"{exp}.model"] = sec["model"]
+        for key, spec in models.items():
+            if spec.get("kind", "two_layer") == "two_layer" and "width" in spec:
+                odd(f"{key}.width", spec["width"], spec.get("output_init", "gaussian"))

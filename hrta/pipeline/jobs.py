@@ -26,6 +26,7 @@ __all__ = [
     "dataset_sizes",
     "deep_networks",
     "e7_cells",
+    "endpoint_training_sources",
     "fairness_parts",
     "fairness_scoring_seeds",
     "fairness_sweeps",
@@ -240,6 +241,14 @@ def training_experiments(config: Mapping, schema: str | Path | None = None) -> l
     (TRAIN_EXPERIMENTS in workflow/rules/common.smk), the job list (wildcard_jobs), claim 1 (claim1_datasets)
     and the estimates all call this, so a new experiment needs only its schema line and config section."""
     return _sections_of(config, "training_experiment", schema)
+
+
+def endpoint_training_sources(config: Mapping, schema: str | Path | None = None) -> list[str]:
+    """The training experiments the pre-registered comparisons (claims.endpoints.comparisons) take cells from, in
+    natural order: rule claims_endpoints reads their histories and runs (inputs <exp>_histories, <exp>_runs); a
+    training experiment no comparison names (e.g. a new e9) is not read."""
+    named = {c["source"] for c in config.get("claims", {}).get("endpoints", {}).get("comparisons", [])}
+    return [exp for exp in training_experiments(config, schema) if exp in named]
 
 
 def sweep_experiments(config: Mapping, schema: str | Path | None = None) -> list[str]:

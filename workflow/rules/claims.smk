@@ -255,12 +255,9 @@ rule figure_claims_matrix:
 rule claims_endpoints:
     """The pre-registered one-factor comparisons of claims 4–7 (claims.endpoints): effect, interval, n, verdict."""
     input:
-        **({"e8_histories": train_files("e8"), "e8_runs": train_files("e8", "runs")} if config.get("e8") else {}),
+        **{f"{exp}_histories": train_files(exp) for exp in ENDPOINT_TRAIN_SOURCES},
+        **{f"{exp}_runs": train_files(exp, "runs") for exp in ENDPOINT_TRAIN_SOURCES},
         **{f"{exp}_{kind}": claims_sweep_files(exp, kind) for exp in FAIRNESS_SWEEPS for kind in ("history", "runs")},
-        e3_histories=train_files("e3"),
-        e3_runs=train_files("e3", "runs"),
-        e4_histories=train_files("e4"),
-        e4_runs=train_files("e4", "runs"),
         e5_history=claims_sweep_files("e5", "history"),
         e5_runs=claims_sweep_files("e5", "runs"),
     output:
@@ -275,6 +272,7 @@ rule claims_endpoints:
     params:
         endpoints=canonical(config["claims"]["endpoints"]),
         fairness=FAIRNESS_SWEEPS,
+        train_sources=ENDPOINT_TRAIN_SOURCES,
         theory=canonical(
             {
                 exp: {
@@ -283,7 +281,7 @@ rule claims_endpoints:
                     "optimizers": config[exp]["optimizers"],
                     "log_every": config[exp]["log_every"],
                 }
-                for exp in TRAIN_EXPERIMENTS
+                for exp in ENDPOINT_TRAIN_SOURCES
                 if config[exp]["model"].get("base", "relu") == "relu"
                 and config[exp]["model"].get("train_output", True)
             }

@@ -1,13 +1,15 @@
 # Helpers of the claims rules (workflow/rules/claims.smk): config cross-checks, the cells of the
 # E5–E7 sweeps and the config slice each sweep job depends on. No rules here (lint: one kind per file).
 
-from hrta.pipeline.jobs import fairness_parts, fairness_sweeps, sweep_experiments
+from hrta.pipeline.jobs import endpoint_training_sources, fairness_parts, fairness_sweeps, sweep_experiments
 
 CLAIMS_SWEEPS = sweep_experiments(config)  # e5–e7 and, when the config has it, e6_regime (discovered from the schema)
 FAIRNESS_SWEEPS = fairness_sweeps(config)  # the sweeps with a learning-rate grid: e6, e6_regime
 # One job per cell (the claims_sweep rule): E5 (per model × seed) and E7; a fairness sweep's cell is trained in parts
 # (claims_tune, claims_score) and joined by claims_gather.
 WHOLE_SWEEPS = [exp for exp in CLAIMS_SWEEPS if exp not in FAIRNESS_SWEEPS]
+# The training experiments claims_endpoints reads (e3, e4, e8, e3_long, ...): those its comparisons name (discovered).
+ENDPOINT_TRAIN_SOURCES = endpoint_training_sources(config)
 # The metric-by-metric speed-ups (claims_speedups, claims_parts.md) read E5–E7; e6_regime feeds the endpoints only.
 METRIC_SWEEPS = ["e5", "e6", "e7"]
 
@@ -90,10 +92,16 @@ def _check_claims_config():
                 f"invalid config: key 'claims.decided_on.{cid}': {reading!r} is not one of claims.readings "
                 f"({', '.join(readings)})"
             )
+    readable = [*TRAIN_EXPERIMENTS, "e5", *FAIRNESS_SWEEPS]  # the sections claims_endpoints takes cells from
     for i, c in enumerate(config["claims"]["endpoints"]["comparisons"]):
         key = f"claims.endpoints.comparisons[{i}]"
         if not config.get(c["source"]):
             raise WorkflowError(f"invalid config: key '{key}.source': the config has no section {c['source']!r}")
+        if c["source"] not in readable:
+            raise WorkflowError(
+                f"invalid config: key '{key}.source': {c['source']!r} is not a training experiment, e5 or a fairness "
+                f"sweep ({', '.join(readable)})"
+            )
         methods = config[c["source"]]["methods"]
         for role in ("treatment", "control"):
             if c[role] not in methods:
@@ -111,6 +119,13 @@ def _check_claims_config():
             raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'kernel' needs {c['source']}.kernel_lr")
         if c.get("lr_choice") == "best" and not config[c["source"]].get("lr_choice"):
             raise WorkflowError(f"invalid config: key '{key}.lr_choice': 'best' needs {c['source']}.lr_choice")
+    sources = {c["source"] for c in config["claims"]["endpoints"]["comparisons"]}
+    for name in config["claims"]["endpoints"].get("variants") or {}:
+        if name not in sources:
+            raise WorkflowError(
+                f"invalid config: key 'claims.endpoints.variants.{name}': {name!r} is the source of no comparison in "
+                f"claims.endpoints.comparisons ({', '.join(sorted(sources))})"
+            )
     # issue 24: each finding's headline cell is a registered comparison of the finding's claim
     comparisons = config["claims"]["endpoints"]["comparisons"]
     for fid, spec in (config["claims"]["endpoints"].get("findings") or {}).items():

@@ -121,6 +121,18 @@ def check_dataset_files(config):
             )
 
 
+def check_paired_output_init(config):
+    """output_init antisymmetric pairs unit k with unit k + m/2: every width of such a network must be even."""
+    from hrta.pipeline.config_schema import check_paired_widths
+    from hrta.pipeline.jobs import sweep_experiments
+
+    schema = os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+    try:
+        check_paired_widths(config, TRAIN_EXPERIMENTS, sweep_experiments(config, schema))
+    except ConfigError as err:
+        raise WorkflowError(str(err)) from None
+
+
 def check_config(config, schema):
     """Validate the config (schema, then cross-references and schedules) before any job runs."""
     check_finite(config)
@@ -129,6 +141,7 @@ def check_config(config, schema):
     except ConfigError as err:
         raise WorkflowError(str(err)) from None
     check_integers(config)
+    check_paired_output_init(config)
     check_dataset_files(config)
     for exp in ["e2"] + TRAIN_EXPERIMENTS:
         name = config[exp]["dataset"]

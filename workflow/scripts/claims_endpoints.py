@@ -28,11 +28,12 @@ def read(paths):
     return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
 
 
-# Per source: (runs, histories, the columns that make a cell).
+# Per source: (runs, histories, the columns that make a cell). Training experiments: those the comparisons name
+# (e3, e4, e8, e3_long, ...; hrta.pipeline.jobs.endpoint_training_sources); e8: the λ_min regime (lr·λ_min·T ≳ 10),
+# rows marked in column `regime`.
 sources = {}
-for exp in ("e3", "e4", "e8"):  # e8: the λ_min regime (lr·λ_min·T ≳ 10), rows marked in column `regime`
-    if hasattr(smk.input, f"{exp}_runs"):
-        sources[exp] = (read(smk.input[f"{exp}_runs"]), read(smk.input[f"{exp}_histories"]), ["optimizer", "width"])
+for exp in smk.params.train_sources:
+    sources[exp] = (read(smk.input[f"{exp}_runs"]), read(smk.input[f"{exp}_histories"]), ["optimizer", "width"])
 fairness = list(smk.params.fairness)  # e6 and, when the config has it, e6_regime
 for exp in ["e5", *fairness]:
     if hasattr(smk.input, f"{exp}_runs"):
