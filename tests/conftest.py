@@ -62,6 +62,29 @@ def dry_run_batch(cases: dict[str, tuple[Path, Path]], timeout: float = 600) -> 
     return {name: (workdir, results[name]) for name, (workdir, _) in cases.items()}
 
 
+# The tests that start the most pipeline jobs, heaviest first (CPU-seconds on 2 quiet cores, 2026-12-07). pytest-xdist
+# (`--dist loadgroup`) hands out the xdist_group batches first, then single tests in collection order: started
+# first, these run beside each other and beside the shared smoke run instead of alone at the end of the session.
+RUN_FIRST = (
+    "test_user_data.py::test_whole_smoke_run_with_every_experiment_on_one_file",  # ~110, its own pipeline
+    "test_reliability.py::test_rerun_jobs_are_byte_identical",  # ~80, after the smoke run (~140)
+    "test_reliability.py::test_diverged_runs_are_recorded_and_marked",  # ~18
+    "test_extending.py::test_readme_e9_on_the_smoke_config_dry_runs_and_runs",  # ~16
+    "test_reliability.py::test_interrupted_training_resumes_to_identical_results",  # ~14 each
+    "test_extending.py::test_new_schedule_reaches_claims_md_through_a_reading_and_an_endpoint",  # ~20
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Move the RUN_FIRST tests to the front, in RUN_FIRST's order (the rest keep theirs)."""
+
+    def rank(item) -> int:
+        name = f"{Path(item.path).name}::{item.originalname}"
+        return RUN_FIRST.index(name) if name in RUN_FIRST else len(RUN_FIRST)
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Every test computes with one torch thread (restored afterwards). The tensors here are small and the

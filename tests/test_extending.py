@@ -457,27 +457,35 @@ def test_a_declared_absence_is_schema_checked_and_read_by_no_job():
 
 @pytest.mark.slow
 def test_new_schedule_reaches_claims_md_through_a_reading_and_an_endpoint(smoke_run, tmp_path):
-    """On a copy of the session's smoke run: only the jobs the new schedule touches run again. The reading puts it
-    in the metric-by-metric detail (claims_parts.md, the matrix); a pre-registered comparison puts it on CLAIMS.md."""
+    """On a copy of the session's smoke run, docs/extending.md's steps for a new schedule trained in e3 only: the
+    method in e3, a pre-registered comparison, a reading, and its absence from e5 and e6 declared (step 4, so the
+    dry run stays silent). Only the jobs the new schedule touches run again: e3's training and the claims reports.
+    The reading puts it in the metric-by-metric detail (claims_parts.md, the matrix); the comparison puts it on
+    CLAIMS.md. (e5 and e6 run every method of their `methods:` through the same sweep jobs; the smoke run trains
+    six methods there.)"""
     workdir, result = smoke_run
     assert result.returncode == 0, result.stdout[-3000:]
     shutil.copytree(workdir, tmp_path / "run", symlinks=True)
     root = _copy_workflow(tmp_path / "wf")
     config = _with_new_schedule(_config("smoke"))
+    for exp in ("e5", "e6"):
+        del config[exp]["methods"]["hrta_1.2"]
+    config["claims"]["readings"]["mild"]["not_trained_in"] = {"hrta_1.2": ["e5", "e6"]}
     config["claims"]["endpoints"]["comparisons"].append(
         {"claim": "4", "source": "e3", "treatment": "hrta_1.2", "control": "relu", "factor": "first stage at s = 1.2"}
     )
     (root / "config" / "smoke_new.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    out = _snakemake(root, "config/smoke_new.yaml", "-n", workdir=tmp_path / "run")
+    targets = ["figures/CLAIMS.md", "figures/tables/claims_parts.md", "figures/tables/claims_matrix.csv"]
+    out = _snakemake(root, "config/smoke_new.yaml", "-n", *targets, workdir=tmp_path / "run")
     assert "hrta warning" not in out
-    _snakemake(
-        root,
-        "config/smoke_new.yaml",
-        "figures/CLAIMS.md",
-        "figures/tables/claims_parts.md",
-        "figures/tables/claims_matrix.csv",
-        workdir=tmp_path / "run",
-    )
+    assert _job_counts(out) == {
+        "train": 2,  # e3's two seeds
+        "claims_speedups": 1,
+        "claims_endpoints": 1,
+        "claims_report": 1,
+        "claims_summary": 1,
+    }
+    _snakemake(root, "config/smoke_new.yaml", *targets, workdir=tmp_path / "run")
     run = tmp_path / "run"
     parts = (run / "figures" / "tables" / "claims_parts.md").read_text(encoding="utf-8")
     assert "mild relaxation 1.2→1" in parts

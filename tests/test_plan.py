@@ -112,11 +112,19 @@ def _dry_run_job_counts(configfile, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["smoke", "config", "paper"])
 def test_plan_lists_every_job_of_the_dag(name, tmp_path):
+    """The plan's jobs (Snakemake's DAG, parse_dag of `snakemake --dag`) are the dry run's, and the jobs that
+    hrta.pipeline.jobs.wildcard_jobs (the estimates' list of the run) names; tests/test_jobs.py checks the latter
+    on edited configs."""
+    from hrta.pipeline.jobs import wildcard_jobs
+
     config, jobs, messages = plan_jobs(CONFIGS / f"{name}.yaml")
     counts = {}
     for job in jobs.values():
         counts[job.rule] = counts.get(job.rule, 0) + 1
     assert counts == _dry_run_job_counts(CONFIGS / f"{name}.yaml", tmp_path)
+    expected = wildcard_jobs(config)
+    rules = {rule for rule, _ in expected}
+    assert {(j.rule, tuple(sorted(j.wildcards.items()))) for j in jobs.values() if j.rule in rules} == expected
     unknown = sorted({j.rule for j in jobs.values() if not j.estimate.known})
     assert not unknown, f"rules without a runtime/memory estimator in hrta/pipeline/estimates.py: {unknown}"
     # config.yaml trains only some readings' methods in e5/e6 (cost): hrta.pipeline.lint says so, and

@@ -6,6 +6,8 @@ The reference for byte comparisons is the session `smoke_run` fixture (tests/con
 
 from __future__ import annotations
 
+import collections
+import json
 import os
 import re
 import shutil
@@ -340,32 +342,128 @@ def test_unusable_checkpoint_is_discarded_and_the_run_restarts(smoke_run, tmp_pa
 # determinism
 
 
+def _npz_arrays(path: Path) -> dict[str, tuple[str, tuple, bytes]]:
+    """The arrays of an .npz as {name: (dtype, shape, bytes)}: np.savez stamps each zip member with the time of
+    writing, so two writes of the same arrays differ as files."""
+    with np.load(path) as z:
+        return {k: (z[k].dtype.str, z[k].shape, z[k].tobytes()) for k in z.files}
+
+
+def _job_kind(rule: str, path: str, config: dict) -> tuple:
+    """What a job exercises beyond its rule: its experiment (data/train/EXP/..., data/claims/EXP/...), whether a
+    training or theory job takes the wide float32 path (width >= the experiment's wide.min_width), the kind of an
+    E5 model (two_layer or deep), the data set of a dataset job."""
+    parts = Path(path).parts
+    width = re.search(r"(?:^|_)w(\d+)", Path(path).stem)
+    if rule == "dataset":
+        return (rule, Path(path).stem)
+    if rule == "e4_theory":
+        return (rule, int(width.group(1)) >= config["e4"]["wide"]["min_width"])
+    if parts[:2] == ("data", "train"):
+        wide = config[parts[2]].get("wide") or {}
+        return (rule, parts[2], bool(wide) and int(width.group(1)) >= wide["min_width"])
+    if parts[:2] == ("data", "claims") and len(parts) > 3:
+        models = config[parts[2]].get("models") or {}
+        model = next((m for m in models if Path(path).stem.startswith(f"{m}_")), None)
+        return (rule, parts[2], models[model]["kind"] if model else None)
+    return (rule,)
+
+
+def _representative_jobs(workdir: Path, config: dict) -> dict[tuple, str]:
+    """One output file (the last in path order) of one job per kind (_job_kind) of every rule that writes a CSV
+    under data/ or figures/tables/ or a data set, by the rule its provenance record names: {kind: path}."""
+    files = sorted(
+        [*_tables(workdir), *(str(p.relative_to(workdir)) for p in (workdir / "data/datasets").glob("*.npz"))]
+    )
+    kinds: dict[tuple, str] = {}
+    for path in files:
+        record = workdir / "data" / "provenance" / (path + ".json")
+        assert record.exists(), f"{path} has no provenance record"
+        kinds[_job_kind(json.loads(record.read_text())["rule"], path, config)] = path
+    return kinds
+
+
+def _rule_depths(workdir: Path) -> dict[str, int]:
+    """{rule: length of the longest path to it from a rule with no input rule}, from `snakemake --rulegraph`."""
+    result = run_snakemake(workdir, "--rulegraph", configfile=SMOKE)
+    assert result.returncode == 0, result.stdout[-3000:]
+    labels = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', result.stdout, re.M))
+    parents: dict[str, set[str]] = {rule: set() for rule in labels.values()}
+    for a, b in re.findall(r"^\s*(\d+) -> (\d+)", result.stdout, re.M):
+        parents[labels[b]].add(labels[a])
+    depth: dict[str, int] = {}
+
+    def visit(rule: str) -> int:
+        if rule not in depth:
+            depth[rule] = 1 + max((visit(p) for p in parents[rule]), default=-1)
+        return depth[rule]
+
+    for rule in parents:
+        visit(rule)
+    return depth
+
+
 @pytest.mark.slow
-def test_second_smoke_run_is_byte_identical(smoke_run, tmp_path):
-    """A second run from scratch of every job that writes a CSV (the jobs that only draw figures are left out:
-    their PNG/PDF are not compared) gives byte-identical CSVs under data/ and figures/tables/."""
+def test_rerun_jobs_are_byte_identical(smoke_run, tmp_path):
+    """Determinism: in a copy of the smoke run, one job per rule and kind of job (_job_kind: experiment, the
+    wide float32 path, the E5 model kind, the data set) of every rule that writes a CSV (and the data sets) has
+    its output removed and runs again, in a fresh process, on the smoke run's inputs; every CSV under data/ and
+    figures/tables/ is then byte-identical to the smoke run's, and every data set has the same arrays.
+
+    One job per rule and kind checks each code path: the other jobs of a kind run the same script on the same
+    code path with other wildcard values (another seed, width or optimizer), and a job's output is a function
+    of its inputs, its params and the code. The jobs that only draw figures are left out (their PNG/PDF are
+    not compared). `--rerun-triggers` without mtime: the re-run jobs' newer outputs do not make the jobs that
+    read them run again (a cascade would re-run them on identical inputs and test nothing more)."""
     reference = _ok(smoke_run)
     first = _tables(reference)
-    result = run_snakemake(tmp_path, "--", *sorted(first), configfile=SMOKE, timeout=600)
-    assert result.returncode == 0, result.stdout[-5000:]
-    second = _tables(tmp_path)
+    config = yaml.safe_load(SMOKE.read_text())
+    kinds = _representative_jobs(reference, config)
+    rules = {kind[0] for kind in kinds}
+    assert {"dataset", "train", "claims_sweep", "claims_tune", "claims_score", "table_e3", "claims_report"} <= rules
+    assert {k for k in kinds if k[0] == "train"} == {
+        ("train", exp, wide) for exp in ("e3", "e4", "e8") for wide in (False, True) if (exp, wide) != ("e3", True)
+    }
+    work = _copy_workdir(reference, tmp_path / "work")
+    depth = _rule_depths(work)
+    for path in kinds.values():
+        (work / path).unlink()
+    # in layers of the rule graph, upstream first: within one Snakemake run a re-run job would make the jobs
+    # between it and another re-run job (e.g. the other seeds' training between a data set and a table) run too
+    triggers = ["params", "input", "code", "software-env"]
+    for layer in sorted({depth[kind[0]] for kind in kinds}):
+        jobs = {kind: path for kind, path in kinds.items() if depth[kind[0]] == layer}
+        result = run_snakemake(work, "--rerun-triggers", *triggers, "--", *jobs.values(), configfile=SMOKE)
+        assert result.returncode == 0, result.stdout[-5000:]
+        stats = result.stdout[result.stdout.index("Job stats:") :]
+        ran = _job_counts(stats[: stats.index("\ntotal")])
+        assert ran == dict(collections.Counter(kind[0] for kind in jobs)), (layer, ran)  # these jobs, no others
+    for path in kinds.values():
+        assert (work / path).exists(), path
+    second = _tables(work)
     assert len(first) >= 20 and set(first) == set(second)
     differ = [name for name in first if first[name] != second[name]]
     assert not differ, differ
-    # the provenance record (data/provenance/<path>.json) of each row-producing file says how to
-    # reproduce it: config slice + hash, seed, versions
-    import json
-
+    for path in (work / "data/datasets").glob("*.npz"):
+        assert _npz_arrays(path) == _npz_arrays(reference / path.relative_to(work)), path
+    # the provenance record (data/provenance/<path>.json) of each re-run file says how to reproduce it:
+    # config slice + hash, seeds, versions, the same as the smoke run's
     from hrta.pipeline.provenance import config_hash
 
-    for name in ("data/train/e3/w100_seed1_runs.csv", "data/e2/empirical_w50.csv"):
-        meta = json.loads((tmp_path / "data/provenance" / (name + ".json")).read_text())
-        assert meta["config_hash"] == config_hash(meta["config"])
-        assert meta["versions"]["torch"] and meta["versions"]["hrta"] and meta["versions"]["python"]
-        assert meta["seeds"]
-        ref_meta = json.loads((reference / "data/provenance" / (name + ".json")).read_text())
-        assert meta["config_hash"] == ref_meta["config_hash"] and meta["seeds"] == ref_meta["seeds"]
-    runs_meta = json.loads((tmp_path / "data/provenance/data/train/e3/w100_seed1_runs.csv.json").read_text())
+    for path in kinds.values():
+        meta = json.loads((work / "data/provenance" / (path + ".json")).read_text())
+        ref_meta = json.loads((reference / "data/provenance" / (path + ".json")).read_text())
+        assert meta["versions"]["torch"] and meta["versions"]["hrta"] and meta["versions"]["python"], path
+        assert (meta["config"], meta["config_hash"], meta["seeds"]) == (
+            ref_meta["config"],
+            ref_meta["config_hash"],
+            ref_meta["seeds"],
+        ), path
+    for name in ("data/train/e3/w100_seed1_runs.csv", "data/e2/empirical_w50.csv"):  # row-producing files
+        assert name in kinds.values(), sorted(kinds.values())
+        meta = json.loads((work / "data/provenance" / (name + ".json")).read_text())
+        assert meta["config_hash"] == config_hash(meta["config"]) and meta["seeds"]
+    runs_meta = json.loads((work / "data/provenance/data/train/e3/w100_seed1_runs.csv.json").read_text())
     assert runs_meta["seeds"] == [1] and runs_meta["config"]["width"] == 100
 
 
