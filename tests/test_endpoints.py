@@ -368,6 +368,11 @@ def test_holds_in_part_carries_its_counts():
     assert T.label_with_counts([T.HOLDS] * 25 + [T.UNDECIDED] * 3, unit="parts") == (
         "holds in part (25 of 28 parts hold; 3 undecided)"
     )
+    # every word that is not "holds" is counted, "negligible" too (a cell whose stratum fails)
+    negligible = T.WORDS[E.NEGLIGIBLE]
+    assert T.label_with_counts([T.HOLDS] * 9 + [T.UNDECIDED] * 3 + [negligible] * 2) == (
+        f"holds in part (9 of 14 cells hold; 2 {negligible}; 3 undecided)"
+    )
     assert T.label_with_counts([T.HOLDS, T.HOLDS]) == T.HOLDS
     assert T.label_with_counts([T.REVERSED_WORD, T.FAILS]) == T.FAILS
 

@@ -210,6 +210,12 @@ def claim_label(words: Iterable[str]) -> str:
     return FAILS
 
 
+def _word_order(word: str) -> tuple[int, str]:
+    """Cell words in the order fails, negligible, reversed, undecided, then any other (alphabetical)."""
+    order = [FAILS, WORDS.get(E.NEGLIGIBLE, "negligible"), REVERSED_WORD, UNDECIDED]
+    return (order.index(word), "") if word in order else (len(order), word)
+
+
 def label_with_counts(words: Iterable[str], unit: str = "cells") -> str:
     """:func:`claim_label` with the counts behind it wherever the label alone hides the proportion: "holds in part
     (2 of 13 cells hold; 7 reversed)"; the other labels are returned bare. Not-estimable and censored cells are not
@@ -219,7 +225,7 @@ def label_with_counts(words: Iterable[str], unit: str = "cells") -> str:
     if label != HOLDS_IN_PART:
         return label
     counted = [w for w in words if w not in UNCOUNTED]
-    others = {w: counted.count(w) for w in (FAILS, REVERSED_WORD, UNDECIDED) if w in counted}
+    others = {w: counted.count(w) for w in sorted(set(counted) - {HOLDS}, key=_word_order)}
     rest = "; ".join(f"{k} {w}" for w, k in others.items())
     return f"{label} ({counted.count(HOLDS)} of {len(counted)} {unit} hold{'; ' + rest if rest else ''})"
 
