@@ -360,7 +360,8 @@ def test_tally_reversed_and_not_estimable_cells():
 
 def test_holds_in_part_carries_its_counts():
     """Issue 24 (the two-minute reader): "holds in part" spanned 25 of 28 parts and 2 of 13 cells alike; the label
-    now carries the proportion and what the rest are; the other labels stay bare; not-estimable cells not counted."""
+    now carries the proportion and what the rest are, as does any label over mixed cells; not-estimable cells not
+    counted."""
     from hrta.claims import tally as T
 
     words = [T.HOLDS] * 2 + [T.REVERSED_WORD] * 7 + [T.FAILS] * 3 + [T.UNDECIDED] + [T.NOT_ESTIMABLE_WORD]
@@ -374,7 +375,12 @@ def test_holds_in_part_carries_its_counts():
         f"holds in part (9 of 14 cells hold; 2 {negligible}; 3 undecided)"
     )
     assert T.label_with_counts([T.HOLDS, T.HOLDS]) == T.HOLDS
-    assert T.label_with_counts([T.REVERSED_WORD, T.FAILS]) == T.FAILS
+    assert T.label_with_counts([T.REVERSED_WORD, T.REVERSED_WORD, T.NOT_ESTIMABLE_WORD]) == T.REVERSED_WORD
+    # a label over mixed cells carries them too (the second reader: "undecided" hid 13 reversed cells)
+    assert T.label_with_counts([T.REVERSED_WORD, T.FAILS]) == "fails (0 of 2 cells hold; 1 fails; 1 reversed)"
+    assert T.label_with_counts([T.FAILS, T.UNDECIDED, T.REVERSED_WORD]) == (
+        "undecided (0 of 3 cells hold; 1 fails; 1 reversed; 1 undecided)"
+    )
 
 
 def test_censored_cells_are_named_and_never_counted():

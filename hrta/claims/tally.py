@@ -217,14 +217,16 @@ def _word_order(word: str) -> tuple[int, str]:
 
 
 def label_with_counts(words: Iterable[str], unit: str = "cells") -> str:
-    """:func:`claim_label` with the counts behind it wherever the label alone hides the proportion: "holds in part
-    (2 of 13 cells hold; 7 reversed)"; the other labels are returned bare. Not-estimable and censored cells are not
-    counted (as in claim_label: UNCOUNTED)."""
+    """:func:`claim_label` with the counts behind it wherever the label alone hides them, i.e. whenever the counted
+    cells do not all carry one word: "holds in part (2 of 13 cells hold; 7 reversed)", "undecided (0 of 22 cells
+    hold; 8 fails; 13 reversed; 1 undecided)" (a two-minute reader took "undecided" for "no evidence either way").
+    A label over cells of one word is returned bare. Not-estimable and censored cells are not counted (as in
+    claim_label: UNCOUNTED)."""
     words = list(words)
     label = claim_label(words)
-    if label != HOLDS_IN_PART:
-        return label
     counted = [w for w in words if w not in UNCOUNTED]
+    if len(set(counted)) <= 1:
+        return label
     others = {w: counted.count(w) for w in sorted(set(counted) - {HOLDS}, key=_word_order)}
     rest = "; ".join(f"{k} {w}" for w, k in others.items())
     return f"{label} ({counted.count(HOLDS)} of {len(counted)} {unit} hold{'; ' + rest if rest else ''})"
