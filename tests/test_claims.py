@@ -538,7 +538,7 @@ def test_smoke_run_writes_every_claim_with_a_computed_verdict(smoke_run):
         assert f"**Verdict:** {verdict}" in md
     assert md.index("## Verdict matrix") < md.index("| # | Claim |")
     assert all(f"- Claim {cid}:" in md for cid in ("4", "5", "6", "7"))
-    # ... and CLAIMS.md is one page: one row per claim with a bold verdict, no line over 600 characters, < 30 KB.
+    # ... and CLAIMS.md opens with one page: one row per claim with a bold verdict, no line over 600 characters.
     page = (workdir / "figures" / "CLAIMS.md").read_text()
     rows = [line for line in page.splitlines() if line.startswith("| ") and line[2:3].isdigit()]
     # one row per finding: claims 1–3 with claim 3 as two findings (3a within ε, 3b improves with width), 4–7
@@ -549,7 +549,11 @@ def test_smoke_run_writes_every_claim_with_a_computed_verdict(smoke_run):
     words = {"holds", "holds in part", "fails", "reversed", "undecided", "not estimable", "censored"}
     assert all(any(f"**{w}" in r for w in words) for r in rows)
     assert all("| **" in r for r in rows)
-    assert len(page.encode()) < 30_000 and max(map(len, page.splitlines())) <= 600
+    # The two-minute part (bottom lines, how to read, the table) is the one page: < 10 KB (6.5 KB here, 8.6 KB in the
+    # default run). The whole file < 45 KB: issue 24's detail sections (tuned rates, equal initial function, the
+    # split on every data set) took it from 29 to 34 KB here (the cap was 30 KB on the whole file before).
+    assert len(page[: page.index("## Rules")].encode()) < 10_000
+    assert len(page.encode()) < 45_000 and max(map(len, page.splitlines())) <= 600
     import yaml
     from conftest import CONFIGS
 

@@ -480,6 +480,7 @@ def test_new_schedule_reaches_claims_md_through_a_reading_and_an_endpoint(smoke_
     assert "hrta warning" not in out
     assert _job_counts(out) == {
         "train": 2,  # e3's two seeds
+        "regime_table": 1,  # e3's schedules: its T per s and the step/conditioning split CLAIMS.md shows
         "claims_speedups": 1,
         "claims_endpoints": 1,
         "claims_report": 1,
