@@ -212,7 +212,7 @@ def claim_label(words: Iterable[str]) -> str:
 
 def _word_order(word: str) -> tuple[int, str]:
     """Cell words in the order fails, negligible, reversed, undecided, then any other (alphabetical)."""
-    order = [FAILS, WORDS.get(E.NEGLIGIBLE, "negligible"), REVERSED_WORD, UNDECIDED]
+    order = [FAILS, WORDS[E.NEGLIGIBLE], REVERSED_WORD, UNDECIDED]
     return (order.index(word), "") if word in order else (len(order), word)
 
 
@@ -302,7 +302,7 @@ def strata(
 
 #: the direction a cell's word asserts: a gain (holds, or negligible: a real gain below δ), a loss (reversed); the
 #: other words (fails, undecided, not estimable) assert none
-DIRECTIONS = {HOLDS: "gain", "negligible": "gain", REVERSED_WORD: "loss"}
+DIRECTIONS = {HOLDS: "gain", WORDS[E.NEGLIGIBLE]: "gain", REVERSED_WORD: "loss"}
 SURVIVES, DOES_NOT_SURVIVE, NO_DIRECTION = "survives", "does not survive", "no gain or loss to carry over"
 
 

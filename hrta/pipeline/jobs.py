@@ -26,6 +26,7 @@ __all__ = [
     "dataset_sizes",
     "deep_networks",
     "e7_cells",
+    "e7_dataset",
     "endpoint_training_sources",
     "fairness_parts",
     "fairness_scoring_seeds",
@@ -113,11 +114,17 @@ def regime_experiments(config: Mapping) -> dict[str, dict]:
         for exp in training_experiments(config)
     }
     if config.get("e7"):
-        sec, reference = config["e7"], config["e7"]["dataset"]
-        for cell, (target, n_train) in e7_cells(config).items():
-            dataset = dict(config["datasets"][reference], target=target, n_train=n_train, name=cell)
-            out[f"e7 {cell}"] = gd_runs(sec, dataset)
+        for cell in e7_cells(config):
+            out[f"e7 {cell}"] = gd_runs(config["e7"], e7_dataset(config, cell))
     return out
+
+
+def e7_dataset(config: Mapping, cell: str) -> dict:
+    """The data set of E7 cell ``cell``: E7's reference data set entry with the cell's target and n_train, named
+    after the cell (key-sorted)."""
+    target, n_train = e7_cells(config)[cell]
+    reference = config["datasets"][config["e7"]["dataset"]]
+    return canonical(dict(reference, target=target, n_train=n_train, name=cell))
 
 
 def claims_jobs(config: Mapping, exp: str) -> list[str]:
@@ -299,9 +306,8 @@ def claim1_datasets(config: Mapping) -> dict[str, dict]:
         for name, ds in data_draws(config, exp).items():
             found.setdefault(name, ds)
     if config.get("e7"):
-        ref = dataset_config(config, config["e7"]["dataset"])
-        for cell, (target, n_train) in e7_cells(config).items():
-            ds = canonical(dict(ref, target=target, n_train=n_train, name=cell))
+        for cell in e7_cells(config):
+            ds = e7_dataset(config, cell)
             found.setdefault(cell, ds)
             for i in config["e7"]["seeds"]:
                 if draw := dataset_draw(config["e7"], i):
