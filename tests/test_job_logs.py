@@ -54,6 +54,26 @@ def test_normal_end_logs_start_and_resource_use(tmp_path):
     assert "ERROR" not in text
 
 
+def test_job_end_freezes_the_heap_before_the_interpreter_tears_down(tmp_path):
+    """After the job's exit hook every object is in the collector's permanent generation (gc.freeze), so the
+    interpreter's teardown does not traverse the imported modules' objects again; read by an exit hook that
+    runs after the job's (atexit runs hooks last-registered-first)."""
+    script = textwrap.dedent("""
+        import atexit, gc, sys
+        atexit.register(lambda: print("frozen", gc.get_freeze_count()))
+        from hrta.pipeline.joblog import job_logger
+        job_logger(sys.argv[1]).info("working")
+        print("before", gc.get_freeze_count())
+    """)
+    env = dict(os.environ, HRTA_NO_WATCHER="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "job.log")], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    counts = dict(line.split() for line in proc.stdout.split("\n") if line)
+    assert int(counts["before"]) == 0 and int(counts["frozen"]) > 1000, counts
+
+
 def test_exception_is_logged(tmp_path):
     rc, text = _run(tmp_path, "error")
     assert rc == 1 and "ERROR job failed: ValueError: bad input" in text
