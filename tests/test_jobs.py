@@ -116,3 +116,10 @@ def test_dag_jobs_are_the_jobs_the_estimates_cost(name, tmp_path):
     rules = {rule for rule, _ in jobs.wildcard_jobs(config)}
     dag_jobs = {(j.rule, tuple(sorted(j.wildcards.items()))) for j in dag.values() if j.rule in rules}
     assert dag_jobs == jobs.wildcard_jobs(config)
+
+
+def test_schema_document_is_the_schema_as_the_pure_python_parser_reads_it():
+    """The schema as every Snakemake start reads it (libyaml's parser) equals PyYAML's pure-Python safe_load of
+    the same file (the reference), and is read once per process."""
+    assert jobs.schema_document(str(SCHEMA)) == yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    assert jobs.schema_document(str(SCHEMA)) is jobs.schema_document(str(SCHEMA))

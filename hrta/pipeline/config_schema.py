@@ -14,11 +14,10 @@ import copy
 import os
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache
 
 from hrta.bases import base_names
 
-from .jobs import SCHEMA_FILE
+from .jobs import SCHEMA_FILE, schema_document
 
 __all__ = [
     "PAIRED_OUTPUT_INITS",
@@ -47,18 +46,10 @@ def config_key(path: Sequence[str | int]) -> str:
     return text or "<top level>"
 
 
-@cache
-def _schema_file(path: str) -> dict:
-    import yaml  # noqa: PLC0415
-
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def config_schema(path: str | os.PathLike = SCHEMA_FILE) -> dict:
     """The schema file at ``path`` as a dict (a fresh copy), with ``$defs.base.enum`` set to the registered
     base activations (hrta.bases.base_names(), read now: a base registered at run time is allowed)."""
-    schema = copy.deepcopy(_schema_file(os.path.abspath(path)))
+    schema = copy.deepcopy(schema_document(os.path.abspath(path)))
     schema["$defs"]["base"]["enum"] = list(base_names())
     return schema
 

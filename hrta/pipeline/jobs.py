@@ -36,6 +36,7 @@ __all__ = [
     "regime_experiments",
     "run_datasets",
     "schedule_s",
+    "schema_document",
     "sweep_experiments",
     "total_steps",
     "training_experiments",
@@ -219,13 +220,21 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "co
 
 
 @cache
+def schema_document(path: str) -> dict:
+    """The schema file at ``path`` (absolute) as parsed, once per process: shared, never to be modified
+    (hrta.pipeline.config_schema copies it). libyaml's parser where PyYAML has it (8× faster than the
+    pure-Python one on this schema; every Snakemake start reads it), the same document either way."""
+    import yaml  # noqa: PLC0415
+
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
+
+
+@cache
 def _schema_sections(schema: str) -> dict[str, str]:
     """{top-level key: name of the $defs entry it is built on} of the schema file ``schema``: a key whose
     schema is ``{$ref: "#/$defs/X"}`` or an ``allOf`` whose first entry is that ref (e3: training_experiment)."""
-    import yaml  # noqa: PLC0415
-
-    with open(schema, encoding="utf-8") as fh:
-        properties = yaml.safe_load(fh)["properties"]
+    properties = schema_document(schema)["properties"]
     sections = {}
     for key, spec in properties.items():
         ref = (spec.get("allOf") or [spec])[0].get("$ref", "") if isinstance(spec, dict) else ""
