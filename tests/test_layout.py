@@ -5,6 +5,7 @@ without torch, and the sizes the code uses have one definition (hrta.sizes) the 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -139,3 +140,45 @@ def test_workflow_gets_config_data_sets_through_one_library_function():
     assert len(_workflow_files()) > 20
     offenders = [str(p.relative_to(PACKAGE.parent)) for p in _workflow_files() if _builds_data_itself(p.read_text())]
     assert offenders == []
+
+
+def test_every_script_imports_job_start_first_and_starts_its_log():
+    """Each pipeline script's first statement after its docstring imports hrta.pipeline.job_start (the collector
+    paused for the imports), and the script calls job_logger (which resumes it) at module level."""
+    offenders = {}
+    for path in sorted(WORKFLOW.glob("scripts/*.py")):
+        body = ast.parse(path.read_text(encoding="utf-8")).body[1:]  # after the docstring
+        first = body[0]
+        starts = isinstance(first, ast.Import) and [a.name for a in first.names] == ["hrta.pipeline.job_start"]
+        logs = any(
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", "") == "job_logger"
+            for node in body
+        )
+        if not (starts and logs):
+            offenders[path.name] = {"imports job_start first": starts, "calls job_logger": logs}
+    assert offenders == {}
+
+
+def test_job_start_pauses_the_collector_until_the_job_log_starts(tmp_path):
+    """In a fresh process: off after `import hrta.pipeline.job_start`, off during the imports that follow, on
+    again (with the imports' objects frozen) once job_logger has run."""
+    code = (
+        "import gc, sys\n"
+        "import hrta.pipeline.job_start\n"
+        "after_import = gc.isenabled()\n"
+        "import pandas\n"
+        "from hrta.pipeline.joblog import job_logger\n"
+        "during = gc.isenabled()\n"
+        "job_logger(sys.argv[1])\n"
+        "print(after_import, during, gc.isenabled(), gc.get_freeze_count() > 1000)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "job.log")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "HRTA_NO_WATCHER": "1"},
+    )
+    assert out.stdout.split() == ["False", "False", "True", "True"]

@@ -31,6 +31,10 @@ def job_logger(log_path: str | os.PathLike, name: str = "hrta") -> logging.Logge
     job that ends normally logs its resource use ("job resources: wall … s, CPU … s, peak RSS … MB",
     read by benchmarks/runtime_check.py).
     """
+    # the script's imports are done: keep their objects out of every later collection and resume the collector
+    # (paused by hrta.pipeline.job_start during the imports; on already, this changes nothing else)
+    gc.freeze()
+    gc.enable()
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     logger.handlers.clear()

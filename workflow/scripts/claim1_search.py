@@ -2,6 +2,8 @@
 analytic kernels on many random draws of points on the unit sphere (hrta.claims.claim1_search), the summary per
 (n, d, constant feature, layers) and a figure of λ_min(s)/s² and κ(s) for the worst and typical draws."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

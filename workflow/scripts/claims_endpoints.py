@@ -2,6 +2,8 @@
 (claim × comparison × optimizer × width or model), its primary and secondary effect with interval, n, minimum
 detectable effect and verdict (hrta.claims.endpoints); secondary p-values Holm-corrected over all cells."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import math
 import time
 

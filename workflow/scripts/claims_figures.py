@@ -7,6 +7,8 @@
 * claims_e7_sensitivity — E7 speed-up vs the number of samples n and the input dimension d.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

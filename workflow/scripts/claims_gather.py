@@ -1,6 +1,8 @@
 """Rule `claims_gather`: one fairness-sweep cell (E6, e6_regime; one optimizer) joined from its parts (rules
 claims_tune, claims_score) into the history and runs one job over all seeds writes (hrta.sweep_parts)."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 from hrta.io import write_csv
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.provenance import write_metadata

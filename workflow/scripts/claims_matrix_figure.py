@@ -3,6 +3,8 @@ written by claims_report) as a seaborn heatmap. Colour = the cell's label (suppo
 inconclusive, metric-dependent, not measured); each cell is annotated "robust" or "metric-dependent" and
 the per-metric marks a/b/c (✓ supported, ✗ not supported, ? inconclusive)."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

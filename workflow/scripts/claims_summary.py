@@ -9,6 +9,8 @@ structure and search, claim 3's two findings with the disclosed rule change, eve
 split and the secondary endpoints. Claims 1–3 take their parts from figures/tables/claims.csv; claims 4–7 their
 cells from the pre-registered endpoints (figures/tables/claims_endpoints.csv)."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import re
 import textwrap
 import time

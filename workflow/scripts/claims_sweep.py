@@ -35,6 +35,8 @@ to_relu export: every two-layer ReLU-base run whose final s ≠ 1 is exported wi
 and must agree to 1e-10 relative in float64.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import math
 import time
 

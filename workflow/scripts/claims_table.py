@@ -1,5 +1,7 @@
 """Rule `table_claims_speedups`: every paired speed-up (E3, E5–E7) with its 95% interval and verdict."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import pandas as pd
 
 from hrta.pipeline.joblog import job_logger

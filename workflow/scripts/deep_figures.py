@@ -14,6 +14,8 @@ from the analytic deep kernel (dashed) and the network's own kernel at each stag
 panel per method, switches of s marked.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import re
 import time
 

@@ -3,6 +3,8 @@ empirical NTK at initialization (hrta.ntk.deep_empirical_ntk) against the infini
 (deep_analytic_ntk), for every network (hidden-layer widths), seed and s. Also λ_min/λ_max of the
 empirical K/n, so the spectra can be compared with the analytic ones."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

@@ -2,6 +2,8 @@
 (hrta.ntk.deep_analytic_ntk) for every depth L, data set of the run and s of deep.s_grid plus claim
 1's refined grid (claim 1 at depth). Depth 1 is the two-layer kernel of X/√d, so its λ_min(s) has E2's shape."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

@@ -13,6 +13,8 @@ stage start and end, the end loss predicted by the linearization with K_∞ and 
 start, and the largest |log(measured/predicted)| over the stage.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import numpy as np
 import pandas as pd
 

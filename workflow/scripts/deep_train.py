@@ -12,6 +12,8 @@ t_k (trained here stage by stage, so no replay is needed) with residual r_k = f(
 The history keeps the closing row of every stage (loss at t_{k+1} under s_k), marked by `stage`.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import math
 import time
 

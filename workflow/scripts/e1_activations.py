@@ -1,5 +1,7 @@
 """Rule `e1_activations`: σ_s(z) and σ_s'(z) on a grid of z for each configured s."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -1,6 +1,8 @@
 """Rule `e2_analytic`: spectrum of the infinite-width NTK K_s/n on a fine grid of s (plus the s
 values where empirical kernels are measured, so the two can be compared exactly), per layer choice."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

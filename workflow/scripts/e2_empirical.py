@@ -7,6 +7,8 @@ choices (hrta.ntk.relu_kernel_grams; memory O(n·chunk + n²) beyond the weights
 hrta.pipeline.relu_grams_mb). Other bases: hrta.ntk.empirical_ntk per s (also chunked).
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

@@ -2,6 +2,8 @@
 every data set the run trains on (each made here from its config: hrta.datafiles.dataset_from_config), for
 each layer choice. One job: the kernels are cheap next to a process start."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

@@ -8,6 +8,8 @@ For each (width, seed, optimizer, method) and each prediction kernel (``analytic
     never exceeded), the run's last logged step and status.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -10,6 +10,8 @@ Decay exponents κ = −log ρ are compared as ratios κ_measured / κ_predicted
 curve_gap_* = max over the stage of |log10 L_measured − log10 L_predicted| (decades).
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -16,6 +16,8 @@ Curves are written at the steps the training history logs, so they line up with 
 The network is initialized in the dtype of its training job (config e4.wide), then cast to float64.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

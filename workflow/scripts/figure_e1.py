@@ -1,5 +1,7 @@
 """Rule `figure_e1_activations`: σ_s(z) and σ_s'(z) for the configured s values."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

@@ -11,6 +11,8 @@ dashed: the Monte-Carlo rate m^{-1/2}.
 
 figures/e2_eigen_error: relative errors of λ_max and λ_min of K_emp/n against K_∞/n vs width."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

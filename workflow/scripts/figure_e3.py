@@ -2,6 +2,8 @@
 width; line = geometric mean over seeds, band = exp(mean ± std of log L); dotted verticals mark each
 method's switches of s (in the method's colour). Diverged runs are left out and listed in their panel."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

@@ -16,6 +16,8 @@ one line per horizon, one panel per method (geometric mean over seeds; diverged 
 counted in the title). figures/e4_lazy_horizon: the lazy horizon t_ε vs m, one line per method and
 kernel (open markers: censored, ε never exceeded within the run)."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -1,6 +1,8 @@
 """Rule `dataset`: one named dataset as .npz: a seeded draw (hrta.data.make_dataset), or a user's file
 (`{file: PATH}`, hrta.datafiles.load_dataset_file), validated and stored in the same format."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 from hrta.data import save_dataset

@@ -18,6 +18,8 @@ measured and predicted decay rate −log-rate against width per s (kernel-rate r
 width, and λ_min(K_s/n), κ(s) on a grid.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -9,6 +9,8 @@ decays only while the network trains at s. lr·λ_min·T ≪ 1 (residual_left �
 decay, so the run tests the middle of the spectrum, not the mechanism λ_min(s) of the paper.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import pandas as pd

@@ -3,6 +3,8 @@ the analytic (infinite-width) kernel and the empirical kernel at each width (mea
 and the relative errors of the kernel (‖K_emp − K_∞‖_F/‖K_∞‖_F) and of λ_max, λ_min against K_∞. Unresolved λ_min (below the float64
 resolution floor of the eigensolver) are excluded from the statistics and counted."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

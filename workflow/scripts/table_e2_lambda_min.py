@@ -2,6 +2,8 @@
 kernel at the ends of the resolved part of the s grid in (0, 2), the grid, and every interval of s
 where λ_min fails to increase with its fall (hrta.claims.decreasing_intervals)."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -10,6 +10,8 @@ is excluded from the means and counted in `n_diverged` (the Markdown/LaTeX cells
 a tolerance a run never reached is excluded from the step statistics and shows in `n_reached` < `n_seeds`.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -7,6 +7,8 @@ stages, |κ_measured/κ_curve − 1| (fitted rate of predict_loss_curve over the
 largest gap between the measured and predicted loss curves in decades.
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -3,6 +3,8 @@
 the lazy horizon t_ε (mean over seeds; censored runs counted). Diverged runs are counted, their
 ratios after the divergence are missing."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import time
 
 import numpy as np

@@ -19,6 +19,8 @@ is exported with hrta.models.to_relu and its training loss checked against the Ï
 (column export_rel_diff; > 1e-10 relative in float64 stops the job).
 """
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 import shutil
 import time
 from pathlib import Path

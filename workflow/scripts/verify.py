@@ -1,6 +1,8 @@
 """Rule `verify`: the run against the shipped reference (hrta.pipeline.verify), as figures/VERIFY.md and
 data/verify/VERIFY.json. Differences do not fail the job: they are the certificate's finding."""
 
+import hrta.pipeline.job_start  # noqa: F401 (first: the imports below run with the collector paused)
+
 from hrta.pipeline.joblog import job_logger
 from hrta.pipeline.verify import DEFAULT_TOLERANCES, certificate_markdown, verify_run, write_certificate
 from hrta.pipeline.verify_reference import host_info
