@@ -1,11 +1,12 @@
-"""Figure and table helpers for the pipeline: one seaborn style, atomic saving, table rendering.
+"""Figure and table helpers for the pipeline: one style (seaborn's paper theme), atomic saving, table rendering.
 
 Figures are sized for a paper column (``COLUMN_WIDTH`` inches wide, fonts ≥ 7 pt) and saved as
 PNG and PDF with a provenance record (:func:`hrta.io.write_metadata`). Tables are written as CSV
 (numbers, for machines), Markdown and LaTeX (``mean ± std`` strings, for people).
 
-Imports are lazy where they are expensive: table jobs import this module without matplotlib or
-seaborn (seaborn pulls in scipy.stats, about 3 s per process), and nothing here imports torch.
+Imports are lazy where they are expensive: table jobs import this module without matplotlib, and figure jobs
+draw without seaborn: the style is seaborn's theme written out (:data:`PAPER_THEME`; seaborn's import pulls in
+scipy.stats and statsmodels, ≈ 2.5 CPU-s per figure job), and nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COLORBLIND",
+    "COLOUR_CODES",
     "COLUMN_WIDTH",
     "FULL_WIDTH",
     "error_vs_width",
@@ -28,6 +31,8 @@ __all__ = [
     "mark_switches",
     "markdown_table",
     "mean_std",
+    "PAPER_THEME",
+    "PROJECT_STYLE",
     "palette",
     "set_style",
     "subplots",
@@ -50,37 +55,127 @@ def _pyplot():
     return plt
 
 
+#: seaborn 0.13's "colorblind" palette (``seaborn.color_palette("colorblind")``, as hex).
+COLORBLIND = (
+    "#0173b2",
+    "#de8f05",
+    "#029e73",
+    "#d55e00",
+    "#cc78bc",
+    "#ca9161",
+    "#fbafe4",
+    "#949494",
+    "#ece133",
+    "#56b4e9",
+)
+
+#: The rcParams that ``seaborn.set_theme(context="paper", style="ticks", palette="colorblind", font_scale=0.9)``
+#: sets (its axes_style, plotting_context and colour cycle), but seaborn's default colormap ('rocket', which
+#: only seaborn registers; no figure here draws with the default colormap). tests/test_plots.py checks this
+#: against seaborn itself.
+PAPER_THEME: dict[str, Any] = {
+    # axes_style("ticks") and set_theme's font
+    "figure.facecolor": "white",
+    "axes.labelcolor": ".15",
+    "xtick.direction": "out",
+    "ytick.direction": "out",
+    "xtick.color": ".15",
+    "ytick.color": ".15",
+    "axes.axisbelow": True,
+    "grid.linestyle": "-",
+    "text.color": ".15",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "xtick.top": False,
+    "ytick.right": False,
+    "axes.grid": False,
+    "axes.facecolor": "white",
+    "axes.edgecolor": ".15",
+    "grid.color": ".8",
+    "axes.spines.left": True,
+    "axes.spines.bottom": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "xtick.bottom": True,
+    "ytick.left": True,
+    # plotting_context("paper", font_scale=0.9): the paper context's sizes, fonts × 0.9
+    "axes.linewidth": 1.0,
+    "grid.linewidth": 0.8,
+    "lines.linewidth": 1.2000000000000002,
+    "lines.markersize": 4.800000000000001,
+    "patch.linewidth": 0.8,
+    "xtick.major.width": 1.0,
+    "ytick.major.width": 1.0,
+    "xtick.minor.width": 0.8,
+    "ytick.minor.width": 0.8,
+    "xtick.major.size": 4.800000000000001,
+    "ytick.major.size": 4.800000000000001,
+    "xtick.minor.size": 3.2,
+    "ytick.minor.size": 3.2,
+    "font.size": 8.640000000000002,
+    "axes.labelsize": 8.640000000000002,
+    "axes.titlesize": 8.640000000000002,
+    "xtick.labelsize": 7.920000000000001,
+    "ytick.labelsize": 7.920000000000001,
+    "legend.fontsize": 7.920000000000001,
+    "legend.title_fontsize": 8.640000000000002,
+}
+
+#: matplotlib's one-letter colours as seaborn's set_theme redefines them ("k" is 10 % grey): b, g, r, m, y, c from
+#: seaborn's "colorblind6" palette, then k.
+COLOUR_CODES = {
+    "b": "#0173b2",
+    "g": "#029e73",
+    "r": "#d55e00",
+    "m": "#cc78bc",
+    "y": "#ece133",
+    "c": "#56b4e9",
+    "k": (0.1, 0.1, 0.1),
+}
+
+
+#: The project's own settings on top of :data:`PAPER_THEME`: fonts ≥ 7 pt at a paper column's width, grids,
+#: resolution, tight bounding boxes, editable PDF text.
+PROJECT_STYLE: dict[str, Any] = {
+    "figure.dpi": 150,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+    "legend.fontsize": 7,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.2,
+    "pdf.fonttype": 42,  # embed TrueType so the PDF text stays editable/searchable
+}
+
+
 def set_style() -> None:
-    """The one style of every figure: seaborn 'ticks', colorblind palette, paper-sized fonts."""
-    import seaborn as sns  # noqa: PLC0415
+    """The one style of every figure: seaborn's 'ticks' style, colorblind palette and paper-sized fonts
+    (:data:`PAPER_THEME`, :data:`COLOUR_CODES`), then the project's own sizes and savefig settings."""
+    import matplotlib.colors  # noqa: PLC0415
+    from cycler import cycler  # noqa: PLC0415
 
     plt = _pyplot()
-    sns.set_theme(context="paper", style="ticks", palette="colorblind", font_scale=0.9)
-    plt.rcParams.update(
-        {
-            "figure.dpi": 150,
-            "savefig.dpi": 200,
-            "savefig.bbox": "tight",
-            "axes.grid": True,
-            "grid.alpha": 0.3,
-            "legend.frameon": False,
-            "legend.fontsize": 7,
-            "axes.titlesize": 8,
-            "axes.labelsize": 8,
-            "xtick.labelsize": 7,
-            "ytick.labelsize": 7,
-            "lines.linewidth": 1.2,
-            "pdf.fonttype": 42,  # embed TrueType so the PDF text stays editable/searchable
-        }
-    )
+    plt.rcParams.update(PAPER_THEME)
+    plt.rcParams["axes.prop_cycle"] = cycler(color=[matplotlib.colors.to_rgb(c) for c in COLORBLIND])
+    for code, colour in COLOUR_CODES.items():
+        matplotlib.colors.colorConverter.colors[code] = matplotlib.colors.to_rgb(colour)
+    plt.rcParams.update(PROJECT_STYLE)
 
 
 def palette(names: Sequence[str]) -> dict[str, Any]:
-    """A fixed colour per name (same order → same colours in every figure)."""
-    import seaborn as sns  # noqa: PLC0415
+    """A fixed colour per name (same order → same colours in every figure): the colorblind palette's colours as
+    RGB tuples in order, repeated after the tenth (as ``seaborn.color_palette("colorblind", n)``)."""
+    import matplotlib.colors  # noqa: PLC0415
 
-    colours = sns.color_palette("colorblind", n_colors=max(len(names), 1))
-    return {name: colours[i] for i, name in enumerate(names)}
+    return {name: matplotlib.colors.to_rgb(COLORBLIND[i % len(COLORBLIND)]) for i, name in enumerate(names)}
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, width: float = COLUMN_WIDTH, panel_height: float = 2.0, **kw):

@@ -1,5 +1,5 @@
-"""Rule `figures_e2`: the two E2 figures in one job (each figure job pays ~3 s of matplotlib and
-seaborn imports, more than drawing takes).
+"""Rule `figures_e2`: the two E2 figures in one job (each figure job pays ≈ 0.8 CPU-s of imports and
+setup before it draws).
 
 figures/e2_spectrum: λ_min, λ_max and condition number of K_s/n vs s. Lines: analytic
 (infinite-width) kernel; points with error bars: empirical kernels at each width (mean ± std over

@@ -1,5 +1,5 @@
-"""Rule `figures_e4`: the two E4 figures in one job (each figure job pays ~3 s of matplotlib and
-seaborn imports, more than drawing takes).
+"""Rule `figures_e4`: the two E4 figures in one job (each figure job pays ≈ 0.8 CPU-s of imports and
+setup before it draws).
 
 figures/e4_rates: per GD stage, measured per-step loss decrement 1 − ρ vs the NTK prediction:
 left, the fitted rate of predict_loss_curve over the same window (analytic kernel); right, the
