@@ -160,11 +160,10 @@ def set_style() -> None:
     """The one style of every figure: seaborn's 'ticks' style, colorblind palette and paper-sized fonts
     (:data:`PAPER_THEME`, :data:`COLOUR_CODES`), then the project's own sizes and savefig settings."""
     import matplotlib.colors  # noqa: PLC0415
-    from cycler import cycler  # noqa: PLC0415
 
     plt = _pyplot()
     plt.rcParams.update(PAPER_THEME)
-    plt.rcParams["axes.prop_cycle"] = cycler(color=[matplotlib.colors.to_rgb(c) for c in COLORBLIND])
+    plt.rcParams["axes.prop_cycle"] = plt.cycler(color=[matplotlib.colors.to_rgb(c) for c in COLORBLIND])
     for code, colour in COLOUR_CODES.items():
         matplotlib.colors.colorConverter.colors[code] = matplotlib.colors.to_rgb(colour)
     plt.rcParams.update(PROJECT_STYLE)
