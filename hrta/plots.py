@@ -125,14 +125,9 @@ PAPER_THEME: dict[str, Any] = {
 }
 
 #: matplotlib's one-letter colours as seaborn's set_theme redefines them ("k" is 10 % grey): b, g, r, m, y, c from
-#: seaborn's "colorblind6" palette, then k.
-COLOUR_CODES = {
-    "b": "#0173b2",
-    "g": "#029e73",
-    "r": "#d55e00",
-    "m": "#cc78bc",
-    "y": "#ece133",
-    "c": "#56b4e9",
+#: seaborn's "colorblind6" palette (COLORBLIND's colours 0, 2, 3, 4, 8, 9), then k.
+COLOUR_CODES: dict[str, Any] = {
+    **dict(zip("bgrmyc", (COLORBLIND[i] for i in (0, 2, 3, 4, 8, 9)))),
     "k": (0.1, 0.1, 0.1),
 }
 
