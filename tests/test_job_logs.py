@@ -75,6 +75,65 @@ def test_job_end_freezes_the_heap_before_the_interpreter_tears_down(tmp_path):
     assert counts["at_exit"] >= counts["after_job_logger"] + 5000, counts
 
 
+# a Snakemake script job as hrta.pipeline.job_start recognizes one (its preamble defines `snakemake` in __main__),
+# or another process (third argument 0); "last" is printed by an exit hook registered before job_start's, so it runs
+# after exit_without_teardown and only if that returned; "hook" by one the job registers after its imports
+TEARDOWN_PROBE = textwrap.dedent("""
+    import os, sys
+    if sys.argv[3] == "1":
+        snakemake = object()
+    import atexit
+    atexit.register(lambda: print("last", flush=True))
+    import hrta.pipeline.job_start
+    from hrta.pipeline.joblog import job_logger
+
+    log = job_logger(sys.argv[1])
+    atexit.register(lambda: print("hook", flush=True))
+    with open(sys.argv[1] + ".out", "w") as fh:
+        fh.write("output")
+    print("unflushed", end=" ")  # left in stdout's buffer: the exit must flush it
+    how = sys.argv[2]
+    if how == "error":
+        raise ValueError("bad input")
+    if how == "term":
+        os.kill(os.getpid(), __import__("signal").SIGTERM)
+    if how == "exit3":
+        sys.exit(3)
+""")
+
+
+@pytest.mark.parametrize(
+    ("job", "how", "rc", "torn_down"),
+    [
+        (True, "ok", 0, False),  # the orderly end: os._exit(0) after every exit hook
+        (True, "error", 1, True),
+        (True, "term", 128 + signal.SIGTERM, True),
+        (False, "ok", 0, True),  # job_start imported outside a Snakemake job: nothing registered
+        (False, "exit3", 3, True),
+    ],
+)
+def test_only_an_orderly_job_leaves_without_the_interpreter_teardown(tmp_path, job, how, rc, torn_down):
+    """hrta.pipeline.joblog.exit_without_teardown: a Snakemake script job that ended in an orderly way leaves from
+    that hook (the hook registered before it never runs, nor does the interpreter's teardown), after the exit
+    hooks registered after job_start ran, with its output file complete, its log ending with the resource line
+    and stdout flushed; an exception or a termination signal keeps the teardown and the exit status, and so does
+    any process that is not a Snakemake job."""
+    log = tmp_path / "job.log"
+    env = dict(os.environ, HRTA_NO_WATCHER="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", TEARDOWN_PROBE, str(log), how, "1" if job else "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == rc, proc.stderr
+    assert proc.stdout.startswith("unflushed hook\n"), proc.stdout
+    assert ("last" in proc.stdout) == torn_down, proc.stdout
+    assert (tmp_path / "job.log.out").read_text() == "output"
+    assert re.search(r"INFO job resources: wall [\d.]+ s", log.read_text())
+
+
 def test_exception_is_logged(tmp_path):
     rc, text = _run(tmp_path, "error")
     assert rc == 1 and "ERROR job failed: ValueError: bad input" in text

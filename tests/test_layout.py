@@ -182,3 +182,60 @@ def test_job_start_pauses_the_collector_until_the_job_log_starts(tmp_path):
         env={**os.environ, "HRTA_NO_WATCHER": "1"},
     )
     assert out.stdout.split() == ["False", "False", "True", "True"]
+
+
+# Where code may end the process with a status: the command-line entry points (under `if __name__ == "__main__"`),
+# the plan command's check of its Snakemake run, and a job's termination-signal handler (which marks the ending
+# abnormal first).
+EXITS_WITH_A_STATUS = {("hrta/pipeline/plan.py", "_snakemake"), ("hrta/pipeline/joblog.py", "on_signal")}
+
+
+def _exits_and_unclosed_opens(path: Path) -> tuple[list[str], list[str]]:
+    """The functions (or "<module>") of `path` that raise SystemExit or call sys.exit / os._exit outside an
+    `if __name__ == "__main__"` block, and the lines that call open() other than as a `with` item."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    with_items = {id(item.context_expr) for node in ast.walk(tree) if isinstance(node, ast.With) for item in node.items}
+    main_blocks = {
+        id(node)
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test).replace("'", '"') == '__name__ == "__main__"'
+    }
+    exits, opens = [], []
+
+    def visit(node, scope: str) -> None:
+        if id(node) in main_blocks:
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            scope = node.name
+        if (isinstance(node, ast.Raise) and node.exc is not None and "SystemExit" in ast.unparse(node.exc)) or (
+            isinstance(node, ast.Call) and ast.unparse(node.func) in ("sys.exit", "exit", "os._exit")
+        ):
+            exits.append(scope)
+        if (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func) in ("open", "os.fdopen")
+            and id(node) not in with_items
+        ):
+            opens.append(f"line {node.lineno}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, scope)
+
+    visit(tree, "<module>")
+    return exits, opens
+
+
+def test_job_code_closes_its_files_and_never_exits_with_a_status():
+    """What hrta.pipeline.joblog.exit_without_teardown asks of the code a job runs (workflow/scripts and hrta/):
+    every open() is a `with` item (a file left open would lose its unflushed data when an orderly job leaves with
+    os._exit), and nothing ends the process with SystemExit or sys.exit but the entry points and the places in
+    EXITS_WITH_A_STATUS (exit_without_teardown cannot see a status; its own os._exit is the one in it)."""
+    files = sorted([*WORKFLOW.glob("scripts/*.py"), *PACKAGE.rglob("*.py")])
+    exits, unclosed = set(), {}
+    for path in files:
+        name = str(path.relative_to(PACKAGE.parent))
+        found_exits, found_opens = _exits_and_unclosed_opens(path)
+        exits |= {(name, scope) for scope in found_exits}
+        if found_opens:
+            unclosed[name] = found_opens
+    assert unclosed == {}
+    assert exits - {("hrta/pipeline/joblog.py", "exit_without_teardown")} == EXITS_WITH_A_STATUS
