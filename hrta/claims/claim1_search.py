@@ -74,11 +74,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.linalg import lapack
 
 from hrta.data import add_constant_feature
-from hrta.ntk import analytic_ntk, dual_kernels
 
 __all__ = [
     "C_FLOOR",
@@ -177,6 +175,8 @@ class LambdaCurve(NamedTuple):
 def kernel_parts(X, layers: str = "both") -> tuple[np.ndarray, np.ndarray]:
     """(K_0, K_2) = (analytic_ntk(X, 0, layers), analytic_ntk(X, 2, layers)) as float64 numpy arrays, so that
     K_s = (1 − s/2)²·K_0 + (s/2)²·K_2 (module docstring)."""
+    from hrta.ntk import analytic_ntk  # noqa: PLC0415 (deferred: the claims report reads the rules without torch)
+
     X = np.asarray(X, dtype=np.float64)
     return analytic_ntk(X, 0.0, layers).numpy(), analytic_ntk(X, 2.0, layers).numpy()
 
@@ -185,6 +185,10 @@ def kernel_parts_all(X, layers_list: Sequence[str] = ("both", "first")) -> dict[
     """{layers: (K_0, K_2)} for several ``layers`` from one dual_kernels call per s ∈ {0, 2}: the same
     arithmetic as analytic_ntk (K = (X Xᵀ)⊙E[σ'σ'] (+ E[σσ] for both layers), then ½(K + Kᵀ)), so the
     result equals kernel_parts(X, layers) bit for bit, at half the cost when both layers are wanted."""
+    import torch  # noqa: PLC0415 (deferred, as in kernel_parts)
+
+    from hrta.ntk import dual_kernels  # noqa: PLC0415
+
     X64 = torch.as_tensor(np.asarray(X, dtype=np.float64))
     G = X64 @ X64.T
     duals = [dual_kernels(X64, s, "relu", "closed") for s in (0.0, 2.0)]
