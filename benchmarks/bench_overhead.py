@@ -1,10 +1,14 @@
-"""Per-job overhead: Python + torch import time in fresh processes, and what batching several short
-training runs into one process saves.
+"""Per-job overhead: Python + torch import time in fresh processes, what a job's end costs with and
+without the interpreter's teardown, and what batching several short training runs into one process saves.
 
     .venv/bin/python benchmarks/bench_overhead.py [--reps 5] [--runs 8] [--m 1000] [--steps 1000]
 
 import: wall time of ``python -c "pass"``, ``python -c "import torch"`` and
 ``python -c "import hrta.train, hrta.ntk"``, each in a fresh process, median of --reps.
+job end: CPU seconds of a fresh process that starts as a pipeline script does (hrta.pipeline.job_start, torch,
+pandas, hrta.train, job_logger) and ends at once, as a Snakemake script job (``snakemake`` defined in
+``__main__``: hrta.pipeline.joblog.exit_without_teardown leaves with os._exit) and as any other process (the
+interpreter's teardown); median of --reps each, round-robin, and their ratio.
 batching: --runs short GD trainings (TwoLayerNet n=100 d=2 width --m, --steps updates, float64, one
 thread each, seeds 0..runs−1) once as --runs sequential processes (one run each) and once as one
 process doing all of them; the difference is what batching saves. ``compute_s`` is the median
@@ -40,6 +44,34 @@ def import_times(reps: int = 5) -> dict[str, float]:
     for _ in range(reps):
         for name, stmt in IMPORTS.items():
             times[name].append(_wall([sys.executable, "-c", stmt])[0])
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+JOB_END = """
+import sys
+if sys.argv[1] == "job":
+    snakemake = object()  # what Snakemake's script preamble defines
+import hrta.pipeline.job_start
+import pandas, torch, hrta.train
+from hrta.pipeline.joblog import job_logger
+job_logger(sys.argv[2])
+"""
+
+
+def job_end_times(reps: int = 5) -> dict[str, float]:
+    """Median CPU seconds (the child's user + system) of JOB_END as a Snakemake job and as another process."""
+    import resource  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    times = {"job": [], "other": []}
+    env = dict(os.environ, HRTA_NO_WATCHER="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(reps):
+            for kind in times:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                subprocess.run([sys.executable, "-c", JOB_END, kind, f"{tmp}/job.log"], check=True, env=env)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                times[kind].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -111,6 +143,11 @@ def main() -> None:
         return
     for name, t in import_times(args.reps).items():
         print(f"import {name:6s} {t:.3f} s (fresh process, median of {args.reps})")
+    end = job_end_times(args.reps)
+    print(
+        f"job start and end: {end['job']:.3f} CPU-s as a Snakemake job (no teardown), {end['other']:.3f} CPU-s with "
+        f"the interpreter's teardown (ratio {end['job'] / end['other']:.2f}; median of {args.reps})"
+    )
     b = batching(args.runs, args.m, args.steps)
     print(
         f"{b['runs']} runs (m={b['m']}, {b['steps']} steps): separate processes {b['separate_s']:.2f} s, "
