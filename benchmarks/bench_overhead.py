@@ -69,7 +69,9 @@ def job_end_times(reps: int = 5) -> dict[str, float]:
         for _ in range(reps):
             for kind in times:
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                subprocess.run([sys.executable, "-c", JOB_END, kind, f"{tmp}/job.log"], check=True, env=env)
+                subprocess.run(
+                    [sys.executable, "-c", JOB_END, kind, f"{tmp}/job.log"], check=True, env=env, capture_output=True
+                )
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 times[kind].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return {k: statistics.median(v) for k, v in times.items()}
