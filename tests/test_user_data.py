@@ -370,21 +370,39 @@ def test_good_file_data_set_runs_e3(tmp_path):
     assert run_snakemake(tmp_path, "-n", table, configfile=config).stdout.count("Nothing to be done") == 1
 
 
-def _file_capable_sections(config: dict, one_seed: bool = False) -> dict:
+def _file_capable_sections(config: dict, one_path: bool = False) -> dict:
     """Every section whose data set can be a file, as _config's ``sections``: E2, every training experiment and
-    claims sweep but E7 (hrta.pipeline.jobs finds them, so an added one is covered), and the deep networks. With
-    ``one_seed``, each keeps its first seed only (every seed's job runs the same code on the same file: vary_data_seed
-    is off), but the fairness sweeps, which must score the chosen rates on 2 seeds or more."""
+    claims sweep but E7 (hrta.pipeline.jobs finds them, so an added one is covered), and the deep networks.
+
+    With ``one_path``, one job per code path that reads the file: each section keeps its first seed only (every
+    seed's job runs the same code on the same file: vary_data_seed is off), but the fairness sweeps, which must
+    score the chosen rates on 2 seeds or more and keep their first optimizer only (each optimizer's tuning and
+    scoring jobs run the same code); a training experiment with a wide float32 path keeps its first width and the
+    first wide one; a sweep over models keeps the first model of each kind (two_layer, deep)."""
     from hrta.pipeline.jobs import is_fairness_sweep, sweep_experiments, training_experiments  # noqa: PLC0415
 
-    def seeds(section: dict) -> dict:
-        return {"seeds": section["seeds"][:1]} if one_seed and not is_fairness_sweep(section) else {}
+    def one_per_path(section: dict) -> dict:
+        if not one_path:
+            return {}
+        if is_fairness_sweep(section):
+            first = next(iter(section["optimizers"]))
+            return {"optimizers": {first: section["optimizers"][first]}}
+        update = {"seeds": section["seeds"][:1]}
+        if section.get("wide") and "widths" in section:
+            wide = [w for w in section["widths"] if w >= section["wide"]["min_width"]]
+            update["widths"] = sorted({section["widths"][0], wide[0]}) if wide else section["widths"][:1]
+        if "models" in section:
+            first_of_kind = {}
+            for name, model in section["models"].items():
+                first_of_kind.setdefault(model["kind"], name)
+            update["models"] = {name: section["models"][name] for name in first_of_kind.values()}
+        return update
 
     exps = [e for e in training_experiments(config) + sweep_experiments(config) if e != "e7"]
     return {
-        "e2": seeds(config["e2"]),
-        "deep.train": seeds(config["deep"]["train"]),
-        **{e: {"vary_data_seed": False, **seeds(config[e])} for e in exps},
+        "e2": one_per_path(config["e2"]),
+        "deep.train": one_per_path(config["deep"]["train"]),
+        **{e: {"vary_data_seed": False, **one_per_path(config[e])} for e in exps},
     }
 
 
@@ -396,7 +414,7 @@ def test_whole_smoke_run_with_every_experiment_on_one_file(tmp_path):
     file's, and none names sphere6, the built-in data set E8 and e6_regime use in smoke.yaml. E7 stays on its
     built-in data (it cannot take a file)."""
     smoke = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
-    sections = _file_capable_sections(smoke, one_seed=True)
+    sections = _file_capable_sections(smoke, one_path=True)
     assert {"e2", "e3", "e4", "e5", "e6", "e6_regime", "e8", "deep.train"} <= set(sections)
     _npz(**_sphere_arrays())(tmp_path)
     config = _config(tmp_path, {"file": "mine.npz"}, sections)
