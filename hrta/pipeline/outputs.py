@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from hrta.io import atomic_path, write_csv, write_text
-from hrta.plots import _PDF_METADATA, _PNG_METADATA, _pyplot, latex_table, markdown_table
+from hrta.plots import _PDF_METADATA, _PNG_METADATA, _pyplot, freeze_layout, latex_table, markdown_table
 
 from .provenance import write_metadata
 
@@ -25,14 +25,16 @@ def save_figure(
     inputs: Sequence[str] = (),
     timings: Mapping[str, float] | None = None,
 ) -> None:
-    """Save ``fig`` to each path (format from the suffix) atomically, each with a provenance record; close it."""
+    """Save ``fig`` to each path (format from the suffix) atomically, each with a provenance record; close it.
+    Every format gets the same layout and bounding box (hrta.plots.freeze_layout: laid out once, drawn once each)."""
     targets = list(paths.values()) if isinstance(paths, Mapping) else list(paths)
+    box = freeze_layout(fig)
     for path in targets:
         suffix = Path(path).suffix.lstrip(".")
         metadata = _PDF_METADATA if suffix == "pdf" else _PNG_METADATA if suffix == "png" else None
         write_metadata(path, config_slice, rule=rule, inputs=inputs, timings=timings)
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=suffix, metadata=metadata)
+            fig.savefig(tmp, format=suffix, metadata=metadata, bbox_inches=box)
     _pyplot().close(fig)
 
 
