@@ -13,6 +13,11 @@ batching: --runs short GD trainings (TwoLayerNet n=100 d=2 width --m, --steps up
 thread each, seeds 0..runs−1) once as --runs sequential processes (one run each) and once as one
 process doing all of them; the difference is what batching saves. ``compute_s`` is the median
 in-process time of one run (train() alone), to compare with the import time.
+figure save: CPU seconds of saving one PNG and one PDF of an E2-like figure (2 × 3 log-log panels with error
+bars, constrained layout, a legend outside), as ``savefig`` does it by itself (bbox "tight", the layout engine on:
+each format drawn twice and laid out at every draw) and as hrta.pipeline.outputs.save_figure does it (layout
+frozen once by hrta.plots.freeze_layout, each format drawn once); median of --reps each, round-robin, and their
+ratio.
 ``import_times`` and ``batching`` are the one implementation; benchmarks/run_all.py imports them.
 """
 
@@ -74,6 +79,50 @@ def job_end_times(reps: int = 5) -> dict[str, float]:
                 )
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 times[kind].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _e2_like_figure():
+    """2 × 3 log-log panels with error bars and mathtext labels, a legend outside: E2's spectrum figure's kind."""
+    import numpy as np  # noqa: PLC0415
+
+    from hrta.plots import FULL_WIDTH, subplots  # noqa: PLC0415
+
+    fig, axes = subplots(2, 3, width=FULL_WIDTH, panel_height=1.9)
+    s = np.linspace(0.0, 2.0, 9)
+    for i, ax in enumerate(axes.flat):
+        ax.plot(s + 0.1, 10.0 ** -(i + s), label=r"$m=\infty$")
+        for k, m in enumerate((50, 200, 800)):
+            ax.errorbar(s + 0.1, 10.0 ** -(i + s + k / 5), yerr=0.1 * 10.0 ** -(i + s), fmt="o", ms=3, label=f"$m={m}$")
+        ax.set(xscale="log", yscale="log", xlabel="$s$", ylabel=r"$\lambda_{\min}(K_s/n)$", title=f"panel {i}")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    return fig
+
+
+def figure_save_times(reps: int = 5) -> dict[str, float]:
+    """Median CPU seconds of saving _e2_like_figure as PNG + PDF, by savefig alone and by save_figure's way."""
+    import tempfile  # noqa: PLC0415
+
+    from hrta.plots import _PDF_METADATA, _PNG_METADATA, _pyplot, freeze_layout  # noqa: PLC0415
+
+    def save(fig, tmp: str, frozen: bool) -> None:
+        box = freeze_layout(fig) if frozen else None
+        for fmt, metadata in (("png", _PNG_METADATA), ("pdf", _PDF_METADATA)):
+            fig.savefig(
+                f"{tmp}/figure.{fmt}", format=fmt, metadata=metadata, **({"bbox_inches": box} if frozen else {})
+            )
+
+    times = {"savefig": [], "frozen": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        save(_e2_like_figure(), tmp, False)  # warm-up: fonts, mathtext parser
+        for _ in range(reps):
+            for kind in times:
+                fig = _e2_like_figure()
+                start = time.process_time()
+                save(fig, tmp, kind == "frozen")
+                times[kind].append(time.process_time() - start)
+                _pyplot().close(fig)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -149,6 +198,11 @@ def main() -> None:
     print(
         f"job start and end: {end['job']:.3f} CPU-s as a Snakemake job (no teardown), {end['other']:.3f} CPU-s with "
         f"the interpreter's teardown (ratio {end['job'] / end['other']:.2f}; median of {args.reps})"
+    )
+    fig = figure_save_times(args.reps)
+    print(
+        f"figure save (PNG + PDF): {fig['savefig']:.3f} CPU-s by savefig alone, {fig['frozen']:.3f} CPU-s with the "
+        f"layout frozen (ratio {fig['frozen'] / fig['savefig']:.2f}; median of {args.reps})"
     )
     b = batching(args.runs, args.m, args.steps)
     print(
