@@ -109,26 +109,60 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory, worker_id):
-    """One full run of config/smoke.yaml in a fresh temporary directory: (workdir, CompletedProcess).
+def _session_root(tmp_path_factory, worker_id) -> Path:
+    """The temporary root common to the pytest-xdist workers of this session (each worker has its own basetemp
+    under it), or the basetemp without xdist."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if worker_id != "master" else root
 
-    Shared by every pytest-xdist worker: the first worker that needs it runs it under a file lock in the
-    temporary root common to the workers, and records its exit status and output; the others wait on
-    the lock and reuse both. Tests must not write into the shared directory (dry runs are fine; copy it
-    to change it)."""
+
+def _once_per_session(root: Path, name: str, run) -> subprocess.CompletedProcess:
+    """``run()`` (a CompletedProcess with its output in stdout) once per session, shared by the workers: the first
+    worker that needs it runs it under a file lock in ``root`` and records its exit status and output; the others
+    wait on the lock and reuse both."""
     from filelock import FileLock
 
-    root = tmp_path_factory.getbasetemp()
-    if worker_id != "master":  # each worker has its own basetemp under the session's common root
-        root = root.parent
-    workdir, record = root / "smoke", root / "smoke_run.json"
-    with FileLock(str(root / "smoke_run.lock")):
+    record = root / f"{name}.json"
+    with FileLock(str(root / f"{name}.lock")):
         if not record.exists():
-            workdir.mkdir()
-            result = run_snakemake(workdir, configfile=CONFIGS / "smoke.yaml", timeout=600)
+            result = run()
             record.write_text(
                 json.dumps({"args": result.args, "returncode": result.returncode, "stdout": result.stdout})
             )
         done = json.loads(record.read_text())
-    return workdir, subprocess.CompletedProcess(done["args"], done["returncode"], stdout=done["stdout"])
+    return subprocess.CompletedProcess(done["args"], done["returncode"], stdout=done["stdout"])
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, worker_id):
+    """One full run of config/smoke.yaml in a fresh temporary directory: (workdir, CompletedProcess).
+
+    Shared by every pytest-xdist worker (_once_per_session). Tests must not write into the shared directory
+    (dry runs are fine; copy it to change it)."""
+    root = _session_root(tmp_path_factory, worker_id)
+    workdir = root / "smoke"
+
+    def run():
+        workdir.mkdir()
+        return run_snakemake(workdir, configfile=CONFIGS / "smoke.yaml", timeout=600)
+
+    return workdir, _once_per_session(root, "smoke_run", run)
+
+
+@pytest.fixture(scope="session")
+def shipped_dry_run(tmp_path_factory, worker_id):
+    """``snakemake --dry-run`` of a shipped config (config/NAME.yaml) in a fresh, otherwise empty directory, once
+    per session for every test that reads it (_once_per_session): a function NAME -> (workdir, CompletedProcess).
+    Tests must not write into the directory."""
+    root = _session_root(tmp_path_factory, worker_id)
+
+    def dry_run(name: str):
+        workdir = root / f"dry_run_{name}"
+
+        def run():
+            workdir.mkdir()
+            return run_snakemake(workdir, "--dry-run", configfile=CONFIGS / f"{name}.yaml")
+
+        return workdir, _once_per_session(root, f"dry_run_{name}", run)
+
+    return dry_run

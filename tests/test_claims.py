@@ -406,12 +406,10 @@ CLAIM_FIGURES = [
 
 
 @pytest.mark.slow
-def test_default_dry_run_schedules_the_claims_rules(tmp_path):
+def test_default_dry_run_schedules_the_claims_rules(shipped_dry_run):
     import re
 
-    from conftest import CONFIGS, run_snakemake
-
-    result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "config.yaml")
+    _, result = shipped_dry_run("config")
     assert result.returncode == 0, result.stdout
     # E5: tanh and GELU × 8 seeds + the three-layer net × 3 (one job each), E7: 3 values of n + 2 further targets;
     # the fairness sweeps in parts (hrta.pipeline.jobs.fairness_parts): E6's 2 optimizers and e6_regime's 1, each a

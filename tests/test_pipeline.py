@@ -49,15 +49,15 @@ RULES = [
 
 
 @pytest.mark.slow
-def test_dry_run_default_config(tmp_path):
-    result = run_snakemake(tmp_path, "-n", configfile=CONFIGS / "config.yaml")
+def test_dry_run_default_config(shipped_dry_run):
+    workdir, result = shipped_dry_run("config")
     assert result.returncode == 0, result.stdout
     for rule in RULES:
         assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.M), f"rule {rule} missing from the dry run"
     # Training jobs: E3 8 seeds at 10³ + 5 at 10⁴; E4 3 widths × 3 seeds + 1 seed at 10⁵; E8 5 seeds at 10³ + 2 at 3·10³;
     # issue 24: e3_long and e3_equal_init 8 seeds at 10³ each.
     assert re.search(r"^train\s+46$", result.stdout, re.M)
-    assert not (tmp_path / "data").exists()
+    assert not (workdir / "data").exists()
 
 
 @pytest.mark.slow

@@ -101,9 +101,8 @@ def test_parse_dag_completes_the_wildcards_a_label_leaves_out():
         parse_dag(dot, known=known | {job("claims_gather", exp="e6", cell="gd", seed="1")})
 
 
-def _dry_run_job_counts(configfile, tmp_path):
-    """Job counts per rule from the `Job stats` table of `snakemake --dry-run` (an independent parse)."""
-    result = run_snakemake(tmp_path, "--dry-run", configfile=configfile)
+def _dry_run_job_counts(result):
+    """Job counts per rule from the `Job stats` table of a `snakemake --dry-run` (an independent parse)."""
     assert result.returncode == 0, result.stdout[-3000:]
     table = result.stdout.split("Job stats:")[1].split("total")[0]
     return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
@@ -111,7 +110,7 @@ def _dry_run_job_counts(configfile, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["smoke", "config", "paper"])
-def test_plan_lists_every_job_of_the_dag(name, tmp_path):
+def test_plan_lists_every_job_of_the_dag(name, shipped_dry_run):
     """The plan's jobs (Snakemake's DAG, parse_dag of `snakemake --dag`) are the dry run's, and the jobs that
     hrta.pipeline.jobs.wildcard_jobs (the estimates' list of the run) names; tests/test_jobs.py checks the latter
     on edited configs."""
@@ -121,7 +120,7 @@ def test_plan_lists_every_job_of_the_dag(name, tmp_path):
     counts = {}
     for job in jobs.values():
         counts[job.rule] = counts.get(job.rule, 0) + 1
-    assert counts == _dry_run_job_counts(CONFIGS / f"{name}.yaml", tmp_path)
+    assert counts == _dry_run_job_counts(shipped_dry_run(name)[1])
     expected = wildcard_jobs(config)
     rules = {rule for rule, _ in expected}
     assert {(j.rule, tuple(sorted(j.wildcards.items()))) for j in jobs.values() if j.rule in rules} == expected
@@ -163,14 +162,14 @@ def test_plan_command_prints_the_plan_without_running_anything(tmp_path):
 
 
 @pytest.mark.slow
-def test_estimated_request_follows_the_estimate(tmp_path):
+def test_estimated_request_follows_the_estimate(shipped_dry_run):
     """The rules' requests (dry run) are hrta.pipeline.job_requests of the job's estimate."""
     from hrta.pipeline.cluster import job_requests
     from hrta.pipeline.estimates import estimate_job
     from hrta.pipeline.plan import load_config
 
     config = load_config(CONFIGS / "paper.yaml")
-    result = run_snakemake(tmp_path, "--dry-run", configfile=CONFIGS / "paper.yaml")
+    _, result = shipped_dry_run("paper")
     assert result.returncode == 0, result.stdout[-3000:]
     block = re.search(
         r"rule train:\n(?:.*\n)*?\s+wildcards: exp=e3, width=100000, seed=0\n(?:.*\n)*?\s+resources: (.*)\n",
