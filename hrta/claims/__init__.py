@@ -25,8 +25,8 @@ Modules, one concern each: :mod:`~hrta.claims.stats` (t quantiles, intervals, sl
 :mod:`~hrta.claims.metrics` (history metrics: (a) stays speed-up, (b) loss ratio, (c) first below), :mod:`~hrta.claims.rules` (the decision rules named in CLAIMS.md),
 :mod:`~hrta.claims.matrix` (readings of HRTA and the verdict matrix: robust / metric-dependent) and
 :mod:`~hrta.claims.report` (tables and markdown). Everything
-is re-exported here, so ``from hrta import claims as C; C.verdict_speedup`` works. Not re-exported (they import
-scipy.stats and statsmodels, which the light jobs that import this package do not need): :mod:`~hrta.claims.endpoints`
+is re-exported here, so ``from hrta import claims as C; C.verdict_speedup`` works. Not re-exported (their statistics
+use scipy.stats and statsmodels, which the light jobs that import this package do not need): :mod:`~hrta.claims.endpoints`
 (registered one-factor endpoints), :mod:`~hrta.claims.tally` and :mod:`~hrta.claims.tuning` (the learning-rate
 choice of the fairness sweeps).
 """

@@ -17,7 +17,9 @@ Conventions
 * The thresholds (δ = 1.1, α = 0.05, power 0.8, level 0.95, target fractions 0.25/0.5/0.75/1) are pre-registered
   defaults, fixed before any result was looked at.
 
-Only numpy, pandas, scipy.stats and statsmodels are used (no torch).
+Only numpy, pandas, scipy.stats and statsmodels are used (no torch). scipy.stats and statsmodels (≈ 1 CPU-s to
+import) are imported by the functions that use them: the tuning jobs' time-to-target criterion (hrta.claims.tuning)
+needs only the time and target helpers here.
 """
 
 from __future__ import annotations
@@ -29,9 +31,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.stats
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import TTestPower
 
 from hrta.claims.metrics import check_history, is_diverged
 from hrta.schedules import parse_schedule
@@ -333,6 +332,8 @@ def n_to_decide(
     +inf when the gap is 0 (estimate = δ, or = 1 with δ ≤ 1 impossible) or n would exceed ``n_max``; NaN when sd
     or the estimate is not finite; 2 when sd = 0.
     """
+    import scipy.stats  # noqa: PLC0415
+
     if not (math.isfinite(estimate) and estimate > 0 and math.isfinite(sd_log)):
         return math.nan
     gap = math.log(estimate) if estimate >= delta else math.log(delta) - math.log(estimate)
@@ -358,6 +359,8 @@ def minimum_detectable_ratio(
     """Smallest ratio exp(d·sd) that a two-sided paired (one-sample on log r) t-test at ``alpha`` detects with
     ``power``, d solving power(d) = ``power`` by statsmodels' TTestPower (noncentral t, df = n − 1, noncentrality
     d·√n). NaN for n < 2; 1.0 when sd = 0 (no noise: any gain is detectable)."""
+    from statsmodels.stats.power import TTestPower  # noqa: PLC0415
+
     if n < 2 or not math.isfinite(sd_log):
         return math.nan
     if sd_log == 0:
@@ -401,6 +404,8 @@ def paired_effect(
     not estimable, intervals and p NaN. Zero variance (all r_i equal): the t- and bootstrap intervals collapse to
     the point, p = 0 if the common ratio is > 1 else 1, and ``note`` says so.
     """
+    import scipy.stats  # noqa: PLC0415
+
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
     c, t = _check_values("control", control), _check_values("treatment", treatment)
@@ -457,6 +462,8 @@ def holm(p_values: Sequence[float], alpha: float = DEFAULT_ALPHA) -> tuple[np.nd
     """Holm–Bonferroni over a family of m one-sided p-values: with p_(1) ≤ … ≤ p_(m), the adjusted
     p̃_(k) = max_{j ≤ k} min(1, (m − j + 1)·p_(j)); reject where p̃ ≤ alpha. Returns (reject, adjusted) in the
     input order (statsmodels.stats.multitest.multipletests, method "holm")."""
+    from statsmodels.stats.multitest import multipletests  # noqa: PLC0415
+
     p = np.asarray(p_values, dtype=float)
     if p.ndim != 1 or p.size == 0 or np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise ValueError(f"p-values must be a non-empty 1-D sequence in [0, 1], got {p.tolist()}")
