@@ -71,7 +71,7 @@ JOBS = {
         lambda j: two_layer_train_mb(j["n"], j["m"], j["d"], optimizer="adam"),
     ),
     "empirical-relu-float32": (
-        dict(kind="empirical", n=1250, m=10_000, d=3, base="relu", dtype="float32"),
+        dict(kind="empirical", n=2500, m=5000, d=3, base="relu", dtype="float32"),
         lambda j: empirical_ntk_mb(j["n"], j["m"], j["d"]),
     ),
     "analytic-relu-float64": (dict(kind="analytic", n=1800, d=3), lambda j: analytic_ntk_mb(j["n"], j["d"])),
